@@ -1,0 +1,133 @@
+# inuse - build, test, install.
+#
+#   make            build everything into build/
+#   make run        install missing packages, build, start inused (root)
+#   make test       install missing packages, build, run every test (root)
+#   make deps       install the Debian packages the build and tests need
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+B          := build
+CC         ?= cc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
+
+WARN       := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS     ?= -O2 -g
+CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -DINUSE_VERSION='"$(VERSION)"' \
+              -Iinclude -Iuserspace -I$(B) -MMD -MP
+ifeq ($(CI),true)
+CFLAGS     += -Werror
+endif
+LIBBPF     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+JANSSON    := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+CMOCKA     := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+# ---- BPF ----
+BPF_SRC    := bpf/inuse.bpf.c
+BPF_OBJ    := $(B)/inuse.bpf.o
+SKEL       := $(B)/inuse.skel.h
+VMLINUX    := $(B)/vmlinux.h
+
+# ---- userspace ----
+COMMON_SRC := $(wildcard userspace/common/*.c)
+LIB_SRC    := $(wildcard userspace/lib/*.c)
+INUSED_SRC := $(wildcard userspace/inused/*.c)
+LS_SRC     := $(wildcard userspace/inuse-ls/*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+LIB_OBJ    := $(LIB_SRC:%.c=$(B)/pic/%.o) $(COMMON_SRC:%.c=$(B)/pic/%.o)
+INUSED_OBJ := $(INUSED_SRC:%.c=$(B)/%.o)
+LS_OBJ     := $(LS_SRC:%.c=$(B)/%.o)
+# daemon modules without main(), for unit tests
+INUSED_LIB := $(filter-out $(B)/userspace/inused/main.o,$(INUSED_OBJ))
+
+LIBINUSE_SO := $(B)/libinuse.so.0
+LIBINUSE_A  := $(B)/libinuse.a
+
+# ---- tests ----
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+INTEG_SRC  := $(wildcard tests/integration/test_*.c)
+INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
+
+BINS := $(B)/inused $(B)/inuse-ls
+
+.PHONY: all deps run test unit integration clean install format tidy
+all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A)
+
+deps:
+	@scripts/deps.sh
+
+$(VMLINUX):
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BPF_OBJ): $(BPF_SRC) $(VMLINUX)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf -I$(B) \
+		-MMD -MP -MF $@.d -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(BPFTOOL) gen skeleton $< name inuse_bpf > $@.tmp && mv $@.tmp $@
+
+# The daemon includes the skeleton.
+$(INUSED_OBJ): $(SKEL)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -DINUSE_BUILDING_LIB -c $< -o $@
+
+$(LIBINUSE_SO): $(LIB_OBJ) userspace/lib/libinuse.map
+	$(CC) -shared -Wl,-soname,libinuse.so.0 -Wl,--version-script=userspace/lib/libinuse.map \
+		-o $@ $(LIB_OBJ) $(JANSSON)
+	ln -sf libinuse.so.0 $(B)/libinuse.so
+
+$(LIBINUSE_A): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/inused: $(INUSED_OBJ) $(COMMON_OBJ)
+	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON)
+
+$(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(COMMON_OBJ) $(LIBINUSE_A) $(TESTLIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(CMOCKA)
+
+$(B)/tests/%: $(B)/tests/integration/%.o $(LIBINUSE_A) $(TESTLIB_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -lpthread
+
+$(B)/tests/unit/%.o $(B)/tests/integration/%.o $(TESTLIB_OBJ): CFLAGS += -Itests/lib
+
+run: deps all
+	@scripts/run.sh
+
+unit: $(UNIT_BIN)
+	@tests/run-all.sh $(UNIT_BIN)
+
+integration: all $(INTEG_BIN)
+	@tests/run-all.sh $(INTEG_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
+	@tests/run-all.sh $(UNIT_BIN) $(INTEG_BIN)
+
+clean:
+	rm -rf $(B)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

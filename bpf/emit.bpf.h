@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * emit.bpf.h - ring buffer records and the wake-up policy.
+ *
+ * Records are submitted without waking the daemon, except: when the daemon
+ * has not been woken for wake_interval_ns (so an event after a quiet spell
+ * is seen at once and a burst costs one wake-up per interval), when the
+ * ring holds more than ring_wake_bytes, or when the inode is watched by a
+ * client waiting on it.
+ */
+#ifndef INUSE_EMIT_BPF_H
+#define INUSE_EMIT_BPF_H
+
+static __always_inline __u64 wake_flags(__u64 now, bool urgent)
+{
+	if (!urgent && now - last_wake_ns < wake_interval_ns &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < ring_wake_bytes)
+		return BPF_RB_NO_WAKEUP;
+	last_wake_ns = now;
+	stat_inc(INUSE_STAT_WAKEUPS);
+	return BPF_RB_FORCE_WAKEUP;
+}
+
+static __always_inline void ev_fill(struct inuse_ev *e, __u32 type, __u64 now)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	e->type = type;
+	e->tgid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->ts_ns = now;
+	e->ino = 0;
+	e->dev = 0;
+	e->fd = -1;
+	e->inode_ptr = 0;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->f_flags = 0;
+	e->f_mode = 0;
+	e->open_flags = 0;
+	e->aux = 0;
+	e->evflags = 0;
+	e->path_len = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+/* A record without a path; about the current task. */
+static __always_inline int emit_simple(__u32 type, __u32 aux, const struct inuse_key *k,
+				       __u64 inode_ptr, int fd, bool urgent)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct inuse_ev *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(INUSE_STAT_LOST);
+		return -1;
+	}
+	ev_fill(e, type, now);
+	e->aux = aux;
+	e->fd = fd;
+	e->inode_ptr = inode_ptr;
+	if (k) {
+		e->ino = k->ino;
+		e->dev = k->dev;
+	}
+	stat_inc(INUSE_STAT_EVENTS);
+	bpf_ringbuf_submit(e, wake_flags(now, urgent));
+	return 0;
+}
+
+/* Copies hdr and the path at scratch[off..INUSE_PATH_MAX) into a record of
+ * the smallest class that holds it. */
+#define EMIT_PATH_CLASS(T, CAP)                                                                    \
+	do {                                                                                       \
+		T *r = bpf_ringbuf_reserve(&events, sizeof(T), 0);                                 \
+		if (!r)                                                                            \
+			goto lost;                                                                 \
+		r->h = *hdr;                                                                       \
+		r->h.path_len = len;                                                               \
+		bpf_probe_read_kernel(r->path, len & ((CAP)-1), buf + (off & SCRATCH_MASK));       \
+		stat_inc(INUSE_STAT_EVENTS);                                                       \
+		bpf_ringbuf_submit(r, wake_flags(hdr->ts_ns, urgent));                             \
+		return 0;                                                                          \
+	} while (0)
+
+static __always_inline int emit_with_path(const struct inuse_ev *hdr, const char *buf, int off,
+					  bool urgent)
+{
+	__u32 len = INUSE_PATH_MAX - off;
+
+	if (len < INUSE_PATH_SMALL)
+		EMIT_PATH_CLASS(struct inuse_ev_path_s, INUSE_PATH_SMALL);
+	if (len < INUSE_PATH_MEDIUM)
+		EMIT_PATH_CLASS(struct inuse_ev_path_m, INUSE_PATH_MEDIUM);
+	EMIT_PATH_CLASS(struct inuse_ev_path_l, INUSE_PATH_MAX);
+lost:
+	stat_inc(INUSE_STAT_LOST);
+	return -1;
+}
+
+#endif

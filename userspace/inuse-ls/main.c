@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* inuse-ls - list the files open for writing, as inused sees them. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+#include "common/timeutil.h"
+#include "inuse.h"
+
+enum { EXIT_NONE_OPEN = 0, EXIT_SOME_OPEN = 1, EXIT_ERR = 2 };
+
+static const char usage[] =
+	"Usage: inuse-ls [OPTION]... [PATH]...\n"
+	"List the regular files open for writing on this machine, with their writers,\n"
+	"from inused. With PATHs, tell for each whether it is open for writing.\n"
+	"\n"
+	"  -j, --json              print the daemon's JSON answer (see docs/protocol.md)\n"
+	"  -u, --under DIR         only files below DIR\n"
+	"  -p, --pid PID           only files PID writes\n"
+	"  -U, --user USER         only files USER's processes write (name or uid)\n"
+	"  -o, --older-than DUR    only files open for writing longer than DUR (90s, 2h)\n"
+	"  -s, --socket PATH       inused's socket (default $INUSE_SOCKET or " INUSE_DEFAULT_SOCKET_PATH
+	")\n"
+	"  -h, --help              show this help and exit\n"
+	"  -V, --version           show the version and exit\n"
+	"\n"
+	"Exit status: 0 when none of the given PATHs is open for writing (or, without\n"
+	"PATHs, when the list was printed), 1 when some are, 2 on error.\n";
+
+struct args {
+	bool json;
+	const char *under;
+	long pid;
+	long long uid;
+	const char *older;
+	const char *socket;
+	char **paths;
+	int npaths;
+};
+
+static void die_usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "inuse-ls: %s%s%s\nTry 'inuse-ls --help'.\n", msg, arg ? ": " : "",
+		arg ? arg : "");
+	exit(EXIT_ERR);
+}
+
+static long long parse_user(const char *s)
+{
+	struct passwd *pw = getpwnam(s);
+	char *end;
+	long long v;
+
+	if (pw)
+		return pw->pw_uid;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || !*s || *end || v < 0 || v > UINT32_MAX)
+		die_usage("no such user", s);
+	return v;
+}
+
+static void parse_args(struct args *a, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"json", no_argument, NULL, 'j'},	    {"under", required_argument, NULL, 'u'},
+		{"pid", required_argument, NULL, 'p'},	    {"user", required_argument, NULL, 'U'},
+		{"older-than", required_argument, NULL, 'o'}, {"socket", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},	    {"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	uint64_t ns;
+	char *end;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->uid = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":ju:p:U:o:s:hV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			a->json = true;
+			break;
+		case 'u':
+			a->under = optarg;
+			break;
+		case 'p':
+			errno = 0;
+			a->pid = strtol(optarg, &end, 10);
+			if (errno || *end || a->pid <= 0)
+				die_usage("bad pid", optarg);
+			break;
+		case 'U':
+			a->uid = parse_user(optarg);
+			break;
+		case 'o':
+			if (parse_duration(optarg, &ns))
+				die_usage("bad duration (try 90s, 15m, 2h)", optarg);
+			a->older = optarg;
+			break;
+		case 's':
+			a->socket = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case 'V':
+			printf("inuse-ls %s\n", INUSE_VERSION);
+			exit(0);
+		case ':':
+			die_usage("option needs a value", argv[optind - 1]);
+			break;
+		default:
+			die_usage("unknown option", argv[optind - 1]);
+		}
+	}
+	a->paths = argv + optind;
+	a->npaths = argc - optind;
+}
+
+/* An absolute form of p without resolving the last component. */
+static char *absolute(const char *p)
+{
+	char cwd[PATH_MAX], *r;
+
+	if (p[0] == '/')
+		return strdup(p);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	if (asprintf(&r, "%s/%s", strcmp(cwd, "/") ? cwd : "", p) < 0)
+		return NULL;
+	return r;
+}
+
+static json_t *build_request(const struct args *a)
+{
+	json_t *req = json_pack("{s:s, s:i}", "op", "list", "id", 1);
+
+	if (a->under) {
+		char *r = realpath(a->under, NULL);
+
+		if (!r) {
+			fprintf(stderr, "inuse-ls: %s: %s\n", a->under, strerror(errno));
+			exit(EXIT_ERR);
+		}
+		json_object_set_new(req, "under", json_string(r));
+		free(r);
+	}
+	if (a->pid)
+		json_object_set_new(req, "pid", json_integer(a->pid));
+	if (a->uid >= 0)
+		json_object_set_new(req, "uid", json_integer(a->uid));
+	if (a->older)
+		json_object_set_new(req, "older_than", json_string(a->older));
+	if (a->npaths) {
+		json_t *ps = json_array();
+
+		for (int i = 0; i < a->npaths; i++) {
+			char *ab = absolute(a->paths[i]);
+
+			if (!ab) {
+				fprintf(stderr, "inuse-ls: %s: %s\n", a->paths[i], strerror(errno));
+				exit(EXIT_ERR);
+			}
+			json_array_append_new(ps, json_string(ab));
+			free(ab);
+		}
+		json_object_set_new(req, "paths", ps);
+	}
+	return req;
+}
+
+static const char *user_name(json_int_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid((uid_t)uid);
+
+	if (pw)
+		return pw->pw_name;
+	snprintf(buf, len, "%lld", (long long)uid);
+	return buf;
+}
+
+static void ago(double wall, double now, char *buf, size_t len)
+{
+	if (wall <= 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	format_duration(now > wall ? (uint64_t)((now - wall) * 1e9) : 0, buf, len);
+}
+
+static void writers_text(json_t *f, struct strbuf *b)
+{
+	json_t *ws = json_object_get(f, "writers"), *w;
+	size_t i;
+
+	json_array_foreach(ws, i, w)
+	{
+		char ub[32];
+
+		if (i)
+			sb_adds(b, ",");
+		sb_printf(b, "%lld/%s(%s)", (long long)json_integer_value(json_object_get(w, "pid")),
+			  json_string_value(json_object_get(w, "comm")),
+			  user_name(json_integer_value(json_object_get(w, "uid")), ub, sizeof(ub)));
+		if (!strcmp(json_string_value(json_object_get(w, "mode")) ?: "", "mmap"))
+			sb_adds(b, "[mmap]");
+	}
+	if (json_array_size(ws) == 0)
+		sb_adds(b, "?");
+	if (json_integer_value(json_object_get(f, "writers_dropped")))
+		sb_printf(b, ",+%lld more",
+			  (long long)json_integer_value(json_object_get(f, "writers_dropped")));
+}
+
+static void print_file(json_t *f, double now, double started)
+{
+	double first = json_number_value(json_object_get(f, "first_open"));
+	double lw = json_number_value(json_object_get(f, "last_write"));
+	const char *path = json_string_value(json_object_get(f, "path"));
+	struct strbuf w = {0};
+	char open_for[32], written[32];
+
+	if (json_is_null(json_object_get(f, "first_open"))) {
+		/* opened before inused started: at least since then */
+		ago(started, now, open_for + 1, sizeof(open_for) - 1);
+		open_for[0] = '>';
+	} else {
+		ago(first, now, open_for, sizeof(open_for));
+	}
+	ago(lw, now, written, sizeof(written));
+	writers_text(f, &w);
+	printf("%-8s %-8s %-30s %s%s%s\n", open_for, written, w.buf ? w.buf : "",
+	       path ? path : "(unknown path)",
+	       json_is_true(json_object_get(f, "deleted")) ? " (deleted)" : "",
+	       json_is_true(json_object_get(f, "other_mntns")) ? " (other mount namespace)" : "");
+	sb_free(&w);
+}
+
+static double hello_started(struct inuse_client *c)
+{
+	static const char req[] = "{\"op\":\"hello\",\"id\":0}";
+	char *resp = NULL;
+	double started = 0;
+
+	if (inuse_client__call(c, req, sizeof(req) - 1, &resp, NULL) == 0) {
+		json_t *r = json_loads(resp, 0, NULL);
+
+		started = json_number_value(json_object_get(r, "started"));
+		json_decref(r);
+	}
+	free(resp);
+	return started;
+}
+
+static int connect_error(int err, const char *path)
+{
+	fprintf(stderr, "inuse-ls: cannot reach inused at %s: %s\n", path, strerror(-err));
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		fprintf(stderr, "inuse-ls: is inused running? Start it as root with 'inused' "
+				"(or 'systemctl start inused').\n");
+	else if (err == -EACCES || err == -EPERM)
+		fprintf(stderr, "inuse-ls: the socket is for root and inused's group; run as "
+				"root or ask to join that group.\n");
+	return EXIT_ERR;
+}
+
+int main(int argc, char **argv)
+{
+	struct inuse_client_opts o = {.sz = sizeof(o)};
+	struct inuse_client *c = NULL;
+	struct args a;
+	json_t *req, *resp, *files, *f;
+	char *reqs, *line = NULL;
+	size_t len, i;
+	int err, ret = EXIT_NONE_OPEN;
+	double now, started = 0;
+
+	parse_args(&a, argc, argv);
+	o.socket_path = a.socket;
+	err = inuse_client__open(&o, &c);
+	if (err)
+		return connect_error(err, a.socket ? a.socket
+						   : getenv(INUSE_SOCKET_ENV) ? getenv(INUSE_SOCKET_ENV)
+									      : INUSE_DEFAULT_SOCKET_PATH);
+	if (!a.json)
+		started = hello_started(c);
+	req = build_request(&a);
+	reqs = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	err = reqs ? inuse_client__call(c, reqs, strlen(reqs), &line, &len) : -ENOMEM;
+	free(reqs);
+	if (err) {
+		fprintf(stderr, "inuse-ls: asking inused failed: %s\n", strerror(-err));
+		inuse_client__free(c);
+		return EXIT_ERR;
+	}
+	inuse_client__free(c);
+	resp = json_loadb(line, len, 0, NULL);
+	if (!resp || !json_is_true(json_object_get(resp, "ok"))) {
+		json_t *e = json_object_get(resp, "error");
+
+		fprintf(stderr, "inuse-ls: inused refused: %s\n",
+			e ? json_string_value(json_object_get(e, "message")) : "bad answer");
+		json_decref(resp);
+		free(line);
+		return EXIT_ERR;
+	}
+	if (a.npaths) {
+		json_t *ps = json_object_get(resp, "paths"), *p;
+
+		json_array_foreach(ps, i, p)
+		{
+			const char *st = json_string_value(json_object_get(p, "state"));
+
+			if (st && !strcmp(st, "open"))
+				ret = EXIT_SOME_OPEN;
+			else if (st && strcmp(st, "not_open") && strcmp(st, "not_regular") &&
+				 strcmp(st, "missing"))
+				ret = ret == EXIT_SOME_OPEN ? ret : EXIT_ERR;
+		}
+	}
+	if (a.json) {
+		fwrite(line, 1, len, stdout);
+		fputc('\n', stdout);
+	} else {
+		now = (double)clock_real_ns() / 1e9;
+		files = json_object_get(resp, "files");
+		if (a.npaths) {
+			json_t *ps = json_object_get(resp, "paths"), *p;
+
+			json_array_foreach(ps, i, p)
+			{
+				const char *st = json_string_value(json_object_get(p, "state"));
+
+				printf("%s: %s\n", a.paths[i],
+				       !strcmp(st, "open")	   ? "open for writing"
+				       : !strcmp(st, "not_open")   ? "not open for writing"
+				       : !strcmp(st, "missing")	   ? "no such file"
+				       : !strcmp(st, "not_regular") ? "not a regular file"
+								    : st);
+			}
+			if (json_array_size(files))
+				printf("\n");
+		}
+		if (json_array_size(files) || !a.npaths)
+			printf("%-8s %-8s %-30s %s\n", "OPEN", "WRITTEN", "WRITERS", "PATH");
+		json_array_foreach(files, i, f) print_file(f, now, started);
+		if (json_is_true(json_object_get(resp, "table_full")))
+			fprintf(stderr, "inuse-ls: warning: inused's table is full; files may be "
+					"missing (raise --max-files)\n");
+		if (!json_is_true(json_object_get(resp, "complete")))
+			fprintf(stderr, "inuse-ls: note: only files your own processes write are "
+					"shown\n");
+	}
+	json_decref(resp);
+	free(line);
+	return ret;
+}

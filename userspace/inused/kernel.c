@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "inused/kernel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "inuse.skel.h"
+#include "inused/log.h"
+
+/* Pseudo file systems whose "regular files" are control knobs, not data. */
+static const uint32_t skip_magics[] = {
+	0x9fa0,	    /* proc */
+	0x62656572, /* sysfs */
+	0x27e0eb,   /* cgroup */
+	0x63677270, /* cgroup2 */
+	0x64626720, /* debugfs */
+	0x74726163, /* tracefs */
+	0x73636673, /* securityfs */
+	0xcafe4a11, /* bpf */
+	0x62656570, /* configfs */
+	0x6165676c, /* pstore */
+	0xde5e81e4, /* efivarfs */
+	0xf97cff8c, /* selinuxfs */
+	0x65735543, /* fusectl */
+	0x42494e4d, /* binfmt_misc */
+};
+
+int kernel_mount_fs(void)
+{
+	struct stat st;
+
+	if (stat("/sys/kernel/tracing/events", &st) == 0 ||
+	    stat("/sys/kernel/debug/tracing/events", &st) == 0)
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) != 0) {
+		int err = -errno;
+
+		log_err("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
+		return err;
+	}
+	log_info("mounted tracefs on /sys/kernel/tracing");
+	return 0;
+}
+
+static uint32_t host_mntns(void)
+{
+	char buf[64] = "";
+	unsigned int inum = 0;
+
+	if (readlink("/proc/self/ns/mnt", buf, sizeof(buf) - 1) > 0)
+		sscanf(buf, "mnt:[%u]", &inum);
+	return inum;
+}
+
+static int ring_cb(void *ctx, void *data, size_t len)
+{
+	struct kernel *k = ctx;
+
+	if (len < sizeof(struct inuse_ev))
+		return 0; /* not ours: skip, keep draining */
+	k->on_event(k->ctx, data, len);
+	return 0;
+}
+
+static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uring)
+{
+	struct inuse_bpf *s = inuse_bpf__open();
+	int err;
+
+	if (!s)
+		return -errno ? -errno : -ENOMEM;
+	bpf_map__set_max_entries(s->maps.inodes, (uint32_t)o->max_files);
+	bpf_map__set_max_entries(s->maps.holders, (uint32_t)(o->max_files < 65536 ? 65536 : o->max_files));
+	bpf_map__set_max_entries(s->maps.events, (uint32_t)o->ring_bytes);
+	s->rodata->wake_interval_ns = o->wake_interval_ns;
+	s->rodata->ring_wake_bytes = o->ring_bytes / 4;
+	s->rodata->host_mntns = host_mntns();
+	for (size_t i = 0; i < sizeof(skip_magics) / sizeof(skip_magics[0]); i++)
+		s->rodata->skip_magic[i] = skip_magics[i];
+	bpf_program__set_autoload(s->progs.on_uring_complete, uring);
+	bpf_program__set_autoattach(s->progs.scan_files, false);
+	bpf_program__set_autoattach(s->progs.scan_vmas, false);
+	bpf_program__set_autoattach(s->progs.probe, false);
+
+	err = inuse_bpf__load(s);
+	if (err) {
+		inuse_bpf__destroy(s);
+		return err;
+	}
+	k->skel = s;
+	k->uring = uring;
+	return 0;
+}
+
+int kernel_open(struct kernel *k, const struct kernel_opts *o, kernel_event_fn fn, void *ctx)
+{
+	int err;
+
+	memset(k, 0, sizeof(*k));
+	k->on_event = fn;
+	k->ctx = ctx;
+	err = kernel_mount_fs();
+	if (err)
+		return err;
+
+	err = o->no_uring ? -1 : open_and_load(k, o, true);
+	if (err) {
+		if (!o->no_uring)
+			log_warn("io_uring hook does not load here (%s); io_uring opens are found "
+				 "by their writes instead", strerror(-err));
+		err = open_and_load(k, o, false);
+	}
+	if (err) {
+		log_err("cannot load the BPF programs: %s", strerror(-err));
+		return err;
+	}
+	err = inuse_bpf__attach(k->skel);
+	if (err) {
+		log_err("cannot attach the BPF programs: %s", strerror(-err));
+		kernel_close(k);
+		return err;
+	}
+	k->rb = ring_buffer__new(bpf_map__fd(k->skel->maps.events), ring_cb, k, NULL);
+	if (!k->rb) {
+		err = -errno;
+		log_err("cannot set up the ring buffer: %s", strerror(errno));
+		kernel_close(k);
+		return err;
+	}
+	return 0;
+}
+
+void kernel_close(struct kernel *k)
+{
+	ring_buffer__free(k->rb);
+	k->rb = NULL;
+	inuse_bpf__destroy(k->skel);
+	k->skel = NULL;
+}
+
+int kernel_ring_fd(const struct kernel *k)
+{
+	return ring_buffer__epoll_fd(k->rb);
+}
+
+int kernel_drain(struct kernel *k)
+{
+	return ring_buffer__consume(k->rb);
+}
+
+int kernel_probe(struct kernel *k, const struct inuse_probe_req *req, struct inuse_probe_res *res,
+		 size_t n)
+{
+	int reqfd = bpf_map__fd(k->skel->maps.probe_req);
+	int resfd = bpf_map__fd(k->skel->maps.probe_res);
+	__u64 args[1] = {n};
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = args, .ctx_size_in = sizeof(args));
+	uint32_t count = (uint32_t)n;
+	int err;
+
+	if (n == 0)
+		return 0;
+	if (n > INUSE_PROBE_BATCH)
+		return -E2BIG;
+	/* one syscall each way for the whole batch */
+	{
+		uint32_t keys[INUSE_PROBE_BATCH];
+
+		for (uint32_t i = 0; i < count; i++)
+			keys[i] = i;
+		LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+		err = bpf_map_update_batch(reqfd, keys, req, &count, &bopts);
+		if (err)
+			return -errno;
+		err = bpf_prog_test_run_opts(bpf_program__fd(k->skel->progs.probe), &topts);
+		if (err)
+			return -errno;
+		k->probes++;
+		count = (uint32_t)n;
+		err = bpf_map_lookup_batch(resfd, NULL, &(uint32_t){0}, keys, res, &count, &bopts);
+		if (err && errno != ENOENT)
+			return -errno;
+		if (count < n)
+			return -EIO;
+	}
+	return 0;
+}
+
+struct scan_buf {
+	char data[1 << 16];
+	size_t len;
+};
+
+int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, void *ctx)
+{
+	struct bpf_program *progs[2] = {k->skel->progs.scan_files, k->skel->progs.scan_vmas};
+	union bpf_iter_link_info linfo;
+	struct scan_buf *b;
+	int ret = 0;
+
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (int p = 0; p < (vmas ? 2 : 1) && ret == 0; p++) {
+		LIBBPF_OPTS(bpf_iter_attach_opts, o);
+		struct bpf_link *link;
+		int fd;
+
+		memset(&linfo, 0, sizeof(linfo));
+		if (pid) {
+			linfo.task.pid = pid;
+			o.link_info = &linfo;
+			o.link_info_len = sizeof(linfo);
+		}
+		link = bpf_program__attach_iter(progs[p], pid ? &o : NULL);
+		if (!link) {
+			ret = -errno;
+			break;
+		}
+		fd = bpf_iter_create(bpf_link__fd(link));
+		if (fd < 0) {
+			ret = -errno;
+			bpf_link__destroy(link);
+			break;
+		}
+		b->len = 0;
+		for (;;) {
+			ssize_t n = read(fd, b->data + b->len, sizeof(b->data) - b->len);
+			size_t off = 0;
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				/* the process went away while being walked */
+				if (errno != ENOENT && errno != ESRCH)
+					ret = -errno;
+				break;
+			}
+			if (n == 0)
+				break;
+			b->len += (size_t)n;
+			while (b->len - off >= INUSE_SCAN_HDR) {
+				const struct inuse_scan_rec *r = (const void *)(b->data + off);
+				size_t rl = INUSE_SCAN_HDR + r->path_len;
+
+				if (r->path_len >= INUSE_PATH_MAX) {
+					ret = -EPROTO;
+					break;
+				}
+				if (b->len - off < rl)
+					break;
+				fn(ctx, r);
+				off += rl;
+			}
+			memmove(b->data, b->data + off, b->len - off);
+			b->len -= off;
+			if (ret)
+				break;
+		}
+		close(fd);
+		bpf_link__destroy(link);
+		k->scans++;
+	}
+	free(b);
+	return ret;
+}
+
+static int inodes_fd(struct kernel *k)
+{
+	return bpf_map__fd(k->skel->maps.inodes);
+}
+
+int kernel_forget(struct kernel *k, uint32_t dev, uint64_t ino)
+{
+	struct inuse_key key = {.ino = ino, .dev = dev};
+
+	if (bpf_map_delete_elem(inodes_fd(k), &key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int kernel_restore(struct kernel *k, uint32_t dev, uint64_t ino, uint64_t inode_ptr)
+{
+	struct inuse_key key = {.ino = ino, .dev = dev};
+	struct inuse_inode v = {.inode_ptr = inode_ptr, .open_gen = 1};
+
+	if (bpf_map_update_elem(inodes_fd(k), &key, &v, BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int kernel_read_inode(struct kernel *k, uint32_t dev, uint64_t ino, struct inuse_inode *out)
+{
+	struct inuse_key key = {.ino = ino, .dev = dev};
+
+	if (bpf_map_lookup_elem(inodes_fd(k), &key, out))
+		return -errno;
+	return 0;
+}
+
+int kernel_set_watch(struct kernel *k, uint32_t dev, uint64_t ino, bool watch)
+{
+	struct inuse_key key = {.ino = ino, .dev = dev};
+	struct inuse_inode v;
+
+	if (bpf_map_lookup_elem(inodes_fd(k), &key, &v))
+		return -errno;
+	v.watch = watch;
+	if (bpf_map_update_elem(inodes_fd(k), &key, &v, BPF_EXIST))
+		return -errno;
+	return 0;
+}
+
+int kernel_holder_set(struct kernel *k, uint32_t pid, uint32_t flags)
+{
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.holders), &pid, &flags, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int kernel_holder_del(struct kernel *k, uint32_t pid)
+{
+	if (bpf_map_delete_elem(bpf_map__fd(k->skel->maps.holders), &pid) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int kernel_stats(struct kernel *k, uint64_t out[INUSE_STAT_NR])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(k->skel->maps.stats);
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < INUSE_STAT_NR; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+size_t kernel_attached(const struct kernel *k, const char **names, size_t max)
+{
+	struct bpf_program *p;
+	size_t n = 0;
+
+	if (!k->skel)
+		return 0;
+	bpf_object__for_each_program(p, k->skel->obj)
+	{
+		if (n < max && bpf_program__autoload(p) && bpf_program__autoattach(p))
+			names[n++] = bpf_program__name(p);
+	}
+	return n;
+}

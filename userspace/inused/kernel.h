@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * kernel.h - the daemon's side of the BPF programs: load and attach them,
+ * drain the ring buffer, read writer counts, walk task fd tables and
+ * mappings, and keep the kernel's inode and holder maps.
+ */
+#ifndef INUSED_KERNEL_H
+#define INUSED_KERNEL_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inuse_abi.h"
+
+struct inuse_bpf;
+struct ring_buffer;
+
+struct kernel_opts {
+	size_t max_files;	   /* size of the kernel inode map */
+	size_t ring_bytes;	   /* ring buffer size, a power of two */
+	uint64_t wake_interval_ns; /* at most one wake-up per this, under load */
+	bool no_uring;		   /* do not load the io_uring program */
+};
+
+/* Called for every ring record; len is the record size. */
+typedef void (*kernel_event_fn)(void *ctx, const struct inuse_ev *ev, size_t len);
+
+/* Called for every scan record. */
+typedef void (*kernel_scan_fn)(void *ctx, const struct inuse_scan_rec *r);
+
+struct kernel {
+	struct inuse_bpf *skel;
+	struct ring_buffer *rb;
+	kernel_event_fn on_event;
+	void *ctx;
+	bool uring;		/* io_uring program loaded */
+	uint64_t scans;		/* iterator runs */
+	uint64_t probes;	/* probe runs */
+};
+
+/* Mounts tracefs if it is not there. 0 or -errno. */
+int kernel_mount_fs(void);
+
+int kernel_open(struct kernel *k, const struct kernel_opts *o, kernel_event_fn fn, void *ctx);
+void kernel_close(struct kernel *k);
+
+/* The fd to poll for ring buffer data. */
+int kernel_ring_fd(const struct kernel *k);
+
+/* Processes every record in the ring. Returns how many, or -errno. */
+int kernel_drain(struct kernel *k);
+
+/* Reads the writer count of n inodes (n <= INUSE_PROBE_BATCH). */
+int kernel_probe(struct kernel *k, const struct inuse_probe_req *req, struct inuse_probe_res *res,
+		 size_t n);
+
+/* Walks the fd tables (and, if vmas, the shared writable mappings) of one
+ * process (pid > 0) or of every process (pid == 0). */
+int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, void *ctx);
+
+/* Kernel inode map. */
+int kernel_forget(struct kernel *k, uint32_t dev, uint64_t ino);
+int kernel_restore(struct kernel *k, uint32_t dev, uint64_t ino, uint64_t inode_ptr);
+int kernel_read_inode(struct kernel *k, uint32_t dev, uint64_t ino, struct inuse_inode *out);
+int kernel_set_watch(struct kernel *k, uint32_t dev, uint64_t ino, bool watch);
+
+/* Holder map. */
+int kernel_holder_set(struct kernel *k, uint32_t pid, uint32_t flags);
+int kernel_holder_del(struct kernel *k, uint32_t pid);
+
+/* Sums the per-CPU counters. */
+int kernel_stats(struct kernel *k, uint64_t out[INUSE_STAT_NR]);
+
+/* Names of the programs attached, for logs and tests. */
+size_t kernel_attached(const struct kernel *k, const char **names, size_t max);
+
+#endif

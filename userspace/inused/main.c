@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* inused - the daemon: wires the kernel side, the table and the socket. */
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "common/timeutil.h"
+#include "inused/kernel.h"
+#include "inused/log.h"
+#include "inused/loop.h"
+#include "inused/options.h"
+#include "inused/proto.h"
+#include "inused/server.h"
+#include "inused/tracker.h"
+
+/* Paths are re-checked (rename, unlink) in slices of this many per tick. */
+#define VALIDATE_PER_TICK 2000
+#define VALIDATE_TICK_NS (250 * NSEC_PER_MSEC)
+
+struct daemon {
+	struct options o;
+	struct loop loop;
+	struct kernel k;
+	struct tracker t;
+	struct server srv;
+	struct proto proto;
+	struct loop_watch ring_w, sig_w;
+	uint64_t tail_drain_at; /* CLOCK_MONOTONIC; 0: none */
+	uint64_t next_validate;
+	bool stop;
+};
+
+static void on_ring(struct loop_watch *w, uint32_t events)
+{
+	struct daemon *d = w->data;
+
+	tracker_sync(&d->t);
+	/* records submitted without a wake-up right after this one */
+	d->tail_drain_at = clock_mono_ns() + d->o.wake_interval_ns;
+}
+
+static void on_signal(struct loop_watch *w, uint32_t events)
+{
+	struct daemon *d = w->data;
+	struct signalfd_siginfo si;
+
+	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGINT:
+		case SIGTERM:
+			log_info("signal %d: detaching and exiting", (int)si.ssi_signo);
+			d->stop = true;
+			break;
+		case SIGHUP:
+			log_info("SIGHUP: nothing to reload");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return loop_add(&d->loop, &d->sig_w, fd, EPOLLIN, on_signal, d);
+}
+
+static int timeout_ms(struct daemon *d, uint64_t now, uint64_t next_recheck)
+{
+	uint64_t next = 0;
+
+	if (d->tail_drain_at)
+		next = d->tail_drain_at;
+	if (next_recheck && (!next || next_recheck < next))
+		next = next_recheck;
+	if (d->t.table.count && (!next || d->next_validate < next))
+		next = d->next_validate;
+	if (!next)
+		return -1;
+	if (next <= now)
+		return 0;
+	return (int)((next - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
+}
+
+static int run(struct daemon *d)
+{
+	uint64_t next_recheck = 0;
+
+	d->next_validate = clock_mono_ns() + VALIDATE_TICK_NS;
+	while (!d->stop) {
+		uint64_t now = clock_mono_ns();
+		int err = loop_run_once(&d->loop, timeout_ms(d, now, next_recheck));
+
+		if (err < 0) {
+			log_err("event loop: %s", strerror(-err));
+			return err;
+		}
+		now = clock_mono_ns();
+		if (d->tail_drain_at && now >= d->tail_drain_at) {
+			int n = kernel_drain(&d->k);
+
+			d->tail_drain_at = n > 0 ? now + d->o.wake_interval_ns : 0;
+			if (n > 0)
+				tracker_sync(&d->t);
+		}
+		if (d->t.table.count && now >= d->next_validate) {
+			tracker_validate_paths(&d->t, VALIDATE_PER_TICK);
+			d->next_validate = now + VALIDATE_TICK_NS;
+		}
+		next_recheck = tracker_timer(&d->t, now);
+	}
+	return 0;
+}
+
+static int resolve_group(const char *name, gid_t *gid)
+{
+	struct group *g;
+	char *end;
+	unsigned long v;
+
+	*gid = (gid_t)-1;
+	if (!name)
+		return 0;
+	g = getgrnam(name);
+	if (g) {
+		*gid = g->gr_gid;
+		return 0;
+	}
+	v = strtoul(name, &end, 10);
+	if (*name && !*end) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	struct kernel_opts ko;
+	struct server_opts so;
+	char err[256];
+	gid_t gid;
+	int ret;
+
+	options_defaults(&d.o);
+	if (options_parse(&d.o, argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "inused: %s\nTry 'inused --help'.\n", err);
+		return 1;
+	}
+	if (d.o.help) {
+		fputs(options_usage, stdout);
+		return 0;
+	}
+	if (d.o.version) {
+		printf("inused %s\n", INUSE_VERSION);
+		return 0;
+	}
+	log_set_level(d.o.log_level);
+	if (geteuid() != 0)
+		log_warn("not running as root: loading BPF programs will likely fail");
+	if (resolve_group(d.o.group, &gid)) {
+		log_err("no such group: %s", d.o.group);
+		return 1;
+	}
+	raise_nofile();
+	if (loop_init(&d.loop) || setup_signals(&d)) {
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		return 1;
+	}
+
+	so = (struct server_opts){
+		.path = d.o.socket,
+		.mode = 0660,
+		.gid = gid,
+		.max_line = d.o.max_line,
+		.max_out = d.o.max_output,
+		.max_conns = d.o.max_clients,
+	};
+	/* the instance lock and socket first: a second daemon stops here,
+	 * before it attaches anything */
+	if (server_open(&d.srv, &d.loop, &so))
+		return 1;
+
+	ko = (struct kernel_opts){
+		.max_files = d.o.max_files,
+		.ring_bytes = d.o.ring_bytes,
+		.wake_interval_ns = d.o.wake_interval_ns,
+		.no_uring = d.o.no_uring,
+	};
+	if (tracker_init(&d.t, &d.k, d.o.max_files, d.o.max_writers)) {
+		log_err("out of memory");
+		server_close(&d.srv);
+		return 1;
+	}
+	if (kernel_open(&d.k, &ko, tracker_on_event, &d.t)) {
+		server_close(&d.srv);
+		tracker_fini(&d.t);
+		return 1;
+	}
+	{
+		uint64_t t0 = clock_mono_ns();
+
+		tracker_reconcile(&d.t);
+		log_info("%zu files open for writing at start (table built in %.1f ms)",
+			 d.t.table.count, (double)(clock_mono_ns() - t0) / 1e6);
+	}
+	if (loop_add(&d.loop, &d.ring_w, kernel_ring_fd(&d.k), EPOLLIN, on_ring, &d)) {
+		log_err("cannot watch the event buffer");
+		ret = 1;
+		goto out;
+	}
+	proto_init(&d.proto, &d.t, &d.srv, gid);
+	d.srv.on_line = proto_line;
+	d.srv.on_oversize = proto_oversize;
+	d.srv.ctx = &d.proto;
+	log_info("ready on %s (io_uring hook %s); list with: inuse-ls%s%s", d.o.socket,
+		 d.k.uring ? "on" : "off", strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? " --socket " : "",
+		 strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? d.o.socket : "");
+	ret = run(&d) ? 1 : 0;
+out:
+	server_close(&d.srv);
+	kernel_close(&d.k);
+	tracker_fini(&d.t);
+	loop_fini(&d.loop);
+	log_info("stopped");
+	return ret;
+}

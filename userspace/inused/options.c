@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "inused/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/timeutil.h"
+
+const char options_usage[] =
+	"Usage: inused [OPTION]...\n"
+	"Keep a live table of every regular file open for writing, and serve it on a\n"
+	"Unix socket. Runs in the foreground, as root, and logs to stderr.\n"
+	"\n"
+	"  -s, --socket PATH        socket to serve on (default " INUSE_DEFAULT_SOCKET ")\n"
+	"  -g, --group NAME         group that may see every file (socket is 0660, this group)\n"
+	"      --max-files N        files tracked at most (default 131072)\n"
+	"      --max-writers N      writers listed per file at most (default 64)\n"
+	"      --ring-size SIZE     kernel event buffer, a power of two (default 4M)\n"
+	"      --wake-interval DUR  under load, wake at most once per DUR (default 2ms)\n"
+	"      --max-clients N      clients at once (default 256)\n"
+	"      --max-request SIZE   longest request line (default 8M)\n"
+	"      --max-output SIZE    unread answers per client before it is paused (default 16M)\n"
+	"      --no-uring           do not hook io_uring completions\n"
+	"  -l, --log-level LEVEL    error, warning, info (default) or debug\n"
+	"  -h, --help               show this help and exit\n"
+	"  -V, --version            show the version and exit\n"
+	"\n"
+	"Exit status: 0 after SIGINT or SIGTERM, 1 when it cannot start.\n"
+	"Query it with inuse-ls(1).\n";
+
+void options_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->socket = INUSE_DEFAULT_SOCKET;
+	o->max_files = 131072;
+	o->max_writers = 64;
+	o->ring_bytes = 4 << 20;
+	o->wake_interval_ns = 2 * NSEC_PER_MSEC;
+	o->max_clients = 256;
+	o->max_line = 8 << 20;
+	o->max_output = 16 << 20;
+	o->log_level = LOG_LVL_INFO;
+}
+
+int parse_size(const char *s, size_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		v <<= 10, end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20, end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30, end++;
+		break;
+	default:
+		break;
+	}
+	if (*end && strcmp(end, "B") && strcmp(end, "iB"))
+		return -EINVAL;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int number(const char *s, size_t min, size_t max, size_t *out)
+{
+	size_t v;
+
+	if (parse_size(s, &v) || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int options_parse(struct options *o, int argc, char **argv, char *err, size_t errlen)
+{
+	enum { O_MAXF = 256, O_MAXW, O_RING, O_WAKE, O_MAXC, O_MAXR, O_MAXO, O_NOURING };
+	static const struct option lo[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"group", required_argument, NULL, 'g'},
+		{"max-files", required_argument, NULL, O_MAXF},
+		{"max-writers", required_argument, NULL, O_MAXW},
+		{"ring-size", required_argument, NULL, O_RING},
+		{"wake-interval", required_argument, NULL, O_WAKE},
+		{"max-clients", required_argument, NULL, O_MAXC},
+		{"max-request", required_argument, NULL, O_MAXR},
+		{"max-output", required_argument, NULL, O_MAXO},
+		{"no-uring", no_argument, NULL, O_NOURING},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	int c;
+	size_t v;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:g:l:hV", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (optarg[0] != '/') {
+				snprintf(err, errlen, "--socket needs an absolute path");
+				return -EINVAL;
+			}
+			o->socket = optarg;
+			break;
+		case 'g':
+			o->group = optarg;
+			break;
+		case O_MAXF:
+			if (number(optarg, 16, 1 << 24, &o->max_files))
+				goto bad;
+			break;
+		case O_MAXW:
+			if (number(optarg, 1, 65535, &v))
+				goto bad;
+			o->max_writers = (uint32_t)v;
+			break;
+		case O_RING:
+			if (number(optarg, 64 << 10, 1 << 30, &v) || (v & (v - 1)))
+				goto bad;
+			o->ring_bytes = v;
+			break;
+		case O_WAKE:
+			if (parse_duration(optarg, &o->wake_interval_ns) ||
+			    o->wake_interval_ns > NSEC_PER_SEC)
+				goto bad;
+			break;
+		case O_MAXC:
+			if (number(optarg, 1, 65536, &o->max_clients))
+				goto bad;
+			break;
+		case O_MAXR:
+			if (number(optarg, 1024, 1 << 30, &o->max_line))
+				goto bad;
+			break;
+		case O_MAXO:
+			if (number(optarg, 4096, (size_t)1 << 32, &o->max_output))
+				goto bad;
+			break;
+		case O_NOURING:
+			o->no_uring = true;
+			break;
+		case 'l':
+			if (log_parse_level(optarg, &o->log_level))
+				goto bad;
+			break;
+		case 'h':
+			o->help = true;
+			break;
+		case 'V':
+			o->version = true;
+			break;
+		case ':':
+			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "bad value '%s' for %s", optarg, argv[optind - 1]);
+	return -EINVAL;
+}

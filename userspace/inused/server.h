@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * server.h - the Unix stream socket: accepts clients, splits their input
+ * into lines, buffers their output.
+ *
+ * Bounds: a request line longer than max_line is refused and skipped
+ * without being stored; a client whose unread output passes max_out is not
+ * read from until it catches up; at most max_conns clients at once.
+ */
+#ifndef INUSED_SERVER_H
+#define INUSED_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "common/strbuf.h"
+#include "inused/loop.h"
+
+struct server;
+
+struct conn {
+	struct server *srv;
+	struct loop_watch w;
+	struct ucred cred;
+	struct strbuf in;
+	struct strbuf out;
+	size_t outoff;
+	bool discarding; /* skipping the rest of an oversized line */
+	bool closing;	 /* close once the output is flushed */
+	struct conn *prev, *next;
+	void *user; /* the protocol's per-client state */
+};
+
+/* One complete request line, without its newline. */
+typedef void (*server_line_fn)(void *ctx, struct conn *c, const char *line, size_t len);
+/* The line was longer than max_line. */
+typedef void (*server_oversize_fn)(void *ctx, struct conn *c);
+/* The client is about to be freed. */
+typedef void (*server_gone_fn)(void *ctx, struct conn *c);
+
+struct server_opts {
+	const char *path;
+	unsigned int mode; /* socket file mode */
+	gid_t gid;	   /* (gid_t)-1: leave the group */
+	size_t max_line;
+	size_t max_out;
+	size_t max_conns;
+};
+
+struct server {
+	struct loop *loop;
+	struct loop_watch lw;
+	int lock_fd;
+	char *path;
+	char *lock_path;
+	struct server_opts o;
+	struct conn *conns;
+	size_t nconns;
+	server_line_fn on_line;
+	server_oversize_fn on_oversize;
+	server_gone_fn on_gone;
+	void *ctx;
+	unsigned long long accepted, refused, oversized;
+};
+
+/*
+ * Takes the instance lock beside the socket and binds it. Fails with
+ * -EADDRINUSE (and says who) if another daemon serves that socket.
+ */
+int server_open(struct server *s, struct loop *l, const struct server_opts *o);
+void server_close(struct server *s);
+
+/* Queues bytes for the client; flushed as the socket allows. */
+int conn_send(struct conn *c, const void *data, size_t len);
+/* Output already queued is flushed, then the client is closed. */
+void conn_close_after_flush(struct conn *c);
+
+#endif

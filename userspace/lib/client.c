@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+#include "inuse.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+#include "common/timeutil.h"
+
+struct inuse_client {
+	int fd;
+	int timeout_ms;
+	size_t max_response;
+	char *path;
+	struct strbuf in; /* bytes read past the last answer */
+	size_t scanned;	  /* bytes of in known to hold no newline */
+};
+
+int inuse_client__open(const struct inuse_client_opts *opts, struct inuse_client **out)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	const char *path = NULL;
+	struct inuse_client *c;
+	int err;
+
+	if (opts && opts->sz >= offsetof(struct inuse_client_opts, socket_path) + sizeof(char *))
+		path = opts->socket_path;
+	if (!path)
+		path = getenv(INUSE_SOCKET_ENV);
+	if (!path || !*path)
+		path = INUSE_DEFAULT_SOCKET_PATH;
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->timeout_ms = 30000;
+	c->max_response = (size_t)1 << 30;
+	if (opts && opts->sz >= offsetof(struct inuse_client_opts, timeout_ms) + sizeof(int) &&
+	    opts->timeout_ms)
+		c->timeout_ms = opts->timeout_ms;
+	if (opts && opts->sz >= sizeof(struct inuse_client_opts) && opts->max_response)
+		c->max_response = opts->max_response;
+	c->path = strdup(path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!c->path || c->fd < 0) {
+		err = c->path ? -errno : -ENOMEM;
+		inuse_client__free(c);
+		return err;
+	}
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		err = -errno;
+		inuse_client__free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+void inuse_client__free(struct inuse_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	sb_free(&c->in);
+	free(c->path);
+	free(c);
+}
+
+int inuse_client__fd(const struct inuse_client *c)
+{
+	return c->fd;
+}
+
+const char *inuse_client__socket_path(const struct inuse_client *c)
+{
+	return c->path;
+}
+
+/* Milliseconds left until deadline (mono ns), for poll(). */
+static int left_ms(const struct inuse_client *c, uint64_t deadline)
+{
+	uint64_t now;
+
+	if (c->timeout_ms < 0)
+		return -1;
+	now = clock_mono_ns();
+	if (now >= deadline)
+		return 0;
+	return (int)((deadline - now) / NSEC_PER_MSEC) + 1;
+}
+
+static int wait_for(struct inuse_client *c, short events, uint64_t deadline)
+{
+	struct pollfd p = {.fd = c->fd, .events = events};
+
+	for (;;) {
+		int ms = left_ms(c, deadline);
+		int n;
+
+		if (ms == 0)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, ms);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
+{
+	uint64_t deadline = clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) *
+							      NSEC_PER_MSEC;
+	struct iovec iov[2] = {{(void *)req, len}, {"\n", 1}};
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+	size_t total = len + 1, sent = 0;
+
+	while (sent < total) {
+		ssize_t n;
+
+		n = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			int err;
+
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return errno == EPIPE ? -ECONNRESET : -errno;
+			err = wait_for(c, POLLOUT, deadline);
+			if (err)
+				return err;
+			continue;
+		}
+		sent += (size_t)n;
+		while (n > 0 && m.msg_iovlen) {
+			size_t take = (size_t)n < m.msg_iov[0].iov_len ? (size_t)n
+								       : m.msg_iov[0].iov_len;
+
+			m.msg_iov[0].iov_base = (char *)m.msg_iov[0].iov_base + take;
+			m.msg_iov[0].iov_len -= take;
+			n -= (ssize_t)take;
+			if (m.msg_iov[0].iov_len == 0) {
+				m.msg_iov++;
+				m.msg_iovlen--;
+			}
+		}
+	}
+	return 0;
+}
+
+int inuse_client__recv(struct inuse_client *c, char **resp, size_t *len)
+{
+	uint64_t deadline = clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) *
+							      NSEC_PER_MSEC;
+
+	for (;;) {
+		char *nl = c->in.len > c->scanned
+				   ? memchr(c->in.buf + c->scanned, '\n', c->in.len - c->scanned)
+				   : NULL;
+		ssize_t n;
+		int err;
+
+		if (nl) {
+			size_t l = (size_t)(nl - c->in.buf);
+			char *r = malloc(l + 1);
+
+			if (!r)
+				return -ENOMEM;
+			memcpy(r, c->in.buf, l);
+			r[l] = '\0';
+			sb_consume(&c->in, l + 1);
+			c->scanned = 0;
+			*resp = r;
+			if (len)
+				*len = l;
+			return 0;
+		}
+		c->scanned = c->in.len;
+		if (c->in.len > c->max_response)
+			return -EMSGSIZE;
+		if (sb_reserve(&c->in, 1 << 16))
+			return -ENOMEM;
+		n = recv(c->fd, c->in.buf + c->in.len, c->in.cap - c->in.len - 1, MSG_DONTWAIT);
+		if (n > 0) {
+			c->in.len += (size_t)n;
+			c->in.buf[c->in.len] = '\0';
+			continue;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		err = wait_for(c, POLLIN, deadline);
+		if (err)
+			return err;
+	}
+}
+
+int inuse_client__call(struct inuse_client *c, const char *req, size_t len, char **resp,
+		       size_t *resp_len)
+{
+	int err = inuse_client__send(c, req, len);
+
+	if (err)
+		return err;
+	return inuse_client__recv(c, resp, resp_len);
+}
