@@ -15,7 +15,7 @@ CLANG      ?= clang
 BPFTOOL    ?= bpftool
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
 
-WARN       := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes
+WARN       := -Wall -Wextra -Wshadow -Wno-format-truncation -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS     ?= -O2 -g
 CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -DINUSE_VERSION='"$(VERSION)"' \
               -Iinclude -Iuserspace -I$(B) -MMD -MP
@@ -101,11 +101,11 @@ $(B)/inused: $(INUSED_OBJ) $(COMMON_OBJ)
 $(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(COMMON_OBJ) $(LIBINUSE_A) $(TESTLIB_OBJ)
+$(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(CMOCKA)
 
-$(B)/tests/%: $(B)/tests/integration/%.o $(LIBINUSE_A) $(TESTLIB_OBJ) $(COMMON_OBJ)
+$(B)/tests/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -lpthread
 

@@ -405,26 +405,19 @@ int scan_files(struct bpf_iter__task_file *ctx)
 	return scan_emit(ctx->meta->seq, task, f, ctx->fd);
 }
 
-#define K_VM_SHARED 0x8
-#define K_VM_MAYWRITE 0x20
-
+/* A mapping holds its file: if that file was opened for writing, the
+ * kernel counts it as a writer until the mapping goes, shared or not. */
 SEC("iter/task_vma")
 int scan_vmas(struct bpf_iter__task_vma *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct vm_area_struct *vma = ctx->vma;
 	struct file *f;
-	unsigned long flags;
 
 	if (!task || !vma)
 		return 0;
-	flags = BPF_CORE_READ(vma, vm_flags);
-	if ((flags & (K_VM_SHARED | K_VM_MAYWRITE)) != (K_VM_SHARED | K_VM_MAYWRITE))
-		return 0;
 	f = BPF_CORE_READ(vma, vm_file);
-	if (!f || !inode_tracked_kind(BPF_CORE_READ(f, f_inode)))
-		return 0;
-	if (BPF_CORE_READ(f, f_path.mnt, mnt_flags) & K_MNT_INTERNAL)
+	if (!file_is_writer(f))
 		return 0;
 	return scan_emit(ctx->meta->seq, task, f, -1);
 }

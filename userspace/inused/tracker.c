@@ -113,17 +113,23 @@ static void drop_entry(struct tracker *t, struct entry *e)
 
 static void set_path_from(struct entry *e, const char *path, uint32_t len, uint32_t evflags)
 {
+	uint32_t pflags;
+
 	if (!(evflags & INUSE_EVF_PATH) || len == 0)
 		return;
 	if (!e->path || strlen(e->path) != len || memcmp(e->path, path, len) != 0)
 		entry_set_path(e, path, len);
-	e->pflags &= ~(PF_TRUNCATED | PF_FOREIGN_NS | PF_DELETED | PF_RENAMED);
+	pflags = e->pflags & ~(PF_TRUNCATED | PF_FOREIGN_NS | PF_DELETED | PF_RENAMED);
 	if (evflags & INUSE_EVF_TRUNC)
-		e->pflags |= PF_TRUNCATED;
+		pflags |= PF_TRUNCATED;
 	if (evflags & INUSE_EVF_FOREIGN_NS)
-		e->pflags |= PF_FOREIGN_NS;
+		pflags |= PF_FOREIGN_NS;
 	if (evflags & INUSE_EVF_UNLINKED)
-		e->pflags |= PF_DELETED;
+		pflags |= PF_DELETED;
+	if (pflags != e->pflags) {
+		e->pflags = pflags;
+		entry_touch(e); /* the cached rendering shows the flags */
+	}
 }
 
 static void on_open(struct tracker *t, const struct inuse_ev *ev, size_t len)
@@ -476,6 +482,7 @@ void tracker_sync(struct tracker *t)
 								(e->state & ES_ORPHAN))
 				{
 					e->state |= ES_UNKNOWN;
+					entry_touch(e); /* "holders" is rendered */
 					suspect(t, e);
 				}
 			}
@@ -549,8 +556,10 @@ static bool path_from_fd(struct entry *e)
 			continue;
 		snprintf(link, sizeof(link), "/proc/%u/fd/%d", e->w[i].pid, e->w[i].fd);
 		n = readlink(link, buf, sizeof(buf) - 1);
-		if (n <= 0 || buf[0] != '/')
+		if (n <= 0 || buf[0] != '/') {
+			log_debug("readlink %s: %s", link, n < 0 ? strerror(errno) : "not a path");
 			continue;
+		}
 		buf[n] = '\0';
 		if ((size_t)n > sizeof(deleted) - 1 &&
 		    !strcmp(buf + n - (sizeof(deleted) - 1), deleted)) {
@@ -576,6 +585,8 @@ void tracker_validate_paths(struct tracker *t, unsigned int max)
 			continue;
 		if (path_matches(e))
 			continue;
+		log_debug("path %s of %u:%lu no longer names it", e->path, e->dev,
+			  (unsigned long)e->ino);
 		if (path_from_fd(e)) {
 			t->st.path_fixes++;
 			entry_touch(e);
