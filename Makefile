@@ -110,6 +110,7 @@ $(B)/tests/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE
 	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -lpthread
 
 $(B)/tests/unit/%.o $(B)/tests/integration/%.o $(TESTLIB_OBJ): CFLAGS += -Itests/lib
+$(INTEG_BIN): | $(BINS)
 
 run: deps all
 	@scripts/run.sh

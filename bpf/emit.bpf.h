@@ -53,7 +53,7 @@ static __always_inline int emit_simple(__u32 type, __u32 aux, const struct inuse
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(INUSE_STAT_LOST);
+		note_lost();
 		return -1;
 	}
 	ev_fill(e, type, now);
@@ -95,7 +95,7 @@ static __always_inline int emit_with_path(const struct inuse_ev *hdr, const char
 		EMIT_PATH_CLASS(struct inuse_ev_path_m, INUSE_PATH_MEDIUM);
 	EMIT_PATH_CLASS(struct inuse_ev_path_l, INUSE_PATH_MAX);
 lost:
-	stat_inc(INUSE_STAT_LOST);
+	note_lost();
 	return -1;
 }
 

@@ -100,7 +100,10 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 		if (bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST) == 0)
 			evflags |= INUSE_EVF_NEW_INODE;
 		else if (!bpf_map_lookup_elem(&inodes, &key))
+		{
+			__sync_fetch_and_add(&map_full_events, 1);
 			stat_inc(INUSE_STAT_MAP_FULL);
+		}
 	}
 	holder_add(tgid, INUSE_HOLDER_FD);
 
@@ -119,7 +122,7 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 		struct inuse_ev *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 		if (!e) {
-			stat_inc(INUSE_STAT_LOST);
+			note_lost();
 			return 0;
 		}
 		*e = hdr;

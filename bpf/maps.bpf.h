@@ -79,12 +79,23 @@ const volatile __u32 skip_magic[INUSE_SKIP_MAGIC_MAX] = {};
  * one extra wake-up). */
 __u64 last_wake_ns = 0;
 
+/* Rare events the daemon checks after every drain; in .bss, which it reads
+ * through memory, without a syscall. */
+__u64 lost_events = 0;
+__u64 map_full_events = 0;
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
 
 	if (v)
 		*v += 1;
+}
+
+static __always_inline void note_lost(void)
+{
+	__sync_fetch_and_add(&lost_events, 1);
+	stat_inc(INUSE_STAT_LOST);
 }
 
 #endif

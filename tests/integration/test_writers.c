@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -102,6 +103,16 @@ struct child {
 	int cmd;  /* parent writes */
 	int done; /* parent reads */
 };
+
+/* Called first in every child: it must not outlive a failed test. */
+static pid_t fork_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	return pid;
+}
 
 static void child_wait_cmd(int fd)
 {
@@ -255,7 +266,7 @@ static void test_fork_child_holds(void **state)
 	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
 	fd = open_w(P, 0);
 	assert_true(td_wait_state(&D, P, "open"));
-	c.pid = fork();
+	c.pid = fork_child();
 	assert_true(c.pid >= 0);
 	if (c.pid == 0) {
 		child_say(done[1]);
@@ -278,30 +289,30 @@ static void test_fork_child_holds(void **state)
 /* A process that exits without closing drops its writers. */
 static void test_exit_without_close(void **state)
 {
-	pid_t pid;
-	int p[2];
-	char x;
+	int cmd[2], done[2];
+	struct child c;
 
 	need_daemon();
 	in(tmpfs, "exit", P);
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(P, O_WRONLY | O_CREAT, 0644);
-
-		(void)fd;
-		if (write(p[1], "k", 1) != 1)
+	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
+	c.pid = fork_child();
+	assert_true(c.pid >= 0);
+	if (c.pid == 0) {
+		if (open(P, O_WRONLY | O_CREAT, 0644) < 0)
 			_exit(2);
-		if (read(p[0], &x, 1) < 0)
-			_exit(2);
+		child_say(done[1]);
+		child_wait_cmd(cmd[0]);
 		_exit(0);
 	}
-	assert_int_equal(read(p[0], &x, 1), 1);
-	assert_true(td_wait_writer(&D, P, pid, -1, NULL));
-	assert_int_equal(write(p[1], "g", 1), 1);
-	assert_int_equal(reap(pid), 0);
+	c.cmd = cmd[1];
+	c.done = done[0];
+	parent_wait(&c);
+	assert_true(td_wait_writer(&D, P, c.pid, -1, NULL));
+	parent_say(&c);
+	assert_int_equal(reap(c.pid), 0);
 	assert_true(td_wait_state(&D, P, "not_open"));
-	close(p[0]), close(p[1]);
+	close(cmd[0]), close(cmd[1]), close(done[0]), close(done[1]);
 }
 
 /* exec closes O_CLOEXEC writers and keeps the others, under the new name. */
@@ -315,7 +326,7 @@ static void test_exec_cloexec(void **state)
 	in(disk, "exec-cloexec", P);
 	in(disk, "exec-kept", Q);
 	assert_int_equal(pipe(ready), 0);
-	pid = fork();
+	pid = fork_child();
 	if (pid == 0) {
 		int a = open(P, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		int b = open(Q, O_WRONLY | O_CREAT, 0644);
@@ -495,7 +506,7 @@ static void test_scm_rights(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
-	c.pid = fork();
+	c.pid = fork_child();
 	if (c.pid == 0) {
 		int got = recv_fd(sv[1]);
 

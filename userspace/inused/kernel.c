@@ -333,6 +333,16 @@ int kernel_holder_del(struct kernel *k, uint32_t pid)
 	return 0;
 }
 
+uint64_t kernel_lost(const struct kernel *k)
+{
+	return __atomic_load_n(&k->skel->bss->lost_events, __ATOMIC_RELAXED);
+}
+
+uint64_t kernel_map_full(const struct kernel *k)
+{
+	return __atomic_load_n(&k->skel->bss->map_full_events, __ATOMIC_RELAXED);
+}
+
 int kernel_stats(struct kernel *k, uint64_t out[INUSE_STAT_NR])
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -70,6 +70,11 @@ int kernel_set_watch(struct kernel *k, uint32_t dev, uint64_t ino, bool watch);
 int kernel_holder_set(struct kernel *k, uint32_t pid, uint32_t flags);
 int kernel_holder_del(struct kernel *k, uint32_t pid);
 
+/* Events the kernel could not queue, and inodes its map had no room for,
+ * since load (read from memory, no syscall). */
+uint64_t kernel_lost(const struct kernel *k);
+uint64_t kernel_map_full(const struct kernel *k);
+
 /* Sums the per-CPU counters. */
 int kernel_stats(struct kernel *k, uint64_t out[INUSE_STAT_NR]);
 

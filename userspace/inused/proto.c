@@ -290,8 +290,11 @@ static void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req)
 			} else if (!S_ISREG(st.st_mode)) {
 				state = "not_regular";
 			} else {
-				e = table_find(&t->table, kdev_from_dev(st.st_dev), st.st_ino);
-				state = e ? "open" : "not_open";
+				uint32_t kd = kdev_from_dev(st.st_dev);
+
+				e = table_find(&t->table, kd, st.st_ino);
+				state = e || tracker_kernel_has(t, kd, st.st_ino) ? "open"
+										  : "not_open";
 			}
 			if (i)
 				sb_add(&ps, ",", 1);

@@ -60,6 +60,7 @@ struct entry {
 	uint32_t writers_dropped; /* writers that did not fit */
 	uint32_t state;
 	uint32_t recheck_step; /* backoff step of the next re-check */
+	uint32_t last_closer;  /* pid whose close made it suspect */
 	uint64_t recheck_at;   /* CLOCK_MONOTONIC ns, 0: none scheduled */
 	char *json;            /* cached rendering of the stable part */
 	size_t json_len;

@@ -177,9 +177,9 @@ static void on_close(struct tracker *t, const struct inuse_ev *ev)
 	w = entry_find_writer(e, ev->tgid, ev->fd, VIA_FD);
 	if (w)
 		entry_del_writer(e, (uint32_t)(w - e->w));
-	/* the closer may hold it through another fd or a mapping */
-	if (!entry_has_pid(e, ev->tgid))
-		want_pid(t, ev->tgid);
+	/* if writers remain counted and none is known, the closer is walked
+	 * first: it may hold the file through a dup or a mapping */
+	e->last_closer = ev->tgid;
 	suspect(t, e);
 }
 
@@ -407,6 +407,10 @@ static void settle_suspects(struct tracker *t)
 					e->pflags |= PF_DELETED;
 					entry_touch(e);
 				}
+				if (e->nw == 0 && e->last_closer) {
+					want_pid(t, e->last_closer);
+					e->last_closer = 0;
+				}
 				if (e->nw == 0) {
 					e->state |= ES_ORPHAN;
 					if (e->recheck_step < RECHECK_STEPS) {
@@ -450,25 +454,43 @@ static void settle_pids(struct tracker *t)
 	}
 }
 
+bool tracker_kernel_has(struct tracker *t, uint32_t dev, uint64_t ino)
+{
+	struct inuse_inode v;
+	struct inuse_probe_req rq;
+	struct inuse_probe_res rs;
+
+	if (kernel_read_inode(t->k, dev, ino, &v) != 0)
+		return false;
+	rq = (struct inuse_probe_req){v.inode_ptr, ino, dev, 0};
+	if (kernel_probe(t->k, &rq, &rs, 1) != 0)
+		return true; /* cannot tell: do not say closed */
+	t->st.probes++;
+	if (rs.writecount <= 0 || (rs.flags & INUSE_PROBE_GONE))
+		return false;
+	/* the kernel saw a writer the table does not have */
+	log_warn("inode %u:%lu has writers but is not in the table: reconciling", dev,
+		 (unsigned long)ino);
+	t->full_scan_wanted = true;
+	return true;
+}
+
 void tracker_sync(struct tracker *t)
 {
-	uint64_t st[INUSE_STAT_NR];
-
 	for (int round = 0; round < 4; round++) {
 		int n = kernel_drain(t->k);
+		uint64_t lost = kernel_lost(t->k);
 
 		if (n < 0)
 			log_warn("draining events failed: %s", strerror(-n));
-		if (kernel_stats(t->k, st) == 0) {
-			t->st.lost = st[INUSE_STAT_LOST];
-			t->st.kernel_map_full = st[INUSE_STAT_MAP_FULL];
-			if (st[INUSE_STAT_LOST] != t->lost_seen) {
-				log_warn("%llu events lost in the kernel: reconciling",
-					 (unsigned long long)(st[INUSE_STAT_LOST] - t->lost_seen));
-				t->lost_seen = st[INUSE_STAT_LOST];
-				t->full_scan_wanted = true;
-				t->last_full_scan_mono = 0;
-			}
+		t->st.lost = lost;
+		t->st.kernel_map_full = kernel_map_full(t->k);
+		if (lost != t->lost_seen) {
+			log_warn("%llu events lost in the kernel: reconciling",
+				 (unsigned long long)(lost - t->lost_seen));
+			t->lost_seen = lost;
+			t->full_scan_wanted = true;
+			t->last_full_scan_mono = 0;
 		}
 		settle_pids(t);
 		if (t->full_scan_wanted &&

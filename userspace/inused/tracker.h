@@ -66,6 +66,10 @@ int tracker_reconcile(struct tracker *t);
  * answering anything. */
 void tracker_sync(struct tracker *t);
 
+/* A last word before answering "not open" for a file not in the table:
+ * does the kernel map hold the inode, with writers counted? */
+bool tracker_kernel_has(struct tracker *t, uint32_t dev, uint64_t ino);
+
 /* Runs the re-checks that are due. Returns the CLOCK_MONOTONIC time of the
  * next one, or 0 for none. */
 uint64_t tracker_timer(struct tracker *t, uint64_t now_mono);
