@@ -107,7 +107,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(L
 
 $(B)/tests/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -lpthread
+	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -luring -lpthread
 
 $(B)/tests/unit/%.o $(B)/tests/integration/%.o $(TESTLIB_OBJ): CFLAGS += -Itests/lib
 $(INTEG_BIN): | $(BINS)

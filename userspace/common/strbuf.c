@@ -12,6 +12,8 @@ int sb_reserve(struct strbuf *b, size_t n)
 	size_t cap;
 	char *p;
 
+	if (n > SIZE_MAX - b->len - 1)
+		return -ENOMEM;
 	if (b->len + n + 1 <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 256;

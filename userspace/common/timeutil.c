@@ -2,7 +2,6 @@
 #include "common/timeutil.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,51 +39,72 @@ int64_t clock_boot_to_real_offset(void)
 
 static const struct {
 	const char *name;
-	double ns;
+	uint64_t ns;
 } units[] = {
-	{"ns", 1.0},	    {"us", 1e3},	{"ms", 1e6},	    {"s", 1e9},
-	{"sec", 1e9},	    {"m", 60e9},	{"min", 60e9},	    {"h", 3600e9},
-	{"d", 86400e9},
+	{"ns", 1},
+	{"us", 1000},
+	{"ms", 1000000},
+	{"s", NSEC_PER_SEC},
+	{"sec", NSEC_PER_SEC},
+	{"m", 60 * NSEC_PER_SEC},
+	{"min", 60 * NSEC_PER_SEC},
+	{"h", 3600 * NSEC_PER_SEC},
+	{"d", 86400 * NSEC_PER_SEC},
 };
 
+/* Decimal arithmetic, so that "1.001s" is exactly 1001000000 ns. */
 int parse_duration(const char *s, uint64_t *ns)
 {
-	double total = 0;
+	unsigned __int128 total = 0;
 	int parts = 0;
 
 	if (!s || !*s)
 		return -EINVAL;
 	while (*s) {
-		char *end;
-		double v;
+		unsigned __int128 whole = 0, frac = 0, scale = 1;
+		uint64_t mult = 0;
+		int digits = 0;
 		size_t ul = 0;
-		double mult = -1;
 
-		if (*s == '-' || *s == '+')
+		while (*s >= '0' && *s <= '9') {
+			whole = whole * 10 + (unsigned)(*s++ - '0');
+			if (whole > UINT64_MAX)
+				return -EINVAL;
+			digits++;
+		}
+		if (*s == '.') {
+			s++;
+			while (*s >= '0' && *s <= '9') {
+				if (scale < 1000000000000000000ULL) {
+					frac = frac * 10 + (unsigned)(*s - '0');
+					scale *= 10;
+				}
+				s++;
+				digits++;
+			}
+		}
+		if (digits == 0)
 			return -EINVAL;
-		errno = 0;
-		v = strtod(s, &end);
-		if (end == s || errno || !isfinite(v) || v < 0)
-			return -EINVAL;
-		s = end;
 		while (s[ul] >= 'a' && s[ul] <= 'z')
 			ul++;
 		if (ul == 0) {
 			if (*s)
 				return -EINVAL;
-			mult = 1e9;
+			mult = NSEC_PER_SEC; /* a bare number is seconds */
 		} else {
 			for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 				if (strlen(units[i].name) == ul && !strncmp(units[i].name, s, ul))
 					mult = units[i].ns;
-			if (mult < 0)
+			if (!mult)
 				return -EINVAL;
 		}
-		total += v * mult;
+		total += whole * mult + frac * mult / scale;
+		if (total > UINT64_MAX)
+			return -EINVAL;
 		s += ul;
 		parts++;
 	}
-	if (parts == 0 || total > 1e19)
+	if (parts == 0)
 		return -EINVAL;
 	*ns = (uint64_t)total;
 	return 0;

@@ -48,10 +48,11 @@ void options_defaults(struct options *o)
 int parse_size(const char *s, size_t *out)
 {
 	unsigned long long v;
+	unsigned int shift = 0;
 	char *end;
 
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL; /* no sign, no blanks */
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s)
@@ -59,22 +60,24 @@ int parse_size(const char *s, size_t *out)
 	switch (*end) {
 	case 'k':
 	case 'K':
-		v <<= 10, end++;
+		shift = 10, end++;
 		break;
 	case 'm':
 	case 'M':
-		v <<= 20, end++;
+		shift = 20, end++;
 		break;
 	case 'g':
 	case 'G':
-		v <<= 30, end++;
+		shift = 30, end++;
 		break;
 	default:
 		break;
 	}
 	if (*end && strcmp(end, "B") && strcmp(end, "iB"))
 		return -EINVAL;
-	*out = (size_t)v;
+	if (v > (SIZE_MAX >> shift))
+		return -ERANGE;
+	*out = (size_t)(v << shift);
 	return 0;
 }
 
@@ -107,12 +110,18 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
-	int c;
+	int c, idx;
 	size_t v;
+	char name[32];
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:g:l:hV", lo, NULL)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, ":s:g:l:hV", lo, &idx)) != -1) {
+		/* the option's own name, for messages */
+		if (idx >= 0)
+			snprintf(name, sizeof(name), "--%s", lo[idx].name);
+		else
+			snprintf(name, sizeof(name), "-%c", optopt ? optopt : c);
 		switch (c) {
 		case 's':
 			if (optarg[0] != '/') {
@@ -182,6 +191,6 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "bad value '%s' for %s", optarg, argv[optind - 1]);
+	snprintf(err, errlen, "bad value '%s' for %s", optarg, name);
 	return -EINVAL;
 }

@@ -19,6 +19,8 @@
  * after the last step every process is walked. */
 static const uint64_t recheck_ms[] = {1, 5, 25, 125};
 #define RECHECK_STEPS (sizeof(recheck_ms) / sizeof(recheck_ms[0]))
+/* A file counted as written but held by no process is re-read this often. */
+#define UNKNOWN_RECHECK_NS (1000 * NSEC_PER_MSEC)
 /* Walking every process is rate-limited to once per this. */
 #define FULL_SCAN_MIN_NS (50 * NSEC_PER_MSEC)
 
@@ -419,6 +421,10 @@ static void settle_suspects(struct tracker *t)
 					} else if (!(e->state & ES_UNKNOWN)) {
 						e->recheck_at = 0;
 						t->full_scan_wanted = true;
+					} else {
+						/* held by no process: nothing will tell
+						 * when it is released but the count */
+						e->recheck_at = now + UNKNOWN_RECHECK_NS;
 					}
 				}
 				continue;
