@@ -37,6 +37,32 @@ static struct tdaemon D;
 static char disk[PATH_MAX]; /* a directory on a disk file system */
 static char tmpfs[PATH_MAX]; /* a tmpfs mounted for the tests */
 static char P[PATH_MAX], Q[PATH_MAX];
+static char cg2[PATH_MAX]; /* where cgroup2 is mounted */
+static bool cg2_ours;
+
+/* Finds the cgroup2 mount, or mounts one for the tests. */
+static void cgroup2_setup(void)
+{
+	char dev[256], dir[256], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+
+	while (f && fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(cg2, sizeof(cg2), "%s", dir);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (cg2[0])
+		return;
+	strcpy(cg2, "/tmp/inuse-cg2-XXXXXX");
+	if (!mkdtemp(cg2) || mount("cgroup2", cg2, "cgroup2", 0, NULL) != 0) {
+		cg2[0] = '\0';
+		return;
+	}
+	cg2_ours = true;
+}
 
 static int group_setup(void **state)
 {
@@ -52,6 +78,7 @@ static int group_setup(void **state)
 	strcpy(tmpfs, "/tmp/inuse-tmpfs-XXXXXX");
 	if (!mkdtemp(tmpfs) || mount("tmpfs", tmpfs, "tmpfs", 0, "size=64m") != 0)
 		return -1;
+	cgroup2_setup();
 	if (td_start(&D, NULL) != 0) {
 		fprintf(stderr, "inused did not start: BPF unavailable?\n");
 		return td_must_run() ? -1 : 0;
@@ -64,6 +91,10 @@ static int group_teardown(void **state)
 	char cmd[PATH_MAX + 16];
 
 	td_stop(&D);
+	if (cg2_ours) {
+		umount2(cg2, MNT_DETACH);
+		rmdir(cg2);
+	}
 	umount2(tmpfs, MNT_DETACH);
 	rmdir(tmpfs);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", disk);
@@ -750,6 +781,52 @@ static void test_hard_links(void **state)
 	assert_string_equal(td_state(&D, Q), "not_open");
 }
 
+/* A writer's cgroup is reported by path. */
+static void test_writer_cgroup(void **state)
+{
+	char cg[PATH_MAX], procs[PATH_MAX + 16], want[64];
+	int cmd[2], done[2];
+	struct child c;
+	json_t *e, *w;
+
+	need_daemon();
+	if (!cg2[0])
+		skip();
+	snprintf(want, sizeof(want), "/inuse-test-%d", (int)getpid());
+	snprintf(cg, sizeof(cg), "%s%s", cg2, want);
+	assert_true(mkdir(cg, 0755) == 0 || errno == EEXIST);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	in(disk, "cgroup", P);
+	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
+	c.pid = fork_child();
+	if (c.pid == 0) {
+		FILE *f = fopen(procs, "w");
+
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+			_exit(2);
+		if (open(P, O_WRONLY | O_CREAT, 0644) < 0)
+			_exit(2);
+		child_say(done[1]);
+		child_wait_cmd(cmd[0]);
+		_exit(0);
+	}
+	c.cmd = cmd[1];
+	c.done = done[0];
+	parent_wait(&c);
+	assert_true(td_wait_writer(&D, P, c.pid, -1, NULL));
+	e = td_entry(&D, P);
+	w = json_array_get(json_object_get(e, "writers"), 0);
+	assert_non_null(json_string_value(json_object_get(w, "cgroup")));
+	assert_string_equal(json_string_value(json_object_get(w, "cgroup")), want);
+	json_decref(e);
+	parent_say(&c);
+	assert_int_equal(reap(c.pid), 0);
+	assert_true(td_wait_state(&D, P, "not_open"));
+	rmdir(cg);
+	close(cmd[0]), close(cmd[1]), close(done[0]), close(done[1]);
+}
+
 /* Pseudo files (/proc, /sys knobs), pipes, sockets, devices and memfds are
  * never listed. */
 static void test_non_files_never_listed(void **state)
@@ -885,6 +962,7 @@ int main(void)
 		cmocka_unit_test(test_rename_and_unlink),
 		cmocka_unit_test(test_hard_links),
 		cmocka_unit_test(test_non_files_never_listed),
+		cmocka_unit_test(test_writer_cgroup),
 		cmocka_unit_test(test_opened_before_start),
 		cmocka_unit_test(test_ten_thousand_files),
 		cmocka_unit_test(test_lost_events_reconciled),

@@ -33,7 +33,7 @@ static const char *mode_name(const struct writer *w)
 	return (w->f_flags & O_ACCMODE) == O_RDWR ? "rw" : "w";
 }
 
-static json_t *writer_json(const struct tracker *t, const struct writer *w)
+static json_t *writer_json(struct tracker *t, const struct writer *w)
 {
 	json_t *flags = json_array();
 	json_t *o;
@@ -55,10 +55,15 @@ static json_t *writer_json(const struct tracker *t, const struct writer *w)
 		      "mode", mode_name(w), "flags", flags, "since", time_json(t, w->since_ns));
 	if (o && w->via == VIA_FD)
 		json_object_set_new(o, "fd", json_integer(w->fd));
+	if (o) {
+		const char *cg = cgroup_path(&t->cg, w->cgroup_id, (pid_t)w->pid);
+
+		json_object_set_new(o, "cgroup", cg ? json_string(cg) : json_null());
+	}
 	return o;
 }
 
-static int build_cache(const struct tracker *t, struct entry *e)
+static int build_cache(struct tracker *t, struct entry *e)
 {
 	json_t *writers = json_array(), *o;
 	char dev[32], *s;
@@ -94,7 +99,7 @@ static int build_cache(const struct tracker *t, struct entry *e)
 	return 0;
 }
 
-int render_entry(const struct tracker *t, struct entry *e, struct strbuf *out)
+int render_entry(struct tracker *t, struct entry *e, struct strbuf *out)
 {
 	int err = 0;
 

@@ -11,7 +11,7 @@
 #include "common/strbuf.h"
 #include "inused/tracker.h"
 
-int render_entry(const struct tracker *t, struct entry *e, struct strbuf *out);
+int render_entry(struct tracker *t, struct entry *e, struct strbuf *out);
 
 /* Appends wall-clock seconds with microseconds ("1764034000.123456"), or
  * "null" for 0. */

@@ -33,6 +33,7 @@ int tracker_init(struct tracker *t, struct kernel *k, size_t max_files, uint32_t
 	if (err)
 		return err;
 	t->k = k;
+	cgroup_cache_init(&t->cg, NULL);
 	t->boot_to_real = clock_boot_to_real_offset();
 	t->start_boot_ns = clock_boot_ns();
 	return 0;
@@ -41,6 +42,7 @@ int tracker_init(struct tracker *t, struct kernel *k, size_t max_files, uint32_t
 void tracker_fini(struct tracker *t)
 {
 	table_fini(&t->table);
+	cgroup_cache_fini(&t->cg);
 	free(t->susp);
 	free(t->pids);
 	memset(t, 0, sizeof(*t));

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "inused/cgroup.h"
 #include "inused/kernel.h"
 #include "inused/table.h"
 
@@ -40,6 +41,7 @@ struct tracker {
 	int64_t boot_to_real; /* add to CLOCK_BOOTTIME ns to get wall clock */
 	uint64_t start_boot_ns;
 	struct tracker_stats st;
+	struct cgroup_cache cg;
 
 	struct entry **susp; /* entries whose writer count must be read */
 	size_t nsusp, capsusp;
