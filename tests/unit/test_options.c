@@ -293,6 +293,22 @@ static void test_bad_value_separate_arg_names_option(void **state)
 	}
 }
 
+/* A short option's bad value is blamed on that option, also after an earlier
+ * call failed on another option (getopt's optopt is left over). */
+static void test_bad_short_value_after_error(void **state)
+{
+	static const char *const first[][3] = {{"-x", NULL}, {"--socket", NULL}, {"-g", NULL}};
+	static const char *const second[] = {"-l", "loud", NULL};
+
+	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+		struct options o;
+
+		assert_int_equal(parse(&o, first[i]), -EINVAL);
+		assert_int_equal(parse(&o, second), -EINVAL);
+		assert_string_equal(err, "bad value 'loud' for -l");
+	}
+}
+
 /* --socket must be absolute. */
 static void test_socket_relative(void **state)
 {
@@ -457,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_combined),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_value_separate_arg_names_option),
+		cmocka_unit_test(test_bad_short_value_after_error),
 		cmocka_unit_test(test_socket_relative),
 		cmocka_unit_test(test_unknown_and_missing),
 		cmocka_unit_test(test_stray_argument),

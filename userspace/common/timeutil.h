@@ -24,7 +24,8 @@ int64_t clock_boot_to_real_offset(void);
  */
 int parse_duration(const char *s, uint64_t *ns);
 
-/* Writes a short human form ("3s", "12m", "2h05m", "3d4h") into buf. */
+/* Writes a short human form ("850ms", "3s", "12m00s", "2h05m", "3d04h")
+ * into buf. */
 void format_duration(uint64_t ns, char *buf, size_t len);
 
 #endif

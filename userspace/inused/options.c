@@ -114,14 +114,14 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	size_t v;
 	char name[32];
 
-	optind = 1;
+	optind = 0; /* 0: glibc re-initializes fully on every call */
 	opterr = 0;
 	while ((idx = -1, c = getopt_long(argc, argv, ":s:g:l:hV", lo, &idx)) != -1) {
 		/* the option's own name, for messages */
 		if (idx >= 0)
 			snprintf(name, sizeof(name), "--%s", lo[idx].name);
 		else
-			snprintf(name, sizeof(name), "-%c", optopt ? optopt : c);
+			snprintf(name, sizeof(name), "-%c", (c == '?' || c == ':') ? optopt : c);
 		switch (c) {
 		case 's':
 			if (optarg[0] != '/') {
@@ -148,9 +148,13 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 			o->ring_bytes = v;
 			break;
 		case O_WAKE:
-			if (parse_duration(optarg, &o->wake_interval_ns) ||
-			    o->wake_interval_ns > NSEC_PER_SEC)
+		{
+			uint64_t ns;
+
+			if (parse_duration(optarg, &ns) || ns > NSEC_PER_SEC)
 				goto bad;
+			o->wake_interval_ns = ns;
+		}
 			break;
 		case O_MAXC:
 			if (number(optarg, 1, 65536, &o->max_clients))

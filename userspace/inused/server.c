@@ -73,11 +73,13 @@ static void conn_update(struct conn *c)
 {
 	uint32_t ev = 0;
 
+	/* RDHUP is level-triggered: watched only while reading, or a half-closed
+	 * client that does not read would spin the loop */
 	if (!c->closing && pending(c) <= c->srv->o.max_out)
-		ev |= EPOLLIN;
+		ev |= EPOLLIN | EPOLLRDHUP;
 	if (pending(c))
 		ev |= EPOLLOUT;
-	loop_mod(c->srv->loop, &c->w, ev | EPOLLRDHUP);
+	loop_mod(c->srv->loop, &c->w, ev);
 }
 
 int conn_send(struct conn *c, const void *data, size_t len)
@@ -176,6 +178,14 @@ static void conn_event(struct loop_watch *w, uint32_t events)
 	if (conn_flush(c) < 0) {
 		conn_free(c);
 		return;
+	}
+	/* requests left in the buffer while the client was behind */
+	if (!c->closing && c->in.len && pending(c) <= s->o.max_out) {
+		conn_lines(c);
+		if (conn_flush(c) < 0) {
+			conn_free(c);
+			return;
+		}
 	}
 	if ((eof && !pending(c)) || (c->closing && !pending(c))) {
 		conn_free(c);
