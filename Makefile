@@ -25,6 +25,7 @@ endif
 LIBBPF     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 JANSSON    := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 CMOCKA     := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+LIBCONFIG  := $(shell pkg-config --libs libconfig 2>/dev/null || echo -lconfig)
 
 # ---- BPF ----
 BPF_SRC    := bpf/inuse.bpf.c
@@ -37,11 +38,13 @@ COMMON_SRC := $(wildcard userspace/common/*.c)
 LIB_SRC    := $(wildcard userspace/lib/*.c)
 INUSED_SRC := $(wildcard userspace/inused/*.c)
 LS_SRC     := $(wildcard userspace/inuse-ls/*.c)
+WAIT_SRC   := $(wildcard userspace/inuse-wait/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/pic/%.o) $(COMMON_SRC:%.c=$(B)/pic/%.o)
 INUSED_OBJ := $(INUSED_SRC:%.c=$(B)/%.o)
 LS_OBJ     := $(LS_SRC:%.c=$(B)/%.o)
+WAIT_OBJ   := $(WAIT_SRC:%.c=$(B)/%.o)
 # daemon modules without main(), for unit tests
 INUSED_LIB := $(filter-out $(B)/userspace/inused/main.o,$(INUSED_OBJ))
 
@@ -56,7 +59,7 @@ INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
-BINS := $(B)/inused $(B)/inuse-ls
+BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait
 
 .PHONY: all deps run test unit integration clean install format tidy
 all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A)
@@ -96,14 +99,17 @@ $(LIBINUSE_A): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/inused: $(INUSED_OBJ) $(COMMON_OBJ)
-	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON)
+	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(LIBCONFIG)
 
 $(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
+$(B)/inuse-wait: $(WAIT_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(CMOCKA)
+	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(CMOCKA)
 
 $(B)/tests/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)

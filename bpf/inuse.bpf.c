@@ -367,6 +367,7 @@ static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *t
 	fresh.inode_ptr = (__u64)inode;
 	fresh.dentry_ptr = (__u64)BPF_CORE_READ(f, f_path.dentry);
 	fresh.open_gen = 1;
+	fresh.first_open_ns = bpf_ktime_get_boot_ns(); /* found now: a new lifetime */
 	bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST);
 	holder_add(tgid, fd >= 0 ? INUSE_HOLDER_FD : INUSE_HOLDER_MMAP);
 

@@ -57,6 +57,63 @@ INUSE_API int inuse_client__recv(struct inuse_client *c, char **resp, size_t *le
 INUSE_API int inuse_client__call(struct inuse_client *c, const char *req, size_t len, char **resp,
 				 size_t *resp_len);
 
+/* ---- typed, batched requests (the answers as structs) ---- */
+
+enum inuse_state {
+	INUSE_NOT_OPEN = 0, /* the kernel counts no writer */
+	INUSE_OPEN,	    /* open for writing */
+	INUSE_MISSING,
+	INUSE_NOT_REGULAR,
+	INUSE_ERROR,
+	INUSE_NOT_QUIET, /* wait: closed, but written less than "quiet" ago */
+};
+
+enum inuse_decision { INUSE_COPY = 0, INUSE_DEFER, INUSE_SKIP, INUSE_FLAG };
+
+struct inuse_file {
+	const char *path;
+	enum inuse_state state;
+	enum inuse_decision decision; /* check */
+	const char *reason;	      /* check: closed, quiet, open, method, missing...; verify:
+					 unchanged, written, opened, changed, replaced, missing */
+	const char *rule;	      /* check: the policy rule that decided */
+	const char *token;	      /* check: give it to verify after copying */
+	const char *method;	      /* check: a command making a consistent copy, or NULL */
+	double retry_after;	      /* check, defer: seconds */
+	double defer_max;	      /* check, defer: wait at most this long, then... */
+	enum inuse_decision fallback; /* ...do this */
+	size_t nwriters;	      /* check: writers the client may see */
+	int consistent;		      /* verify: 1 if the copy is consistent */
+};
+
+/* An answer: n files, valid until inuse_result__free. */
+struct inuse_result;
+
+INUSE_API size_t inuse_result__count(const struct inuse_result *r);
+INUSE_API const struct inuse_file *inuse_result__file(const struct inuse_result *r, size_t i);
+/* wait: 1 when every path became free, 0 at the timeout. */
+INUSE_API int inuse_result__done(const struct inuse_result *r);
+/* The answer as the daemon sent it (JSON). */
+INUSE_API const char *inuse_result__json(const struct inuse_result *r);
+INUSE_API void inuse_result__free(struct inuse_result *r);
+
+/* What to do with each path before copying it. Errors: -EPROTO (bad
+ * answer), -EREMOTEIO (the daemon refused: bad request), transport errors. */
+INUSE_API int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
+				  struct inuse_result **out);
+
+/* After copying: was each file opened or written since its check? */
+INUSE_API int inuse_client__verify(struct inuse_client *c, const char *const *paths,
+				   const char *const *tokens, size_t n, struct inuse_result **out);
+
+/* Waits until every path is closed for writing (and unwritten for quiet
+ * seconds), or timeout seconds. The call's own timeout must be longer. */
+INUSE_API int inuse_client__wait(struct inuse_client *c, const char *const *paths, size_t n,
+				 double timeout, double quiet, struct inuse_result **out);
+
+INUSE_API const char *inuse_decision_name(enum inuse_decision d);
+INUSE_API const char *inuse_state_name(enum inuse_state s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,21 +43,13 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	td_stop(&D);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) < 0 ? -1 : 0;
+	return td_rmtree(dir);
 }
 
 static void need_daemon(void)
 {
-	alarm(120);
-	if (D.pid > 0)
-		return;
-	if (td_must_run())
-		fail_msg("inused is not running");
-	skip();
+	td_need(&D);
 }
 
 /* Runs a command line through the shell; returns its exit status and

@@ -88,8 +88,6 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	td_stop(&D);
 	if (cg2_ours) {
 		umount2(cg2, MNT_DETACH);
@@ -97,22 +95,13 @@ static int group_teardown(void **state)
 	}
 	umount2(tmpfs, MNT_DETACH);
 	rmdir(tmpfs);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", disk);
-	if (system(cmd) < 0)
-		return -1;
-	return 0;
+	return td_rmtree(disk);
 }
 
 /* Skips (or, under CI, fails) when the daemon is not there. */
 static void need_daemon(void)
 {
-	/* a hung test ends the run instead of stalling it */
-	alarm(120);
-	if (D.pid > 0)
-		return;
-	if (td_must_run())
-		fail_msg("inused is not running");
-	skip();
+	td_need(&D);
 }
 
 static const char *in(const char *dir, const char *name, char *buf)

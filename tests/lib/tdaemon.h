@@ -69,6 +69,22 @@ long long td_stat(struct tdaemon *d, const char *name);
 /* Should a test that cannot load BPF fail (CI=true) rather than skip? */
 bool td_must_run(void);
 
+/* At the start of a test: arms a 120 s alarm (a hung test ends the run)
+ * and skips the test, or fails it under CI=true, when d is not running.
+ * A macro, since skip() and fail() jump out of the test. */
+#define td_need(d)                                                                                 \
+	do {                                                                                       \
+		alarm(120);                                                                        \
+		if ((d)->pid <= 0) {                                                               \
+			if (td_must_run())                                                         \
+				fail_msg("inused is not running");                                 \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
+
+/* rm -rf dir. */
+int td_rmtree(const char *dir);
+
 /* Creates an empty file (0644) and returns path, in a static-free buffer. */
 void td_touch(const char *path);
 

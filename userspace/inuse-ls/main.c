@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/pathutil.h"
 #include "common/strbuf.h"
 #include "common/timeutil.h"
 #include "inuse.h"
@@ -127,20 +128,6 @@ static void parse_args(struct args *a, int argc, char **argv)
 	a->npaths = argc - optind;
 }
 
-/* An absolute form of p without resolving the last component. */
-static char *absolute(const char *p)
-{
-	char cwd[PATH_MAX], *r;
-
-	if (p[0] == '/')
-		return strdup(p);
-	if (!getcwd(cwd, sizeof(cwd)))
-		return NULL;
-	if (asprintf(&r, "%s/%s", strcmp(cwd, "/") ? cwd : "", p) < 0)
-		return NULL;
-	return r;
-}
-
 static json_t *build_request(const struct args *a)
 {
 	json_t *req = json_pack("{s:s, s:i}", "op", "list", "id", 1);
@@ -165,7 +152,7 @@ static json_t *build_request(const struct args *a)
 		json_t *ps = json_array();
 
 		for (int i = 0; i < a->npaths; i++) {
-			char *ab = absolute(a->paths[i]);
+			char *ab = path_absolute(a->paths[i]);
 
 			if (!ab) {
 				fprintf(stderr, "inuse-ls: %s: %s\n", a->paths[i], strerror(errno));

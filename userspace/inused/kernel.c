@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/timeutil.h"
 #include "inuse.skel.h"
 #include "inused/log.h"
 
@@ -291,6 +292,8 @@ int kernel_restore(struct kernel *k, uint32_t dev, uint64_t ino, uint64_t inode_
 {
 	struct inuse_key key = {.ino = ino, .dev = dev};
 	struct inuse_inode v = {.inode_ptr = inode_ptr, .open_gen = 1};
+
+	v.first_open_ns = clock_boot_ns();
 
 	if (bpf_map_update_elem(inodes_fd(k), &key, &v, BPF_NOEXIST) && errno != EEXIST)
 		return -errno;

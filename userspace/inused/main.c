@@ -16,6 +16,7 @@
 #include "inused/log.h"
 #include "inused/loop.h"
 #include "inused/options.h"
+#include "inused/policy.h"
 #include "inused/proto.h"
 #include "inused/server.h"
 #include "inused/tracker.h"
@@ -31,6 +32,7 @@ struct daemon {
 	struct tracker t;
 	struct server srv;
 	struct proto proto;
+	struct policy pol;
 	struct loop_watch ring_w, sig_w;
 	uint64_t tail_drain_at; /* CLOCK_MONOTONIC; 0: none */
 	uint64_t next_validate;
@@ -46,6 +48,40 @@ static void on_ring(struct loop_watch *w, uint32_t events)
 	d->tail_drain_at = clock_mono_ns() + d->o.wake_interval_ns;
 }
 
+/*
+ * Loads the policy. A missing default file means the built-in policy; a
+ * missing file named with --config, or any bad file, is an error (at start:
+ * no start; on SIGHUP: the old policy stays).
+ */
+static int load_policy(struct daemon *d, struct policy *out)
+{
+	char err[512];
+	int r = policy_load(d->o.config, out, err, sizeof(err));
+
+	if (r == -ENOENT && !d->o.config_given) {
+		policy_builtin(out);
+		return 0;
+	}
+	if (r)
+		log_err("config: %s", err);
+	return r;
+}
+
+static void reload(struct daemon *d)
+{
+	struct policy np;
+
+	if (load_policy(d, &np)) {
+		log_err("SIGHUP: config refused; the previous one stays in force");
+		return;
+	}
+	policy_free(&d->pol);
+	d->pol = np;
+	d->proto.pol = &d->pol;
+	log_info("SIGHUP: config %s loaded (%zu rules)", d->pol.source ? d->pol.source : "(built-in)",
+		 d->pol.nrules);
+}
+
 static void on_signal(struct loop_watch *w, uint32_t events)
 {
 	struct daemon *d = w->data;
@@ -59,7 +95,7 @@ static void on_signal(struct loop_watch *w, uint32_t events)
 			d->stop = true;
 			break;
 		case SIGHUP:
-			log_info("SIGHUP: nothing to reload");
+			reload(d);
 			break;
 		default:
 			break;
@@ -85,11 +121,13 @@ static int setup_signals(struct daemon *d)
 	return loop_add(&d->loop, &d->sig_w, fd, EPOLLIN, on_signal, d);
 }
 
-static int timeout_ms(struct daemon *d, uint64_t now, uint64_t next_recheck)
+static int timeout_ms(struct daemon *d, uint64_t now, uint64_t next_recheck, uint64_t next_wait)
 {
 	uint64_t next = 0;
 
-	if (d->tail_drain_at)
+	if (next_wait)
+		next = next_wait;
+	if (d->tail_drain_at && (!next || d->tail_drain_at < next))
 		next = d->tail_drain_at;
 	if (next_recheck && (!next || next_recheck < next))
 		next = next_recheck;
@@ -104,12 +142,12 @@ static int timeout_ms(struct daemon *d, uint64_t now, uint64_t next_recheck)
 
 static int run(struct daemon *d)
 {
-	uint64_t next_recheck = 0;
+	uint64_t next_recheck = 0, next_wait = 0;
 
 	d->next_validate = clock_mono_ns() + VALIDATE_TICK_NS;
 	while (!d->stop) {
 		uint64_t now = clock_mono_ns();
-		int err = loop_run_once(&d->loop, timeout_ms(d, now, next_recheck));
+		int err = loop_run_once(&d->loop, timeout_ms(d, now, next_recheck, next_wait));
 
 		if (err < 0) {
 			log_err("event loop: %s", strerror(-err));
@@ -128,6 +166,11 @@ static int run(struct daemon *d)
 			d->next_validate = now + VALIDATE_TICK_NS;
 		}
 		next_recheck = tracker_timer(&d->t, now);
+		if (d->proto.waiters && d->t.changes != d->proto.seen_changes) {
+			d->proto.seen_changes = d->t.changes;
+			proto_waiters_changed(&d->proto);
+		}
+		next_wait = d->proto.waiters ? proto_waiters_timer(&d->proto, clock_mono_ns()) : 0;
 	}
 	return 0;
 }
@@ -189,6 +232,10 @@ int main(int argc, char **argv)
 	log_set_level(d.o.log_level);
 	if (geteuid() != 0)
 		log_warn("not running as root: loading BPF programs will likely fail");
+	if (load_policy(&d, &d.pol))
+		return 1;
+	if (!d.o.group && d.pol.admin_group)
+		d.o.group = d.pol.admin_group;
 	if (resolve_group(d.o.group, &gid)) {
 		log_err("no such group: %s", d.o.group);
 		return 1;
@@ -240,9 +287,10 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	proto_init(&d.proto, &d.t, &d.srv, gid);
+	proto_init(&d.proto, &d.t, &d.srv, gid, &d.pol);
 	d.srv.on_line = proto_line;
 	d.srv.on_oversize = proto_oversize;
+	d.srv.on_gone = proto_gone;
 	d.srv.ctx = &d.proto;
 	log_info("ready on %s (io_uring hook %s); list with: inuse-ls%s%s", d.o.socket,
 		 d.k.uring ? "on" : "off", strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? " --socket " : "",
@@ -253,6 +301,7 @@ out:
 	kernel_close(&d.k);
 	tracker_fini(&d.t);
 	loop_fini(&d.loop);
+	policy_free(&d.pol);
 	log_info("stopped");
 	return ret;
 }

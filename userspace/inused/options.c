@@ -15,6 +15,8 @@ const char options_usage[] =
 	"Unix socket. Runs in the foreground, as root, and logs to stderr.\n"
 	"\n"
 	"  -s, --socket PATH        socket to serve on (default " INUSE_DEFAULT_SOCKET ")\n"
+	"  -c, --config FILE        policy and settings (default " INUSE_DEFAULT_CONFIG ";\n"
+	"                           built-in defaults when that file does not exist)\n"
 	"  -g, --group NAME         group that may see every file (socket is 0660, this group)\n"
 	"      --max-files N        files tracked at most (default 131072)\n"
 	"      --max-writers N      writers listed per file at most (default 64)\n"
@@ -28,6 +30,7 @@ const char options_usage[] =
 	"  -h, --help               show this help and exit\n"
 	"  -V, --version            show the version and exit\n"
 	"\n"
+	"SIGHUP reloads the config file; a bad file is refused and the old one kept.\n"
 	"Exit status: 0 after SIGINT or SIGTERM, 1 when it cannot start.\n"
 	"Query it with inuse-ls(1).\n";
 
@@ -35,6 +38,7 @@ void options_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->socket = INUSE_DEFAULT_SOCKET;
+	o->config = INUSE_DEFAULT_CONFIG;
 	o->max_files = 131072;
 	o->max_writers = 64;
 	o->ring_bytes = 4 << 20;
@@ -97,6 +101,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	static const struct option lo[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"group", required_argument, NULL, 'g'},
+		{"config", required_argument, NULL, 'c'},
 		{"max-files", required_argument, NULL, O_MAXF},
 		{"max-writers", required_argument, NULL, O_MAXW},
 		{"ring-size", required_argument, NULL, O_RING},
@@ -116,7 +121,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 
 	optind = 0; /* 0: glibc re-initializes fully on every call */
 	opterr = 0;
-	while ((idx = -1, c = getopt_long(argc, argv, ":s:g:l:hV", lo, &idx)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, ":s:g:c:l:hV", lo, &idx)) != -1) {
 		/* the option's own name, for messages */
 		if (idx >= 0)
 			snprintf(name, sizeof(name), "--%s", lo[idx].name);
@@ -132,6 +137,10 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 			break;
 		case 'g':
 			o->group = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			o->config_given = true;
 			break;
 		case O_MAXF:
 			if (number(optarg, 16, 1 << 24, &o->max_files))

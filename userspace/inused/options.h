@@ -11,10 +11,13 @@
 #include "inused/log.h"
 
 #define INUSE_DEFAULT_SOCKET "/run/inuse/inuse.sock"
+#define INUSE_DEFAULT_CONFIG "/etc/inuse/inused.conf"
 
 struct options {
 	const char *socket;
-	const char *group; /* admin group, also the socket's group */
+	const char *group;  /* admin group, also the socket's group */
+	const char *config; /* policy file */
+	bool config_given;  /* named on the command line: it must exist */
 	size_t max_files;
 	uint32_t max_writers;
 	size_t ring_bytes;

@@ -14,21 +14,42 @@
 
 #define INUSE_PROTOCOL_VERSION 1
 
+struct policy;
+struct waiter;
+
 struct proto_stats {
 	uint64_t requests;
 	uint64_t by_op[8];
 	uint64_t errors;
+	uint64_t by_decision[4]; /* enum decision */
+	uint64_t verified[2];	 /* consistent, not */
+	uint64_t waits[2];	 /* answered done, timed out */
+	uint64_t waits_abandoned;
+	uint64_t by_op_wait_started;
 };
 
 struct proto {
 	struct tracker *t;
 	struct server *srv;
+	const struct policy *pol;
 	gid_t admin_gid; /* members see every file; (gid_t)-1: root only */
 	uint64_t started_wall_ns;
 	struct proto_stats st;
+	struct waiter *waiters;
+	size_t nwaiters;
+	uint64_t seen_changes; /* tracker changes the waiters were evaluated at */
 };
 
-void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid);
+void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
+		const struct policy *pol);
+
+/* The table changed: answer the waiters that are now free. */
+void proto_waiters_changed(struct proto *p);
+/* Deadlines and quiet periods: answers those due; returns the next time
+ * (CLOCK_MONOTONIC) one is, or 0. */
+uint64_t proto_waiters_timer(struct proto *p, uint64_t now);
+/* server_gone_fn: a client went away; its waits are dropped. */
+void proto_gone(void *ctx, struct conn *c);
 
 /* server_line_fn / server_oversize_fn */
 void proto_line(void *ctx, struct conn *c, const char *line, size_t len);

@@ -86,7 +86,20 @@ int conn_send(struct conn *c, const void *data, size_t len)
 {
 	if (sb_add(&c->out, data, len))
 		return -ENOMEM;
+	conn_update(c); /* EPOLLOUT: flushed by the loop */
 	return 0;
+}
+
+void conn_hold(struct conn *c)
+{
+	c->async++;
+}
+
+void conn_release(struct conn *c)
+{
+	if (c->async)
+		c->async--;
+	conn_update(c);
 }
 
 void conn_close_after_flush(struct conn *c)
@@ -136,6 +149,12 @@ static void conn_event(struct loop_watch *w, uint32_t events)
 	struct server *s = c->srv;
 	bool eof = false;
 
+	/* HUP: the peer closed both ways (a half-close is only RDHUP); nobody
+	 * will read what is pending or still to come */
+	if ((events & (EPOLLHUP | EPOLLERR)) && (c->closing || !(events & EPOLLIN))) {
+		conn_free(c);
+		return;
+	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 		while (!c->closing && pending(c) <= s->o.max_out) {
 			size_t room = s->o.max_line + 1 - (c->discarding ? 0 : c->in.len);
@@ -187,7 +206,7 @@ static void conn_event(struct loop_watch *w, uint32_t events)
 			return;
 		}
 	}
-	if ((eof && !pending(c)) || (c->closing && !pending(c))) {
+	if ((eof || c->closing) && !pending(c) && !c->async) {
 		conn_free(c);
 		return;
 	}

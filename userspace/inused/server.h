@@ -29,6 +29,7 @@ struct conn {
 	size_t outoff;
 	bool discarding; /* skipping the rest of an oversized line */
 	bool closing;	 /* close once the output is flushed */
+	unsigned int async; /* requests still to be answered (waits) */
 	struct conn *prev, *next;
 	void *user; /* the protocol's per-client state */
 };
@@ -72,9 +73,15 @@ struct server {
 int server_open(struct server *s, struct loop *l, const struct server_opts *o);
 void server_close(struct server *s);
 
-/* Queues bytes for the client; flushed as the socket allows. */
+/* Queues bytes for the client; flushed as the socket allows (also when
+ * called outside the client's own event, for late answers). */
 int conn_send(struct conn *c, const void *data, size_t len);
 /* Output already queued is flushed, then the client is closed. */
 void conn_close_after_flush(struct conn *c);
+
+/* An answer will come later (async++), or has been sent (async--): a client
+ * that half-closed is kept until its late answers are flushed. */
+void conn_hold(struct conn *c);
+void conn_release(struct conn *c);
 
 #endif

@@ -113,6 +113,7 @@ static void drop_entry(struct tracker *t, struct entry *e)
 		t->validate_cursor = e->next;
 	table_remove(&t->table, e);
 	t->st.removed++;
+	t->changes++;
 }
 
 static void set_path_from(struct entry *e, const char *path, uint32_t len, uint32_t evflags)

@@ -42,6 +42,7 @@ struct tracker {
 	uint64_t start_boot_ns;
 	struct tracker_stats st;
 	struct cgroup_cache cg;
+	uint64_t changes; /* bumped when a file leaves the table */
 
 	struct entry **susp; /* entries whose writer count must be read */
 	size_t nsusp, capsusp;

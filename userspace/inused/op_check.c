@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * op_check.c - "check" (what to do with each file before copying it) and
+ * "verify" (the copy fence: was it opened or written since the check).
+ *
+ * A token records what the file looked like at check time: its identity,
+ * size, mtime and ctime, and, if it had writers, the lifetime (first-open
+ * time) and the open and write generations of its kernel map entry. Verify
+ * compares all of them with what is there now.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/kdev.h"
+#include "common/timeutil.h"
+#include "inused/policy.h"
+#include "inused/proto_int.h"
+#include "inused/render.h"
+
+#define TOKEN_VERSION 1
+
+struct token {
+	uint32_t dev;
+	uint64_t ino;
+	uint64_t size;
+	uint64_t mtime_ns;
+	uint64_t ctime_ns;
+	uint64_t life; /* first_open_ns of the kernel entry, 0: no writer */
+	uint64_t open_gen;
+	uint64_t write_gen;
+	uint64_t instance; /* the daemon's start, CLOCK_BOOTTIME */
+};
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
+}
+
+static void token_fill(struct proto *p, const struct stat *st, struct token *tk)
+{
+	struct inuse_inode v;
+
+	memset(tk, 0, sizeof(*tk));
+	tk->dev = kdev_from_dev(st->st_dev);
+	tk->ino = st->st_ino;
+	tk->size = (uint64_t)st->st_size;
+	tk->mtime_ns = ts_ns(&st->st_mtim);
+	tk->ctime_ns = ts_ns(&st->st_ctim);
+	tk->instance = p->t->start_boot_ns;
+	if (kernel_read_inode(p->t->k, tk->dev, tk->ino, &v) == 0) {
+		tk->life = v.first_open_ns ? v.first_open_ns : 1;
+		tk->open_gen = v.open_gen;
+		tk->write_gen = v.write_gen;
+	}
+}
+
+static void token_format(const struct token *tk, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "%d.%" PRIx32 ".%" PRIx64 ".%" PRIx64 ".%" PRIx64 ".%" PRIx64 ".%" PRIx64
+		 ".%" PRIx64 ".%" PRIx64 ".%" PRIx64,
+		 TOKEN_VERSION, tk->dev, tk->ino, tk->size, tk->mtime_ns, tk->ctime_ns, tk->life,
+		 tk->open_gen, tk->write_gen, tk->instance);
+}
+
+static int token_parse(const char *s, struct token *tk)
+{
+	int v, n = 0;
+
+	if (!s || sscanf(s,
+			 "%d.%" SCNx32 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64
+			 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 "%n",
+			 &v, &tk->dev, &tk->ino, &tk->size, &tk->mtime_ns, &tk->ctime_ns, &tk->life,
+			 &tk->open_gen, &tk->write_gen, &tk->instance, &n) != 10 ||
+	    s[n] != '\0' || v != TOKEN_VERSION)
+		return -EINVAL;
+	return 0;
+}
+
+static void count_decision(struct proto *p, enum decision d)
+{
+	if ((size_t)d < sizeof(p->st.by_decision) / sizeof(p->st.by_decision[0]))
+		p->st.by_decision[d]++;
+}
+
+/* One path of a check: appends its JSON object to b. */
+static void check_one(struct proto *p, struct conn *c, bool admin, const char *path,
+		      struct strbuf *b)
+{
+	struct tracker *t = p->t;
+	enum path_state ps = PS_ERROR;
+	struct verdict v = {0};
+	const struct rule *r;
+	struct entry *e = NULL;
+	struct stat st;
+	json_t *o;
+	int err = EACCES;
+
+	if (proto_may_lookup(c, path))
+		ps = proto_path_state(p, path, &st, &e, &err);
+	o = json_pack("{s:s, s:s}", "path", path, "state", path_state_name(ps));
+	r = policy_match(p->pol, path);
+	switch (ps) {
+	case PS_MISSING:
+		v = (struct verdict){.decision = DEC_SKIP, .reason = "missing", .rule = r->name};
+		break;
+	case PS_NOT_REGULAR:
+		v = (struct verdict){.decision = DEC_COPY, .reason = "not_regular", .rule = r->name};
+		break;
+	case PS_ERROR:
+		v = (struct verdict){.decision = DEC_FLAG, .reason = "error", .rule = r->name};
+		json_object_set_new(o, "error", json_string(strerror(err)));
+		break;
+	case PS_OPEN:
+	case PS_NOT_OPEN: {
+		uint64_t now = clock_boot_ns(), age = 0, quiet = UINT64_MAX;
+		char tok[256];
+		struct token tk;
+
+		if (e) {
+			uint64_t since = e->first_open_ns ? e->first_open_ns : t->start_boot_ns;
+
+			age = now > since ? now - since : 0;
+			if (e->last_write_ns)
+				quiet = now > e->last_write_ns ? now - e->last_write_ns : 0;
+		}
+		policy_decide(r, ps == PS_OPEN, age, quiet, &v);
+		token_fill(p, &st, &tk);
+		token_format(&tk, tok, sizeof(tok));
+		json_object_set_new(o, "token", json_string(tok));
+		json_object_set_new(o, "size", json_integer((json_int_t)st.st_size));
+		if (e && proto_visible(e, admin, c->cred.uid)) {
+			struct strbuf eb = {0};
+
+			if (render_entry(t, e, &eb) == 0) {
+				json_t *ej = json_loadb(eb.buf, eb.len, 0, NULL);
+
+				json_object_set(o, "writers", json_object_get(ej, "writers"));
+				json_object_set(o, "first_open", json_object_get(ej, "first_open"));
+				json_object_set(o, "last_write", json_object_get(ej, "last_write"));
+				json_decref(ej);
+			}
+			sb_free(&eb);
+		}
+		break;
+	}
+	}
+	count_decision(p, v.decision);
+	json_object_set_new(o, "decision", json_string(decision_name(v.decision)));
+	json_object_set_new(o, "reason", json_string(v.reason ? v.reason : "policy"));
+	json_object_set_new(o, "rule", json_string(v.rule ? v.rule : "default"));
+	if (v.decision == DEC_DEFER) {
+		json_object_set_new(o, "retry_after", json_real((double)v.retry_after_ns / 1e9));
+		json_object_set_new(o, "defer_max", json_real((double)v.defer_max_ns / 1e9));
+		json_object_set_new(o, "fallback", json_string(decision_name(v.fallback)));
+	}
+	if (v.method)
+		json_object_set_new(o, "method", json_string(v.method));
+	proto_add_json(b, true, o);
+}
+
+/* Reads the "paths" member: a non-empty array of absolute path strings. */
+json_t *proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req)
+{
+	json_t *paths = json_object_get(req, "paths"), *v;
+	size_t i;
+
+	if (!json_is_array(paths) || json_array_size(paths) == 0) {
+		proto_send_error(p, c, id, "bad_request",
+				 "\"paths\" must be a non-empty array of absolute paths");
+		return NULL;
+	}
+	json_array_foreach(paths, i, v)
+	{
+		const char *s = json_string_value(v);
+
+		if (!s || s[0] != '/' || strlen(s) >= PATH_MAX) {
+			proto_send_error(p, c, id, "bad_request",
+					 "\"paths\" must be a non-empty array of absolute paths");
+			return NULL;
+		}
+	}
+	return paths;
+}
+
+void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req)
+{
+	json_t *paths = proto_get_paths(p, c, id, req), *v;
+	bool admin = proto_is_admin(p, c);
+	struct strbuf b = {0};
+	size_t i;
+
+	if (!paths)
+		return;
+	tracker_sync(p->t);
+	proto_add_id(&b, id);
+	sb_adds(&b, ",\"ok\":true,\"files\":[");
+	json_array_foreach(paths, i, v)
+	{
+		if (i)
+			sb_add(&b, ",", 1);
+		check_one(p, c, admin, json_string_value(v), &b);
+	}
+	sb_printf(&b, "],\"count\":%zu}\n", json_array_size(paths));
+	conn_send(c, b.buf, b.len);
+	sb_free(&b);
+}
+
+/* Compares the token with the file now; NULL reason means consistent. */
+static const char *verify_one(struct proto *p, struct conn *c, const char *path, const char *tok,
+			      bool *consistent)
+{
+	struct inuse_inode v;
+	struct token tk, now;
+	struct stat st;
+
+	*consistent = false;
+	if (token_parse(tok, &tk))
+		return "bad_token";
+	if (!proto_may_lookup(c, path))
+		return "error";
+	if (stat(path, &st) != 0)
+		return "missing";
+	if (kdev_from_dev(st.st_dev) != tk.dev || st.st_ino != tk.ino)
+		return "replaced";
+	token_fill(p, &st, &now);
+	if (tk.life) {
+		/* it had writers at check time */
+		if (now.life && now.life != tk.life)
+			return "opened";
+		if (now.life && now.open_gen != tk.open_gen && tk.instance == now.instance)
+			return "opened";
+		if (now.life && now.write_gen != tk.write_gen && tk.instance == now.instance)
+			return "written";
+	} else if (now.life) {
+		return "opened";
+	}
+	if (now.size != tk.size || now.mtime_ns != tk.mtime_ns)
+		return "written";
+	if (now.ctime_ns != tk.ctime_ns)
+		return "changed";
+	(void)v;
+	*consistent = true;
+	return "unchanged";
+}
+
+void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
+{
+	json_t *files = json_object_get(req, "files"), *f;
+	struct strbuf b = {0};
+	size_t i;
+
+	if (!json_is_array(files) || json_array_size(files) == 0) {
+		proto_send_error(p, c, id, "bad_request",
+				 "\"files\" must be a non-empty array of {\"path\",\"token\"}");
+		return;
+	}
+	json_array_foreach(files, i, f)
+	{
+		const char *path = json_string_value(json_object_get(f, "path"));
+
+		if (!path || path[0] != '/' || !json_is_string(json_object_get(f, "token"))) {
+			proto_send_error(p, c, id, "bad_request",
+					 "each of \"files\" needs \"path\" (absolute) and \"token\"");
+			return;
+		}
+	}
+	tracker_sync(p->t);
+	proto_add_id(&b, id);
+	sb_adds(&b, ",\"ok\":true,\"files\":[");
+	json_array_foreach(files, i, f)
+	{
+		const char *path = json_string_value(json_object_get(f, "path"));
+		const char *tok = json_string_value(json_object_get(f, "token"));
+		bool consistent;
+		const char *why = verify_one(p, c, path, tok, &consistent);
+		proto_add_json(&b, i == 0,
+			       json_pack("{s:s, s:b, s:s}", "path", path, "consistent", consistent,
+					 "reason", why));
+		p->st.verified[consistent ? 0 : 1]++;
+	}
+	sb_printf(&b, "],\"count\":%zu}\n", json_array_size(files));
+	conn_send(c, b.buf, b.len);
+	sb_free(&b);
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * op_wait.c - "wait": answer when every given path is closed for writing
+ * (and, with "quiet", not written for that long), or at the timeout.
+ *
+ * Waiters are re-evaluated when the table changes (a file left it, or was
+ * opened or written), not by polling; their deadlines and quiet periods
+ * feed the event loop's timeout. The inodes they wait on are marked in the
+ * kernel map, so that their closes wake the daemon at once.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/kdev.h"
+#include "common/timeutil.h"
+#include "inused/proto_int.h"
+
+#define MAX_WAITERS 4096
+#define MAX_WAIT_NS (86400ULL * NSEC_PER_SEC)
+
+struct wait_path {
+	char *path;
+	uint32_t dev;
+	uint64_t ino;
+	bool regular;
+	const char *state; /* at the last evaluation */
+};
+
+struct waiter {
+	struct waiter *prev, *next;
+	struct conn *c;
+	json_t *id;
+	struct wait_path *p;
+	size_t n;
+	uint64_t start_mono;
+	uint64_t deadline_mono;
+	uint64_t quiet_ns;
+	uint64_t recheck_mono; /* a quiet period ends then; 0: none */
+};
+
+/* Does another waiter wait on this inode? */
+static bool watched_elsewhere(const struct proto *p, const struct waiter *self, uint32_t dev,
+			      uint64_t ino)
+{
+	for (const struct waiter *w = p->waiters; w; w = w->next) {
+		if (w == self)
+			continue;
+		for (size_t i = 0; i < w->n; i++)
+			if (w->p[i].regular && w->p[i].dev == dev && w->p[i].ino == ino)
+				return true;
+	}
+	return false;
+}
+
+static void waiter_free(struct proto *p, struct waiter *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->p[i].regular && table_find(&p->t->table, w->p[i].dev, w->p[i].ino) &&
+		    !watched_elsewhere(p, w, w->p[i].dev, w->p[i].ino))
+			kernel_set_watch(p->t->k, w->p[i].dev, w->p[i].ino, false);
+		free(w->p[i].path);
+	}
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		p->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	p->nwaiters--;
+	free(w->p);
+	json_decref(w->id);
+	free(w);
+}
+
+/*
+ * Where path i stands now. Returns true when it is free: not open for
+ * writing and quiet long enough; otherwise sets *recheck when only the
+ * quiet period is missing.
+ */
+static bool path_free(struct proto *p, struct waiter *w, size_t i, uint64_t now_real,
+		      uint64_t *recheck_in)
+{
+	struct wait_path *wp = &w->p[i];
+	struct stat st;
+	uint64_t mt, since;
+
+	if (!wp->regular) {
+		wp->state = "not_regular";
+		return true;
+	}
+	if (table_find(&p->t->table, wp->dev, wp->ino)) {
+		wp->state = "open";
+		return false;
+	}
+	if (!w->quiet_ns) {
+		wp->state = "not_open";
+		return true;
+	}
+	if (stat(wp->path, &st) != 0 || st.st_ino != wp->ino) {
+		wp->state = "not_open";
+		return true; /* gone or replaced: nobody writes what we waited on */
+	}
+	mt = (uint64_t)st.st_mtim.tv_sec * NSEC_PER_SEC + (uint64_t)st.st_mtim.tv_nsec;
+	since = now_real > mt ? now_real - mt : 0;
+	if (since >= w->quiet_ns) {
+		wp->state = "not_open";
+		return true;
+	}
+	wp->state = "not_quiet";
+	if (!*recheck_in || w->quiet_ns - since < *recheck_in)
+		*recheck_in = w->quiet_ns - since;
+	return false;
+}
+
+static void answer(struct proto *p, struct waiter *w, bool done, uint64_t now)
+{
+	struct strbuf b = {0};
+
+	proto_add_id(&b, w->id);
+	sb_printf(&b, ",\"ok\":true,\"done\":%s,\"waited\":%.6f,\"files\":[", done ? "true" : "false",
+		  (double)(now - w->start_mono) / 1e9);
+	for (size_t i = 0; i < w->n; i++)
+		proto_add_json(&b, i == 0,
+			       json_pack("{s:s, s:s}", "path", w->p[i].path, "state",
+					 w->p[i].state));
+	sb_adds(&b, "]}\n");
+	conn_send(w->c, b.buf, b.len);
+	conn_release(w->c);
+	sb_free(&b);
+	p->st.waits[done ? 0 : 1]++;
+}
+
+/* Evaluates one waiter; answers and frees it when it is over. */
+static void evaluate(struct proto *p, struct waiter *w, uint64_t now)
+{
+	uint64_t now_real = clock_real_ns(), recheck_in = 0;
+	bool all = true;
+
+	for (size_t i = 0; i < w->n; i++)
+		all &= path_free(p, w, i, now_real, &recheck_in);
+	if (all || now >= w->deadline_mono) {
+		answer(p, w, all, now);
+		waiter_free(p, w);
+		return;
+	}
+	w->recheck_mono = recheck_in ? now + recheck_in : 0;
+}
+
+void op_wait(struct proto *p, struct conn *c, json_t *id, json_t *req)
+{
+	json_t *paths = proto_get_paths(p, c, id, req), *v;
+	uint64_t timeout = 0, quiet = 0;
+	struct waiter *w;
+	size_t i;
+
+	if (!paths)
+		return;
+	if (!(v = json_object_get(req, "timeout")) || proto_get_duration(v, &timeout) ||
+	    timeout > MAX_WAIT_NS) {
+		proto_send_error(p, c, id, "bad_request",
+				 "\"timeout\" (seconds, at most a day) is required");
+		return;
+	}
+	if ((v = json_object_get(req, "quiet")) &&
+	    (proto_get_duration(v, &quiet) || quiet > MAX_WAIT_NS)) {
+		proto_send_error(p, c, id, "bad_request", "\"quiet\" must be seconds");
+		return;
+	}
+	if (p->nwaiters >= MAX_WAITERS) {
+		proto_send_error(p, c, id, "busy", "too many waiting requests");
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->p = calloc(json_array_size(paths), sizeof(*w->p)))) {
+		free(w);
+		proto_send_error(p, c, id, "internal", "out of memory");
+		return;
+	}
+	tracker_sync(p->t);
+	w->c = c;
+	conn_hold(c);
+	w->id = json_incref(id);
+	w->quiet_ns = quiet;
+	w->start_mono = clock_mono_ns();
+	w->deadline_mono = w->start_mono + timeout;
+	w->next = p->waiters;
+	if (p->waiters)
+		p->waiters->prev = w;
+	p->waiters = w;
+	p->nwaiters++;
+	json_array_foreach(paths, i, v)
+	{
+		struct wait_path *wp = &w->p[w->n++];
+		struct entry *e = NULL;
+		struct stat st;
+		int err;
+		enum path_state ps;
+
+		wp->path = strdup(json_string_value(v));
+		ps = proto_may_lookup(c, wp->path) ? proto_path_state(p, wp->path, &st, &e, &err)
+						   : PS_ERROR;
+		wp->regular = ps == PS_OPEN || ps == PS_NOT_OPEN;
+		wp->state = path_state_name(ps);
+		if (wp->regular) {
+			wp->dev = kdev_from_dev(st.st_dev);
+			wp->ino = st.st_ino;
+		}
+		if (e)
+			kernel_set_watch(p->t->k, wp->dev, wp->ino, true);
+	}
+	p->st.by_op_wait_started++;
+	evaluate(p, w, clock_mono_ns());
+}
+
+void proto_waiters_changed(struct proto *p)
+{
+	uint64_t now = clock_mono_ns();
+	struct waiter *w = p->waiters, *n;
+
+	for (; w; w = n) {
+		n = w->next;
+		evaluate(p, w, now);
+	}
+}
+
+uint64_t proto_waiters_timer(struct proto *p, uint64_t now)
+{
+	struct waiter *w = p->waiters, *n;
+	uint64_t next = 0;
+
+	for (; w; w = n) {
+		n = w->next;
+		if (now >= w->deadline_mono || (w->recheck_mono && now >= w->recheck_mono)) {
+			evaluate(p, w, now);
+			continue;
+		}
+	}
+	for (w = p->waiters; w; w = w->next) {
+		uint64_t at = w->deadline_mono;
+
+		if (w->recheck_mono && w->recheck_mono < at)
+			at = w->recheck_mono;
+		if (!next || at < next)
+			next = at;
+	}
+	return next;
+}
+
+void proto_gone(void *ctx, struct conn *c)
+{
+	struct proto *p = ctx;
+	struct waiter *w = p->waiters, *n;
+
+	for (; w; w = n) {
+		n = w->next;
+		if (w->c == c) {
+			p->st.waits_abandoned++;
+			waiter_free(p, w);
+		}
+	}
+}

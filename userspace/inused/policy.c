@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "inused/policy.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/timeutil.h"
+
+#define PATTERN_MAX 256
+#define GLOB_STEPS_MAX 100000
+
+static const char *const dec_names[] = {"copy", "defer", "skip", "flag"};
+
+const char *decision_name(enum decision d)
+{
+	return (unsigned)d < 4 ? dec_names[d] : "?";
+}
+
+static int decision_parse(const char *s, enum decision *d)
+{
+	for (int i = 0; s && i < 4; i++) {
+		if (!strcmp(s, dec_names[i])) {
+			*d = (enum decision)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* ---- patterns ---- */
+
+/* A [...] class at *pp against c; advances *pp past it. -1: not a class. */
+static int match_class(const char **pp, char c)
+{
+	const char *p = *pp + 1;
+	bool neg = false, hit = false;
+
+	if (*p == '!' || *p == '^')
+		neg = true, p++;
+	if (*p == ']') {
+		hit |= c == ']';
+		p++;
+	}
+	for (; *p && *p != ']'; p++) {
+		if (p[1] == '-' && p[2] && p[2] != ']') {
+			hit |= c >= p[0] && c <= p[2];
+			p += 2;
+		} else {
+			hit |= c == *p;
+		}
+	}
+	if (*p != ']')
+		return -1; /* no closing bracket: a plain '[' */
+	*pp = p + 1;
+	return c != '/' && hit != neg;
+}
+
+static bool glob_here(const char *p, const char *s, unsigned *steps)
+{
+	while (*p) {
+		if (++*steps > GLOB_STEPS_MAX)
+			return false;
+		if (p[0] == '*' && p[1] == '*') {
+			p += 2;
+			if (*p == '/') {
+				/* "**" + "/": zero or more whole components */
+				p++;
+				if (glob_here(p, s, steps))
+					return true;
+				for (; *s; s++)
+					if (*s == '/' && glob_here(p, s + 1, steps))
+						return true;
+				return false;
+			}
+			for (;; s++) {
+				if (glob_here(p, s, steps))
+					return true;
+				if (!*s)
+					return false;
+			}
+		}
+		if (*p == '*') {
+			p++;
+			for (;; s++) {
+				if (glob_here(p, s, steps))
+					return true;
+				if (!*s || *s == '/')
+					return false;
+			}
+		}
+		if (!*s)
+			return false;
+		if (*p == '?') {
+			if (*s == '/')
+				return false;
+			p++, s++;
+			continue;
+		}
+		if (*p == '[') {
+			int m = match_class(&p, *s);
+
+			if (m == 0)
+				return false;
+			if (m == 1) {
+				s++;
+				continue;
+			}
+		}
+		if (*p == '\\' && p[1])
+			p++;
+		if (*p != *s)
+			return false;
+		p++, s++;
+	}
+	return *s == '\0';
+}
+
+bool glob_match(const char *pattern, const char *path)
+{
+	unsigned steps = 0;
+
+	if (!strchr(pattern, '/')) {
+		const char *base = strrchr(path, '/');
+
+		path = base ? base + 1 : path;
+	}
+	return glob_here(pattern, path, &steps);
+}
+
+/* ---- rules ---- */
+
+static void rule_free(struct rule *r)
+{
+	free(r->name);
+	for (size_t i = 0; i < r->nmatch; i++)
+		free(r->match[i]);
+	free(r->match);
+	free(r->method);
+	memset(r, 0, sizeof(*r));
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	rule_free(&p->dflt);
+	for (size_t i = 0; i < p->nrules; i++)
+		rule_free(&p->rules[i]);
+	free(p->rules);
+	free(p->admin_group);
+	free(p->source);
+	memset(p, 0, sizeof(*p));
+}
+
+static void builtin_default(struct rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->open = DEC_DEFER;
+	r->defer_max_ns = 300 * NSEC_PER_SEC;
+	r->fallback = DEC_FLAG;
+}
+
+void policy_builtin(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	builtin_default(&p->dflt);
+}
+
+struct loader {
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct loader *l, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct loader *l, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(l->err, l->errlen, "%s:%d: %s", l->file, s ? config_setting_source_line(s) : 0,
+		 msg);
+	return -EINVAL;
+}
+
+static int get_duration(struct loader *l, const config_setting_t *s, uint64_t *ns)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: {
+		long long v = config_setting_get_int64(s);
+
+		if (config_setting_type(s) == CONFIG_TYPE_INT)
+			v = config_setting_get_int(s);
+		if (v < 0 || v > 86400LL * 366)
+			return fail(l, s, "\"%s\" is out of range", config_setting_name(s));
+		*ns = (uint64_t)v * NSEC_PER_SEC;
+		return 0;
+	}
+	case CONFIG_TYPE_STRING:
+		if (parse_duration(config_setting_get_string(s), ns) == 0)
+			return 0;
+		/* fall through */
+	default:
+		return fail(l, s, "\"%s\" must be a duration such as \"90s\", \"5m\" or seconds",
+			    config_setting_name(s));
+	}
+}
+
+static int get_decision(struct loader *l, const config_setting_t *s, enum decision *d)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (!v || decision_parse(v, d))
+		return fail(l, s, "\"%s\" must be one of copy, defer, skip, flag",
+			    config_setting_name(s));
+	return 0;
+}
+
+static int get_string(struct loader *l, const config_setting_t *s, char **out)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (!v || !*v)
+		return fail(l, s, "\"%s\" must be a non-empty string", config_setting_name(s));
+	free(*out);
+	*out = strdup(v);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int add_pattern(struct loader *l, const config_setting_t *s, struct rule *r)
+{
+	const char *v = config_setting_get_string(s);
+	char **m;
+
+	if (!v || !*v || strlen(v) > PATTERN_MAX)
+		return fail(l, s, "a pattern must be a non-empty string of at most %d bytes",
+			    PATTERN_MAX);
+	m = realloc(r->match, (r->nmatch + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	r->match = m;
+	if (!(m[r->nmatch] = strdup(v)))
+		return -ENOMEM;
+	r->nmatch++;
+	return 0;
+}
+
+static int get_match(struct loader *l, const config_setting_t *s, struct rule *r)
+{
+	int n;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return add_pattern(l, s, r);
+	if (!config_setting_is_aggregate(s) || config_setting_is_group(s))
+		return fail(l, s, "\"match\" must be a pattern or a list of patterns");
+	n = config_setting_length(s);
+	if (n == 0)
+		return fail(l, s, "\"match\" is empty");
+	for (int i = 0; i < n; i++) {
+		int err = add_pattern(l, config_setting_get_elem(s, (unsigned)i), r);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Reads a rule group over r (which holds the inherited values). */
+static int parse_rule(struct loader *l, const config_setting_t *g, struct rule *r, bool dflt)
+{
+	int n = config_setting_length(g), err = 0;
+
+	if (!config_setting_is_group(g))
+		return fail(l, g, "a rule must be a group { ... }");
+	for (int i = 0; i < n && !err; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *k = config_setting_name(s);
+
+		if (!strcmp(k, "open"))
+			err = get_decision(l, s, &r->open);
+		else if (!strcmp(k, "fallback"))
+			err = get_decision(l, s, &r->fallback);
+		else if (!strcmp(k, "defer_max"))
+			err = get_duration(l, s, &r->defer_max_ns);
+		else if (!strcmp(k, "quiet"))
+			err = get_duration(l, s, &r->quiet_ns);
+		else if (!dflt && !strcmp(k, "name"))
+			err = get_string(l, s, &r->name);
+		else if (!dflt && !strcmp(k, "match"))
+			err = get_match(l, s, r);
+		else if (!dflt && !strcmp(k, "method"))
+			err = get_string(l, s, &r->method);
+		else
+			err = fail(l, s, "unknown setting \"%s\" in %s", k,
+				   dflt ? "the default rule" : "a rule");
+	}
+	if (err)
+		return err;
+	if (r->fallback == DEC_DEFER)
+		return fail(l, g, "\"fallback\" cannot be defer");
+	if (r->open == DEC_DEFER && r->defer_max_ns == 0)
+		return fail(l, g, "\"open\" is defer but \"defer_max\" is not set");
+	if (dflt)
+		return 0;
+	if (!r->name)
+		return fail(l, g, "a rule needs a \"name\"");
+	if (!r->nmatch)
+		return fail(l, g, "rule \"%s\" needs \"match\"", r->name);
+	if (r->method && (!strstr(r->method, "{path}") || !strstr(r->method, "{dest}")))
+		return fail(l, g, "the method of rule \"%s\" needs {path} and {dest}", r->name);
+	return 0;
+}
+
+static int parse_policy(struct loader *l, const config_setting_t *pg, struct policy *p)
+{
+	const config_setting_t *d = NULL, *rules = NULL;
+	int n = config_setting_length(pg), err;
+
+	if (!config_setting_is_group(pg))
+		return fail(l, pg, "\"policy\" must be a group { ... }");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(pg, (unsigned)i);
+
+		if (!strcmp(config_setting_name(s), "default"))
+			d = s;
+		else if (!strcmp(config_setting_name(s), "rules"))
+			rules = s;
+		else
+			return fail(l, s, "unknown setting \"%s\" in policy", config_setting_name(s));
+	}
+	if (d && (err = parse_rule(l, d, &p->dflt, true)))
+		return err;
+	if (!rules)
+		return 0;
+	if (!config_setting_is_list(rules) && !config_setting_is_array(rules))
+		return fail(l, rules, "\"rules\" must be a list ( {...}, {...} )");
+	n = config_setting_length(rules);
+	p->rules = calloc((size_t)(n ? n : 1), sizeof(*p->rules));
+	if (!p->rules)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(rules, (unsigned)i);
+		struct rule *r = &p->rules[i];
+
+		r->open = p->dflt.open;
+		r->defer_max_ns = p->dflt.defer_max_ns;
+		r->fallback = p->dflt.fallback;
+		r->quiet_ns = p->dflt.quiet_ns;
+		p->nrules = (size_t)i + 1;
+		if ((err = parse_rule(l, g, r, false)))
+			return err;
+		for (int j = 0; j < i; j++)
+			if (!strcmp(p->rules[j].name, r->name))
+				return fail(l, g, "two rules are named \"%s\"", r->name);
+	}
+	return 0;
+}
+
+int policy_load(const char *path, struct policy *out, char *err, size_t errlen)
+{
+	struct loader l = {.file = path, .err = err, .errlen = errlen};
+	struct policy p;
+	config_t cfg;
+	struct stat st;
+	int n, ret = 0;
+
+	if (stat(path, &st) != 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	policy_builtin(&p);
+	config_init(&cfg);
+	if (!config_read_file(&cfg, path)) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO) {
+			snprintf(err, errlen, "%s: cannot read it", path);
+			ret = -EIO;
+		} else {
+			snprintf(err, errlen, "%s:%d: %s", path, config_error_line(&cfg),
+				 config_error_text(&cfg));
+			ret = -EINVAL;
+		}
+		goto out;
+	}
+	n = config_setting_length(config_root_setting(&cfg));
+	for (int i = 0; i < n && !ret; i++) {
+		const config_setting_t *s = config_setting_get_elem(config_root_setting(&cfg),
+								    (unsigned)i);
+		const char *k = config_setting_name(s);
+
+		if (!strcmp(k, "policy"))
+			ret = parse_policy(&l, s, &p);
+		else if (!strcmp(k, "admin_group"))
+			ret = get_string(&l, s, &p.admin_group);
+		else
+			ret = fail(&l, s, "unknown setting \"%s\"", k);
+	}
+	if (!ret && !(p.source = strdup(path)))
+		ret = -ENOMEM;
+out:
+	config_destroy(&cfg);
+	if (ret) {
+		if (ret == -ENOMEM)
+			snprintf(err, errlen, "%s: out of memory", path);
+		policy_free(&p);
+		return ret;
+	}
+	*out = p;
+	return 0;
+}
+
+const struct rule *policy_match(const struct policy *p, const char *path)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		for (size_t j = 0; j < p->rules[i].nmatch; j++)
+			if (glob_match(p->rules[i].match[j], path))
+				return &p->rules[i];
+	return &p->dflt;
+}
+
+void policy_decide(const struct rule *r, bool open, uint64_t open_age_ns, uint64_t since_write_ns,
+		   struct verdict *v)
+{
+	uint64_t quiet_for = since_write_ns == UINT64_MAX ? open_age_ns : since_write_ns;
+
+	memset(v, 0, sizeof(*v));
+	v->rule = r->name ? r->name : "default";
+	v->fallback = r->fallback;
+	v->defer_max_ns = r->defer_max_ns;
+	if (!open) {
+		v->decision = DEC_COPY;
+		v->reason = "closed";
+		return;
+	}
+	if (r->method) {
+		v->decision = DEC_COPY;
+		v->reason = "method";
+		v->method = r->method;
+		return;
+	}
+	if (r->quiet_ns && quiet_for >= r->quiet_ns) {
+		v->decision = DEC_COPY;
+		v->reason = "quiet";
+		return;
+	}
+	v->decision = r->open;
+	v->reason = "open";
+	if (r->open == DEC_DEFER)
+		v->retry_after_ns = r->defer_max_ns < NSEC_PER_SEC ? r->defer_max_ns : NSEC_PER_SEC;
+}

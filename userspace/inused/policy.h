@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * policy.h - the backup policy: what a backup tool should do with a file,
+ * from the facts (open for writing? since when? last written when?) and
+ * rules by path pattern, first match wins.
+ *
+ * The config file (default /etc/inuse/inused.conf) is libconfig syntax:
+ *
+ *   admin_group = "backup";
+ *   policy = {
+ *     default = { open = "defer"; defer_max = "5m"; fallback = "flag"; };
+ *     rules = (
+ *       { name = "logs"; match = [ "/var/log/(all)", "*.log" ]; quiet = "30s"; open = "flag"; },
+ *       { name = "sqlite"; match = [ "*.sqlite" ]; method = "sqlite3 {path} \".backup '{dest}'\""; }
+ *     );
+ *   };
+ *
+ * A rule: name (unique), match (a pattern or a list), open (copy, defer,
+ * skip, flag: what to do with a file open for writing), defer_max (how long
+ * a deferred file may be waited for), fallback (copy, skip, flag: when that
+ * runs out), quiet (a file open but not written for this long may be
+ * copied; 0: off), method (a command that makes a consistent copy, with
+ * {path} and {dest}). open, defer_max, fallback and quiet are inherited
+ * from default; method is not. Durations: "90s", "5m", "1h30m" or an
+ * integer number of seconds.
+ *
+ * ("(all)" above stands for two stars: a comment cannot hold them.)
+ * Patterns: with a '/', matched against the whole absolute path; without,
+ * against the file name. '*', '?' and [...] stay within one component;
+ * '**' matches across components.
+ */
+#ifndef INUSED_POLICY_H
+#define INUSED_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum decision { DEC_COPY = 0, DEC_DEFER, DEC_SKIP, DEC_FLAG };
+
+/* "copy", "defer", "skip", "flag" */
+const char *decision_name(enum decision d);
+
+struct rule {
+	char *name;
+	char **match;
+	size_t nmatch;
+	enum decision open;
+	uint64_t defer_max_ns;
+	enum decision fallback;
+	uint64_t quiet_ns;
+	char *method;
+};
+
+struct policy {
+	struct rule dflt;
+	struct rule *rules;
+	size_t nrules;
+	char *admin_group;
+	char *source; /* the file loaded, NULL: built in */
+};
+
+/* The built-in policy: defer up to 5 minutes, then flag; no rules. */
+void policy_builtin(struct policy *p);
+
+/* Loads path. 0, or -errno with "FILE:LINE: what" in err; *out is left
+ * untouched on failure. -ENOENT when the file does not exist. */
+int policy_load(const char *path, struct policy *out, char *err, size_t errlen);
+
+/* Safe on a zeroed or half-built policy. */
+void policy_free(struct policy *p);
+
+/* The first rule matching path, or the default. Never NULL. */
+const struct rule *policy_match(const struct policy *p, const char *path);
+
+bool glob_match(const char *pattern, const char *path);
+
+struct verdict {
+	enum decision decision;
+	const char *reason; /* closed, quiet, open, method */
+	const char *rule;
+	const char *method;
+	uint64_t retry_after_ns;
+	uint64_t defer_max_ns;
+	enum decision fallback;
+};
+
+/* The decision for a file under rule r. since_write_ns: UINT64_MAX when no
+ * write was seen. */
+void policy_decide(const struct rule *r, bool open, uint64_t open_age_ns, uint64_t since_write_ns,
+		   struct verdict *v);
+
+#endif

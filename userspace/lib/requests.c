@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/* requests.c - check, verify and wait, with their answers as structs. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inuse.h"
+
+struct inuse_result {
+	char *line;
+	json_t *root;
+	struct inuse_file *files;
+	size_t n;
+	int done;
+};
+
+static const char *const decisions[] = {"copy", "defer", "skip", "flag"};
+static const char *const states[] = {"not_open", "open",  "missing",
+				     "not_regular", "error", "not_quiet"};
+
+const char *inuse_decision_name(enum inuse_decision d)
+{
+	return (unsigned)d < 4 ? decisions[d] : "?";
+}
+
+const char *inuse_state_name(enum inuse_state s)
+{
+	return (unsigned)s < 6 ? states[s] : "?";
+}
+
+static int lookup(const char *s, const char *const *names, int n, int dflt)
+{
+	for (int i = 0; s && i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return dflt;
+}
+
+size_t inuse_result__count(const struct inuse_result *r)
+{
+	return r->n;
+}
+
+const struct inuse_file *inuse_result__file(const struct inuse_result *r, size_t i)
+{
+	return i < r->n ? &r->files[i] : NULL;
+}
+
+int inuse_result__done(const struct inuse_result *r)
+{
+	return r->done;
+}
+
+const char *inuse_result__json(const struct inuse_result *r)
+{
+	return r->line;
+}
+
+void inuse_result__free(struct inuse_result *r)
+{
+	if (!r)
+		return;
+	json_decref(r->root);
+	free(r->files);
+	free(r->line);
+	free(r);
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* Sends req (consumed), reads the answer and unpacks its "files". */
+static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **out)
+{
+	struct inuse_result *r;
+	json_t *files, *f;
+	char *s = json_dumps(req, JSON_COMPACT);
+	size_t len, i;
+	int err;
+
+	json_decref(req);
+	if (!s)
+		return -ENOMEM;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		free(s);
+		return -ENOMEM;
+	}
+	err = inuse_client__call(c, s, strlen(s), &r->line, &len);
+	free(s);
+	if (err) {
+		inuse_result__free(r);
+		return err;
+	}
+	r->root = json_loadb(r->line, len, 0, NULL);
+	if (!json_is_object(r->root)) {
+		inuse_result__free(r);
+		return -EPROTO;
+	}
+	if (!json_is_true(json_object_get(r->root, "ok"))) {
+		inuse_result__free(r);
+		return -EREMOTEIO;
+	}
+	files = json_object_get(r->root, "files");
+	r->done = json_is_true(json_object_get(r->root, "done"));
+	r->n = json_array_size(files);
+	r->files = calloc(r->n ? r->n : 1, sizeof(*r->files));
+	if (!r->files) {
+		inuse_result__free(r);
+		return -ENOMEM;
+	}
+	json_array_foreach(files, i, f)
+	{
+		struct inuse_file *x = &r->files[i];
+
+		x->path = str(f, "path");
+		x->state = (enum inuse_state)lookup(str(f, "state"), states, 6, INUSE_ERROR);
+		x->decision = (enum inuse_decision)lookup(str(f, "decision"), decisions, 4, INUSE_FLAG);
+		x->fallback = (enum inuse_decision)lookup(str(f, "fallback"), decisions, 4, INUSE_FLAG);
+		x->reason = str(f, "reason");
+		x->rule = str(f, "rule");
+		x->token = str(f, "token");
+		x->method = str(f, "method");
+		x->retry_after = json_number_value(json_object_get(f, "retry_after"));
+		x->defer_max = json_number_value(json_object_get(f, "defer_max"));
+		x->nwriters = json_array_size(json_object_get(f, "writers"));
+		x->consistent = json_is_true(json_object_get(f, "consistent"));
+	}
+	*out = r;
+	return 0;
+}
+
+static json_t *path_array(const char *const *paths, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(paths[i]));
+	return a;
+}
+
+int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
+			struct inuse_result **out)
+{
+	json_t *req;
+
+	if (!n)
+		return -EINVAL;
+	req = json_pack("{s:s, s:o}", "op", "check", "paths", path_array(paths, n));
+	return req ? exchange(c, req, out) : -ENOMEM;
+}
+
+int inuse_client__verify(struct inuse_client *c, const char *const *paths,
+			 const char *const *tokens, size_t n, struct inuse_result **out)
+{
+	json_t *files = json_array(), *req;
+
+	if (!n || !files) {
+		json_decref(files);
+		return n ? -ENOMEM : -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(files, json_pack("{s:s, s:s}", "path", paths[i], "token",
+						       tokens[i] ? tokens[i] : ""));
+	req = json_pack("{s:s, s:o}", "op", "verify", "files", files);
+	return req ? exchange(c, req, out) : -ENOMEM;
+}
+
+int inuse_client__wait(struct inuse_client *c, const char *const *paths, size_t n,
+		       double timeout, double quiet, struct inuse_result **out)
+{
+	json_t *req;
+
+	if (!n || timeout < 0 || quiet < 0)
+		return -EINVAL;
+	req = json_pack("{s:s, s:o, s:f, s:f}", "op", "wait", "paths", path_array(paths, n),
+			"timeout", timeout, "quiet", quiet);
+	return req ? exchange(c, req, out) : -ENOMEM;
+}
