@@ -42,7 +42,10 @@ static uint64_t ts_ns(const struct timespec *ts)
 	return (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
 }
 
-static void token_fill(struct proto *p, const struct stat *st, struct token *tk)
+/* e: the file's table entry, if any; the kernel map is read only for a
+ * file with writers (or when the table cannot be trusted to know). */
+static void token_fill(struct proto *p, const struct stat *st, const struct entry *e,
+		       struct token *tk)
 {
 	struct inuse_inode v;
 
@@ -53,7 +56,8 @@ static void token_fill(struct proto *p, const struct stat *st, struct token *tk)
 	tk->mtime_ns = ts_ns(&st->st_mtim);
 	tk->ctime_ns = ts_ns(&st->st_ctim);
 	tk->instance = p->t->start_boot_ns;
-	if (kernel_read_inode(p->t->k, tk->dev, tk->ino, &v) == 0) {
+	if ((e || !tracker_table_trusted(p->t)) &&
+	    kernel_read_inode(p->t->k, tk->dev, tk->ino, &v) == 0) {
 		tk->life = v.first_open_ns ? v.first_open_ns : 1;
 		tk->open_gen = v.open_gen;
 		tk->write_gen = v.write_gen;
@@ -131,7 +135,7 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 				quiet = now > e->last_write_ns ? now - e->last_write_ns : 0;
 		}
 		policy_decide(r, ps == PS_OPEN, age, quiet, &v);
-		token_fill(p, &st, &tk);
+		token_fill(p, &st, e, &tk);
 		token_format(&tk, tok, sizeof(tok));
 		json_object_set_new(o, "token", json_string(tok));
 		json_object_set_new(o, "size", json_integer((json_int_t)st.st_size));
@@ -229,7 +233,7 @@ static const char *verify_one(struct proto *p, struct conn *c, const char *path,
 		return "missing";
 	if (kdev_from_dev(st.st_dev) != tk.dev || st.st_ino != tk.ino)
 		return "replaced";
-	token_fill(p, &st, &now);
+	token_fill(p, &st, table_find(&p->t->table, kdev_from_dev(st.st_dev), st.st_ino), &now);
 	if (tk.life) {
 		/* it had writers at check time */
 		if (now.life && now.life != tk.life)

@@ -110,7 +110,7 @@ enum path_state proto_path_state(struct proto *p, const char *path, struct stat 
 		return PS_NOT_REGULAR;
 	kd = kdev_from_dev(st->st_dev);
 	*e = table_find(&t->table, kd, st->st_ino);
-	if (*e || tracker_kernel_has(t, kd, st->st_ino))
+	if (*e || (!tracker_table_trusted(t) && tracker_kernel_has(t, kd, st->st_ino)))
 		return PS_OPEN;
 	return PS_NOT_OPEN;
 }

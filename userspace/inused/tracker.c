@@ -463,6 +463,12 @@ static void settle_pids(struct tracker *t)
 	}
 }
 
+bool tracker_table_trusted(const struct tracker *t)
+{
+	return !t->full_scan_wanted && t->lost_seen == t->lost_reconciled &&
+	       !t->table.full_events && !t->st.kernel_map_full;
+}
+
 bool tracker_kernel_has(struct tracker *t, uint32_t dev, uint64_t ino)
 {
 	struct inuse_inode v;
@@ -508,6 +514,7 @@ void tracker_sync(struct tracker *t)
 			t->last_full_scan_mono = clock_mono_ns();
 			t->st.reconciliations++;
 			if (scan(t, 0) == 0) {
+				t->lost_reconciled = t->lost_seen;
 				/* what no walk finds a holder for is in flight or kernel-held */
 				table_for_each(&t->table, e) if (e->nw == 0 &&
 								(e->state & ES_ORPHAN))

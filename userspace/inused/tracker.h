@@ -51,6 +51,7 @@ struct tracker {
 	bool full_scan_wanted;
 	uint64_t last_full_scan_mono;
 	uint64_t lost_seen;
+	uint64_t lost_reconciled; /* lost events a completed walk has made up for */
 	struct entry *validate_cursor;
 	uint32_t validate_gen;
 };
@@ -68,6 +69,14 @@ int tracker_reconcile(struct tracker *t);
 /* Drains the ring and settles what the events asked for: call before
  * answering anything. */
 void tracker_sync(struct tracker *t);
+
+/*
+ * Does the table hold every inode the kernel map holds? True when no event
+ * was lost since the last complete walk, no walk is pending and neither
+ * the table nor the kernel map ran full: then an inode missing from the
+ * table has no writer the hooks saw, and the kernel map need not be asked.
+ */
+bool tracker_table_trusted(const struct tracker *t);
 
 /* A last word before answering "not open" for a file not in the table:
  * does the kernel map hold the inode, with writers counted? */
