@@ -62,7 +62,11 @@ TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait
 
 .PHONY: all deps run test unit integration clean install format tidy
-all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A)
+all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A) $(B)/libinuse.pc
+
+$(B)/libinuse.pc: userspace/lib/libinuse.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 deps:
 	@scripts/deps.sh

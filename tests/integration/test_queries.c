@@ -583,6 +583,47 @@ static void test_inuse_wait_cli(void **state)
 	assert_int_equal(WEXITSTATUS(system(cmd)), 2);
 }
 
+/* An ordinary user: the state of a file it names, no other user's writers;
+ * a path behind a directory it cannot search is an error. */
+static void test_check_as_ordinary_user(void **state)
+{
+	char cmd[PATH_MAX * 3], out[8192], hidden[PATH_MAX];
+	const char *p = in("roots-file.dat");
+	FILE *f;
+	size_t n;
+	json_t *j, *files;
+	int fd;
+
+	need_daemon();
+	snprintf(hidden, sizeof(hidden), "%s/private", dir);
+	assert_true(mkdir(hidden, 0700) == 0 || errno == EEXIST);
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(td_wait_state(&D, p, "open"));
+	chmod(D.dir, 0755);
+	chmod(D.sock, 0666);
+	chmod(dir, 0755);
+	snprintf(cmd, sizeof(cmd),
+		 "printf '%%s\\n' '{\"id\":1,\"op\":\"check\",\"paths\":[\"%s\",\"%s/x\"]}' | "
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups socat - UNIX-CONNECT:%s",
+		 p, hidden, D.sock);
+	f = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	pclose(f);
+	chmod(D.sock, 0660);
+	chmod(D.dir, 0700);
+	j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	files = json_object_get(j, "files");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(files, 0), "state")),
+			    "open");
+	assert_null(json_object_get(json_array_get(files, 0), "writers"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(files, 1), "state")),
+			    "error");
+	json_decref(j);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -599,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_policy_reload),
 		cmocka_unit_test(test_bad_config_refuses_start),
 		cmocka_unit_test(test_inuse_wait_cli),
+		cmocka_unit_test(test_check_as_ordinary_user),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
