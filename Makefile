@@ -56,13 +56,16 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 INTEG_SRC  := $(wildcard tests/integration/test_*.c)
 INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
+E2E_SRC    := $(wildcard tests/e2e/test_*.c)
+E2E_BIN    := $(E2E_SRC:tests/e2e/%.c=$(B)/tests/%)
+EXAMPLES   := $(B)/inuse-backup
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
 BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait
 
 .PHONY: all deps run test unit integration clean install format tidy
-all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A) $(B)/libinuse.pc
+all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A) $(B)/libinuse.pc $(EXAMPLES)
 
 $(B)/libinuse.pc: userspace/lib/libinuse.pc.in Makefile
 	@mkdir -p $(@D)
@@ -111,6 +114,9 @@ $(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
 $(B)/inuse-wait: $(WAIT_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
+$(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(CMOCKA)
@@ -119,8 +125,12 @@ $(B)/tests/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -luring -lpthread
 
-$(B)/tests/unit/%.o $(B)/tests/integration/%.o $(TESTLIB_OBJ): CFLAGS += -Itests/lib
-$(INTEG_BIN): | $(BINS)
+$(B)/tests/%: $(B)/tests/e2e/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -lpthread
+
+$(B)/tests/unit/%.o $(B)/tests/integration/%.o $(B)/tests/e2e/%.o $(TESTLIB_OBJ): CFLAGS += -Itests/lib
+$(INTEG_BIN) $(E2E_BIN): | $(BINS) $(EXAMPLES)
 
 run: deps all
 	@scripts/run.sh
@@ -132,8 +142,8 @@ integration: all $(INTEG_BIN)
 	@tests/run-all.sh $(INTEG_BIN)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
-	@tests/run-all.sh $(UNIT_BIN) $(INTEG_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
+	@tests/run-all.sh $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
 
 clean:
 	rm -rf $(B)
