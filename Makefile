@@ -59,13 +59,14 @@ INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
 E2E_SRC    := $(wildcard tests/e2e/test_*.c)
 E2E_BIN    := $(E2E_SRC:tests/e2e/%.c=$(B)/tests/%)
 EXAMPLES   := $(B)/inuse-backup
+BENCH_BINS := $(B)/bench/query_bench
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
 BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait
 
 .PHONY: all deps run test unit integration clean install format tidy
-all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A) $(B)/libinuse.pc $(EXAMPLES)
+all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A) $(B)/libinuse.pc $(EXAMPLES) $(BENCH_BINS)
 
 $(B)/libinuse.pc: userspace/lib/libinuse.pc.in Makefile
 	@mkdir -p $(@D)
@@ -115,6 +116,9 @@ $(B)/inuse-wait: $(WAIT_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/bench/query_bench: $(B)/bench/query_bench.o $(COMMON_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
