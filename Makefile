@@ -9,6 +9,13 @@
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 B          := build
 CC         ?= cc
 CLANG      ?= clang
@@ -26,6 +33,7 @@ LIBBPF     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -
 JANSSON    := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 CMOCKA     := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 LIBCONFIG  := $(shell pkg-config --libs libconfig 2>/dev/null || echo -lconfig)
+LIBSYSTEMD := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 # ---- BPF ----
 BPF_SRC    := bpf/inuse.bpf.c
@@ -107,7 +115,7 @@ $(LIBINUSE_A): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/inused: $(INUSED_OBJ) $(COMMON_OBJ)
-	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(LIBCONFIG)
+	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(LIBSYSTEMD)
 
 $(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
@@ -148,6 +156,27 @@ integration: all $(INTEG_BIN)
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
 	@tests/run-all.sh $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
+
+# Everything a system needs: programs, library, header, pkg-config file,
+# systemd unit, example config, man pages. PREFIX and DESTDIR are honoured.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/inuse \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(B)/inused $(DESTDIR)$(SBINDIR)/inused
+	install -m 0755 $(B)/inuse-ls $(B)/inuse-wait $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(LIBINUSE_SO) $(DESTDIR)$(LIBDIR)/libinuse.so.0
+	ln -sf libinuse.so.0 $(DESTDIR)$(LIBDIR)/libinuse.so
+	install -m 0644 $(LIBINUSE_A) $(DESTDIR)$(LIBDIR)/libinuse.a
+	install -m 0644 include/inuse.h $(DESTDIR)$(INCLUDEDIR)/inuse.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+		userspace/lib/libinuse.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libinuse.pc
+	sed -e 's|@SBINDIR@|$(SBINDIR)|' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|' \
+		contrib/systemd/inused.service.in > $(DESTDIR)$(UNITDIR)/inused.service
+	install -m 0644 examples/inused.conf $(DESTDIR)$(SYSCONFDIR)/inuse/inused.conf.example
+	install -m 0644 docs/man/inuse-ls.1 docs/man/inuse-wait.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/inused.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 docs/man/inused.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf $(B)

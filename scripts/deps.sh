@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
 	clang llvm make gcc pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
-	libjansson-dev libcmocka-dev liburing-dev libconfig-dev
+	libjansson-dev libcmocka-dev liburing-dev libconfig-dev libsystemd-dev
 	socat python3 tar rsync sqlite3 util-linux procps
 )
 

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "common/timeutil.h"
@@ -36,6 +37,8 @@ struct daemon {
 	struct loop_watch ring_w, sig_w;
 	uint64_t tail_drain_at; /* CLOCK_MONOTONIC; 0: none */
 	uint64_t next_validate;
+	uint64_t watchdog_ns; /* half the service watchdog; 0: none */
+	uint64_t next_watchdog;
 	bool stop;
 };
 
@@ -71,10 +74,13 @@ static void reload(struct daemon *d)
 {
 	struct policy np;
 
+	sd_notify(0, "RELOADING=1");
 	if (load_policy(d, &np)) {
 		log_err("SIGHUP: config refused; the previous one stays in force");
+		sd_notify(0, "READY=1\nSTATUS=config refused; previous policy in force");
 		return;
 	}
+	sd_notify(0, "READY=1");
 	policy_free(&d->pol);
 	d->pol = np;
 	d->proto.pol = &d->pol;
@@ -133,6 +139,8 @@ static int timeout_ms(struct daemon *d, uint64_t now, uint64_t next_recheck, uin
 		next = next_recheck;
 	if (d->t.table.count && (!next || d->next_validate < next))
 		next = d->next_validate;
+	if (d->watchdog_ns && (!next || d->next_watchdog < next))
+		next = d->next_watchdog;
 	if (!next)
 		return -1;
 	if (next <= now)
@@ -171,6 +179,11 @@ static int run(struct daemon *d)
 			proto_waiters_changed(&d->proto);
 		}
 		next_wait = d->proto.waiters ? proto_waiters_timer(&d->proto, clock_mono_ns()) : 0;
+		if (d->watchdog_ns && now >= d->next_watchdog) {
+			sd_notifyf(0, "WATCHDOG=1\nSTATUS=%zu files open for writing, %zu clients",
+				   d->t.table.count, d->srv.nconns);
+			d->next_watchdog = now + d->watchdog_ns;
+		}
 	}
 	return 0;
 }
@@ -295,7 +308,17 @@ int main(int argc, char **argv)
 	log_info("ready on %s (io_uring hook %s); list with: inuse-ls%s%s", d.o.socket,
 		 d.k.uring ? "on" : "off", strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? " --socket " : "",
 		 strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? d.o.socket : "");
+	{
+		uint64_t usec = 0;
+
+		if (sd_watchdog_enabled(0, &usec) > 0 && usec) {
+			d.watchdog_ns = usec * 1000 / 2;
+			d.next_watchdog = clock_mono_ns() + d.watchdog_ns;
+		}
+	}
+	sd_notifyf(0, "READY=1\nSTATUS=%zu files open for writing", d.t.table.count);
 	ret = run(&d) ? 1 : 0;
+	sd_notify(0, "STOPPING=1");
 out:
 	server_close(&d.srv);
 	kernel_close(&d.k);

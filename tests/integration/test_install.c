@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * test_install.c - `make install DESTDIR=... PREFIX=/usr` puts everything in
+ * place; a program builds against the installed header and library; the
+ * unit file passes `systemd-analyze verify`; the man pages render.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tdaemon.h"
+
+static char dest[PATH_MAX], repo[PATH_MAX];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int setup(void **state)
+{
+	char *r = realpath(td_bin(".."), NULL);
+
+	if (!r)
+		return -1;
+	snprintf(repo, sizeof(repo), "%s", r);
+	free(r);
+	strcpy(dest, "/tmp/inuse-install-XXXXXX");
+	return mkdtemp(dest) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	return td_rmtree(dest);
+}
+
+static void test_make_install(void **state)
+{
+	static const char *const files[] = {
+		"usr/sbin/inused",
+		"usr/bin/inuse-ls",
+		"usr/bin/inuse-wait",
+		"usr/lib/libinuse.so.0",
+		"usr/lib/libinuse.so",
+		"usr/lib/libinuse.a",
+		"usr/lib/pkgconfig/libinuse.pc",
+		"usr/include/inuse.h",
+		"usr/lib/systemd/system/inused.service",
+		"etc/inuse/inused.conf.example",
+		"usr/share/man/man1/inuse-ls.1",
+		"usr/share/man/man1/inuse-wait.1",
+		"usr/share/man/man5/inused.conf.5",
+		"usr/share/man/man8/inused.8",
+	};
+	char path[PATH_MAX * 2];
+
+	assert_int_equal(sh("make -s -C %s install DESTDIR=%s PREFIX=/usr >/dev/null", repo, dest),
+			 0);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dest, files[i]);
+		if (access(path, F_OK))
+			fail_msg("not installed: %s", files[i]);
+	}
+	/* the installed unit starts the installed daemon */
+	assert_int_equal(sh("grep -q '^ExecStart=/usr/sbin/inused ' "
+			    "%s/usr/lib/systemd/system/inused.service",
+			    dest),
+			 0);
+	assert_int_equal(sh("grep -q '^prefix=/usr$' %s/usr/lib/pkgconfig/libinuse.pc", dest), 0);
+}
+
+/* A client builds against the installed header and library, and runs. */
+static void test_build_against_installed_lib(void **state)
+{
+	char src[PATH_MAX + 16];
+	FILE *f;
+
+	snprintf(src, sizeof(src), "%s/client.c", dest);
+	f = fopen(src, "w");
+	assert_non_null(f);
+	fputs("#include <errno.h>\n#include <inuse.h>\n"
+	      "int main(void) {\n"
+	      "  struct inuse_client_opts o = {.sz = sizeof(o), .socket_path = \"/nonexistent\"};\n"
+	      "  struct inuse_client *c;\n"
+	      "  return inuse_client__open(&o, &c) == -ENOENT ? 0 : 1;\n}\n",
+	      f);
+	fclose(f);
+	assert_int_equal(sh("cc -o %s/client %s -I%s/usr/include -L%s/usr/lib -linuse -ljansson",
+			    dest, src, dest, dest),
+			 0);
+	assert_int_equal(sh("LD_LIBRARY_PATH=%s/usr/lib %s/client", dest, dest), 0);
+	/* only the API is exported, versioned */
+	assert_int_equal(sh("nm -D --defined-only %s/usr/lib/libinuse.so.0 | grep ' T ' | "
+			    "grep -v '@@LIBINUSE_0.1' | grep -q .",
+			    dest),
+			 1);
+}
+
+static void test_unit_verifies(void **state)
+{
+	if (sh("command -v systemd-analyze >/dev/null") != 0)
+		skip();
+	/* verify wants ExecStart to exist and the Documentation= pages to be
+	 * found: point both into DESTDIR */
+	assert_int_equal(sh("sed 's|/usr/sbin/inused|%s/usr/sbin/inused|' "
+			    "%s/usr/lib/systemd/system/inused.service > %s/inused.service",
+			    dest, dest, dest),
+			 0);
+	assert_int_equal(sh("MANPATH=%s/usr/share/man systemd-analyze verify %s/inused.service",
+			    dest, dest),
+			 0);
+}
+
+static void test_man_pages_render(void **state)
+{
+	static const char *const pages[] = {"man1/inuse-ls.1", "man1/inuse-wait.1",
+					    "man5/inused.conf.5", "man8/inused.8"};
+
+	if (sh("command -v man >/dev/null") != 0)
+		skip();
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(sh("man -l -Tutf8 %s/usr/share/man/%s 2>&1 >/dev/null | "
+				    "grep -q . && exit 1 || exit 0",
+				    dest, pages[i]),
+				 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_make_install),
+		cmocka_unit_test(test_build_against_installed_lib),
+		cmocka_unit_test(test_unit_verifies),
+		cmocka_unit_test(test_man_pages_render),
+	};
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return cmocka_run_group_tests_name("make install", tests, setup, teardown);
+}
