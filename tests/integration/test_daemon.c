@@ -365,6 +365,75 @@ static void test_non_root_sees_own_files_only(void **state)
 	close(fd);
 }
 
+/* Under systemd (Type=notify): READY with STATUS, the watchdog, RELOADING
+ * then READY on SIGHUP, STOPPING on SIGTERM; seen on a NOTIFY_SOCKET. */
+static void test_systemd_notify(void **state)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct tdaemon d2 = {0};
+	char all[8192] = "";
+	int fd, watchdogs = 0;
+
+	need_daemon();
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/notify.sock", dir);
+	unlink(a.sun_path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	setenv("NOTIFY_SOCKET", a.sun_path, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	assert_int_equal(td_start(&d2, NULL), 0);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	/* READY, then watchdog pings every 100 ms */
+	for (int i = 0; i < 100 && watchdogs < 3; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char msg[1024];
+		ssize_t n;
+
+		if (poll(&p, 1, 200) != 1)
+			continue;
+		n = recv(fd, msg, sizeof(msg) - 1, 0);
+		assert_true(n > 0);
+		msg[n] = '\0';
+		strncat(all, msg, sizeof(all) - strlen(all) - 2);
+		strcat(all, "\n");
+		if (strstr(msg, "WATCHDOG=1"))
+			watchdogs++;
+	}
+	assert_non_null(strstr(all, "READY=1"));
+	assert_non_null(strstr(all, "STATUS="));
+	assert_true(watchdogs >= 3);
+	kill(d2.pid, SIGHUP);
+	all[0] = '\0';
+	for (int i = 0; i < 100 && !strstr(all, "READY=1"); i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char msg[1024];
+		ssize_t n;
+
+		if (poll(&p, 1, 200) != 1)
+			continue;
+		n = recv(fd, msg, sizeof(msg) - 1, 0);
+		msg[n > 0 ? n : 0] = '\0';
+		strncat(all, msg, sizeof(all) - strlen(all) - 1);
+	}
+	assert_non_null(strstr(all, "RELOADING=1"));
+	assert_non_null(strstr(all, "READY=1"));
+	assert_int_equal(td_stop(&d2), 0);
+	all[0] = '\0';
+	for (int i = 0; i < 20; i++) {
+		char msg[1024];
+		ssize_t n = recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		msg[n] = '\0';
+		strncat(all, msg, sizeof(all) - strlen(all) - 1);
+	}
+	assert_non_null(strstr(all, "STOPPING=1"));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_inuse_ls),
 		cmocka_unit_test(test_inuse_ls_no_daemon),
 		cmocka_unit_test(test_non_root_sees_own_files_only),
+		cmocka_unit_test(test_systemd_notify),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
