@@ -21,27 +21,35 @@ static __always_inline __u64 wake_flags(__u64 now, bool urgent)
 	return BPF_RB_FORCE_WAKEUP;
 }
 
-static __always_inline void ev_fill(struct inuse_ev *e, __u32 type, __u64 now)
+/* Who and when; the writer's identity (uid, cgroup, command) only when
+ * full is set: OPEN needs it, a close or a hint does not. */
+static __always_inline void ev_fill(struct inuse_ev *e, __u32 type, __u64 now, bool full)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
 	e->type = type;
 	e->tgid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ts_ns = now;
 	e->ino = 0;
 	e->dev = 0;
 	e->fd = -1;
 	e->inode_ptr = 0;
-	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->f_flags = 0;
 	e->f_mode = 0;
 	e->open_flags = 0;
 	e->aux = 0;
 	e->evflags = 0;
 	e->path_len = 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (full) {
+		e->uid = (__u32)bpf_get_current_uid_gid();
+		e->cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	} else {
+		e->uid = 0;
+		e->cgroup_id = 0;
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	}
 }
 
 /* A record without a path; about the current task. */
@@ -56,7 +64,8 @@ static __always_inline int emit_simple(__u32 type, __u32 aux, const struct inuse
 		note_lost();
 		return -1;
 	}
-	ev_fill(e, type, now);
+	/* FORK and EXEC name a process whose command the daemon shows */
+	ev_fill(e, type, now, type == INUSE_EV_FORK || type == INUSE_EV_EXEC);
 	e->aux = aux;
 	e->fd = fd;
 	e->inode_ptr = inode_ptr;

@@ -62,6 +62,8 @@ static __always_inline bool foreign_ns(void)
  * A file was installed at fd in the current task's table by an open. Called
  * at syscall exit, so a failed open costs only the first test.
  */
+#define FLAGS_UNKNOWN 0x80000000u /* io_uring: the flags are not at hand */
+
 static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 {
 	struct inuse_inode *st, fresh = {};
@@ -78,6 +80,10 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 
 	if (ret < 0)
 		return 0;
+	/* a read-only open is never a writer: done before touching the file */
+	if (!(open_flags & FLAGS_UNKNOWN) && (open_flags & K_O_ACCMODE) == 0)
+		return 0;
+	open_flags &= ~FLAGS_UNKNOWN;
 	f = fd_file((int)ret);
 	if (!file_is_writer(f))
 		return 0;
@@ -107,7 +113,7 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 	}
 	holder_add(tgid, INUSE_HOLDER_FD);
 
-	ev_fill(&hdr, INUSE_EV_OPEN, now);
+	ev_fill(&hdr, INUSE_EV_OPEN, now, true);
 	hdr.ino = key.ino;
 	hdr.dev = key.dev;
 	hdr.fd = (int)ret;
@@ -115,7 +121,7 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 	hdr.f_flags = BPF_CORE_READ(f, f_flags);
 	hdr.f_mode = BPF_CORE_READ(f, f_mode);
 	hdr.open_flags = open_flags;
-	if (foreign_ns())
+	if (want_path && foreign_ns())
 		evflags |= INUSE_EVF_FOREIGN_NS;
 
 	if (!want_path) {
@@ -151,7 +157,7 @@ int exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
 	if (ctx->ret < 0)
 		return 0;
-	return on_open(ctx->ret, (__u32)PT_REGS_PARM3_CORE_SYSCALL(user_regs()), 0);
+	return on_open(ctx->ret, (__u32)PT_REGS_PARM3_SYSCALL(user_regs()), 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
@@ -159,7 +165,7 @@ int exit_open(struct trace_event_raw_sys_exit *ctx)
 {
 	if (ctx->ret < 0)
 		return 0;
-	return on_open(ctx->ret, (__u32)PT_REGS_PARM2_CORE_SYSCALL(user_regs()), 0);
+	return on_open(ctx->ret, (__u32)PT_REGS_PARM2_SYSCALL(user_regs()), 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
@@ -176,7 +182,7 @@ int exit_openat2(struct trace_event_raw_sys_exit *ctx)
 
 	if (ctx->ret < 0)
 		return 0;
-	how = (struct open_how *)PT_REGS_PARM3_CORE_SYSCALL(user_regs());
+	how = (struct open_how *)PT_REGS_PARM3_SYSCALL(user_regs());
 	bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
 	return on_open(ctx->ret, (__u32)flags, 0);
 }
@@ -186,7 +192,7 @@ int exit_open_by_handle_at(struct trace_event_raw_sys_exit *ctx)
 {
 	if (ctx->ret < 0)
 		return 0;
-	return on_open(ctx->ret, (__u32)PT_REGS_PARM3_CORE_SYSCALL(user_regs()), 0);
+	return on_open(ctx->ret, (__u32)PT_REGS_PARM3_SYSCALL(user_regs()), 0);
 }
 
 /* fd is about to be dropped from the current table: if it is a writer of a
@@ -341,7 +347,7 @@ int BPF_PROG(on_uring_complete, void *ctx_, struct io_kiocb *req, struct io_urin
 	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
 		return 0;
 	res = BPF_CORE_READ(cqe, res);
-	return on_open(res, 0, INUSE_EVF_URING);
+	return on_open(res, FLAGS_UNKNOWN, INUSE_EVF_URING);
 }
 
 /* ---- scans, run by the daemon through BPF iterators ---- */
