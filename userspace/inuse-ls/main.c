@@ -25,6 +25,8 @@ static const char usage[] =
 	"from inused. With PATHs, tell for each whether it is open for writing.\n"
 	"\n"
 	"  -j, --json              print the daemon's JSON answer (see docs/protocol.md)\n"
+	"  -f, --follow            then show files as they are opened and closed, until\n"
+	"                          interrupted (with --json: the event stream as is)\n"
 	"  -u, --under DIR         only files below DIR\n"
 	"  -p, --pid PID           only files PID writes\n"
 	"  -U, --user USER         only files USER's processes write (name or uid)\n"
@@ -39,6 +41,7 @@ static const char usage[] =
 
 struct args {
 	bool json;
+	bool follow;
 	const char *under;
 	long pid;
 	long long uid;
@@ -74,6 +77,7 @@ static void parse_args(struct args *a, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{"json", no_argument, NULL, 'j'},	    {"under", required_argument, NULL, 'u'},
+		{"follow", no_argument, NULL, 'f'},
 		{"pid", required_argument, NULL, 'p'},	    {"user", required_argument, NULL, 'U'},
 		{"older-than", required_argument, NULL, 'o'}, {"socket", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},	    {"version", no_argument, NULL, 'V'},
@@ -86,10 +90,13 @@ static void parse_args(struct args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	a->uid = -1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ju:p:U:o:s:hV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jfu:p:U:o:s:hV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			a->json = true;
+			break;
+		case 'f':
+			a->follow = true;
 			break;
 		case 'u':
 			a->under = optarg;
@@ -233,6 +240,62 @@ static void print_file(json_t *f, double now, double started)
 	sb_free(&w);
 }
 
+/* Streams open and close events until the daemon goes or a signal. */
+static int follow(struct inuse_client *c, const struct args *a)
+{
+	json_t *req = json_pack("{s:s, s:i}", "op", "subscribe", "id", 2);
+	char *reqs, *line = NULL;
+	size_t len;
+	int err;
+
+	if (a->under) {
+		char *r = realpath(a->under, NULL);
+
+		if (r)
+			json_object_set_new(req, "under", json_string(r));
+		free(r);
+	}
+	reqs = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	err = reqs ? inuse_client__send(c, reqs, strlen(reqs)) : -ENOMEM;
+	free(reqs);
+	while (!err && (err = inuse_client__recv(c, &line, &len)) == 0) {
+		json_t *ev = json_loadb(line, len, 0, NULL);
+		const char *kind = json_string_value(json_object_get(ev, "event"));
+
+		if (a->json) {
+			fwrite(line, 1, len, stdout);
+			fputc('\n', stdout);
+		} else if (kind && !strcmp(kind, "lost")) {
+			printf("(%lld events lost: this listener was too slow)\n",
+			       (long long)json_integer_value(json_object_get(ev, "count")));
+		} else if (kind) {
+			json_t *f = json_object_get(ev, "file");
+			struct strbuf w = {0};
+			time_t t = (time_t)json_number_value(json_object_get(ev, "time"));
+			char ts[16];
+
+			strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+			writers_text(f, &w);
+			printf("%s %-5s %s%s%s\n", ts, kind,
+			       json_string_value(json_object_get(f, "path")) ?: "(unknown path)",
+			       !strcmp(kind, "open") ? "  by " : "",
+			       !strcmp(kind, "open") && w.buf ? w.buf : "");
+			sb_free(&w);
+		} else if (!json_is_true(json_object_get(ev, "ok"))) {
+			fprintf(stderr, "inuse-ls: inused refused to stream events\n");
+			json_decref(ev);
+			free(line);
+			return EXIT_ERR;
+		}
+		fflush(stdout);
+		json_decref(ev);
+		free(line);
+	}
+	fprintf(stderr, "inuse-ls: the event stream ended: %s\n", strerror(-err));
+	return EXIT_ERR;
+}
+
 static double hello_started(struct inuse_client *c)
 {
 	static const char req[] = "{\"op\":\"hello\",\"id\":0}";
@@ -351,5 +414,14 @@ int main(int argc, char **argv)
 	}
 	json_decref(resp);
 	free(line);
+	if (a.follow) {
+		/* the table as it was, then what changes */
+		fflush(stdout);
+		o.timeout_ms = -1;
+		if ((err = inuse_client__open(&o, &c)))
+			return connect_error(err, a.socket ? a.socket : INUSE_DEFAULT_SOCKET_PATH);
+		ret = follow(c, &a);
+		inuse_client__free(c);
+	}
 	return ret;
 }

@@ -304,6 +304,8 @@ int main(int argc, char **argv)
 	d.srv.on_line = proto_line;
 	d.srv.on_oversize = proto_oversize;
 	d.srv.on_gone = proto_gone;
+	d.t.notify = proto_notify;
+	d.t.notify_ctx = &d.proto;
 	d.srv.ctx = &d.proto;
 	log_info("ready on %s (io_uring hook %s); list with: inuse-ls%s%s", d.o.socket,
 		 d.k.uring ? "on" : "off", strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? " --socket " : "",

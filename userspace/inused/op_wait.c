@@ -262,4 +262,5 @@ void proto_gone(void *ctx, struct conn *c)
 			waiter_free(p, w);
 		}
 	}
+	proto_subscribers_gone(p, c);
 }

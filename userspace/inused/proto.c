@@ -15,8 +15,9 @@
 #include "inused/policy.h"
 #include "inused/render.h"
 
-enum op { OP_HELLO, OP_LIST, OP_STATS, OP_CHECK, OP_WAIT, OP_VERIFY, OP_NR };
-static const char *const op_names[OP_NR] = {"hello", "list", "stats", "check", "wait", "verify"};
+enum op { OP_HELLO, OP_LIST, OP_STATS, OP_CHECK, OP_WAIT, OP_VERIFY, OP_SUBSCRIBE, OP_NR };
+static const char *const op_names[OP_NR] = {"hello", "list",   "stats",    "check",
+					    "wait",  "verify", "subscribe"};
 
 void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
 		const struct policy *pol)
@@ -200,9 +201,9 @@ bool proto_visible(const struct entry *e, bool admin, uid_t uid)
 
 static void op_hello(struct proto *p, struct conn *c, json_t *id)
 {
-	json_t *o = json_pack("{s:i, s:s, s:[s,s,s,s,s,s], s:f, s:i, s:b}", "protocol",
+	json_t *o = json_pack("{s:i, s:s, s:[s,s,s,s,s,s,s], s:f, s:i, s:b}", "protocol",
 			      INUSE_PROTOCOL_VERSION, "version", INUSE_VERSION, "features", "hello",
-			      "list", "stats", "check", "wait", "verify", "started", (double)p->started_wall_ns / 1e9, "pid",
+			      "list", "stats", "check", "wait", "verify", "subscribe", "started", (double)p->started_wall_ns / 1e9, "pid",
 			      (int)getpid(), "admin", proto_is_admin(p, c));
 
 	proto_send_obj(c, id, o);
@@ -249,6 +250,10 @@ static void op_stats(struct proto *p, struct conn *c, json_t *id)
 		json_object_set_new(req, "waits_abandoned",
 				    json_integer((json_int_t)p->st.waits_abandoned));
 		json_object_set_new(req, "waiting", json_integer((json_int_t)p->nwaiters));
+		json_object_set_new(req, "subscribers", json_integer((json_int_t)p->nsubscribers));
+		json_object_set_new(req, "events_sent", json_integer((json_int_t)p->st.events_sent));
+		json_object_set_new(req, "events_dropped",
+				    json_integer((json_int_t)p->st.events_dropped));
 	}
 	o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		      "s:I, s:I, s:I, s:I, s:o, s:I, s:b}",
@@ -328,6 +333,9 @@ void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
 		break;
 	case OP_VERIFY:
 		op_verify(p, c, id, req);
+		break;
+	case OP_SUBSCRIBE:
+		op_subscribe(p, c, id, req);
 		break;
 	default: {
 		char msg[160];

@@ -16,6 +16,7 @@
 
 struct policy;
 struct waiter;
+struct subscriber;
 
 struct proto_stats {
 	uint64_t requests;
@@ -26,6 +27,8 @@ struct proto_stats {
 	uint64_t waits[2];	 /* answered done, timed out */
 	uint64_t waits_abandoned;
 	uint64_t by_op_wait_started;
+	uint64_t events_sent;	 /* stream events queued to subscribers */
+	uint64_t events_dropped; /* not queued: the subscriber was behind */
 };
 
 struct proto {
@@ -38,6 +41,8 @@ struct proto {
 	struct waiter *waiters;
 	size_t nwaiters;
 	uint64_t seen_changes; /* tracker changes the waiters were evaluated at */
+	struct subscriber *subscribers;
+	size_t nsubscribers;
 };
 
 void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
@@ -48,8 +53,12 @@ void proto_waiters_changed(struct proto *p);
 /* Deadlines and quiet periods: answers those due; returns the next time
  * (CLOCK_MONOTONIC) one is, or 0. */
 uint64_t proto_waiters_timer(struct proto *p, uint64_t now);
-/* server_gone_fn: a client went away; its waits are dropped. */
+/* server_gone_fn: a client went away; its waits and subscription are
+ * dropped. */
 void proto_gone(void *ctx, struct conn *c);
+
+/* tracker_notify_fn: a file came or went; streamed to subscribers. */
+void proto_notify(void *ctx, enum tracker_change what, struct entry *e);
 
 /* server_line_fn / server_oversize_fn */
 void proto_line(void *ctx, struct conn *c, const char *line, size_t len);

@@ -53,5 +53,7 @@ void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_wait(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void proto_subscribers_gone(struct proto *p, struct conn *c);
 
 #endif

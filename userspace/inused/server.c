@@ -90,6 +90,11 @@ int conn_send(struct conn *c, const void *data, size_t len)
 	return 0;
 }
 
+size_t conn_pending(const struct conn *c)
+{
+	return pending(c);
+}
+
 void conn_hold(struct conn *c)
 {
 	c->async++;

@@ -76,6 +76,9 @@ void server_close(struct server *s);
 /* Queues bytes for the client; flushed as the socket allows (also when
  * called outside the client's own event, for late answers). */
 int conn_send(struct conn *c, const void *data, size_t len);
+/* Bytes queued for the client and not yet taken by its socket. */
+size_t conn_pending(const struct conn *c);
+
 /* Output already queued is flushed, then the client is closed. */
 void conn_close_after_flush(struct conn *c);
 

@@ -108,6 +108,8 @@ static void unqueue(struct tracker *t, struct entry *e)
 
 static void drop_entry(struct tracker *t, struct entry *e)
 {
+	if (t->notify)
+		t->notify(t->notify_ctx, TC_CLOSED, e);
 	unqueue(t, e);
 	if (t->validate_cursor == e)
 		t->validate_cursor = e->next;
@@ -170,6 +172,8 @@ static void on_open(struct tracker *t, const struct inuse_ev *ev, size_t len)
 	e->state &= ~(ES_ORPHAN | ES_UNKNOWN);
 	e->recheck_at = 0;
 	e->recheck_step = 0;
+	if (created && t->notify)
+		t->notify(t->notify_ctx, TC_OPENED, e);
 }
 
 static void on_close(struct tracker *t, const struct inuse_ev *ev)

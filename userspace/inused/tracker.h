@@ -35,6 +35,14 @@ struct tracker_stats {
 	uint64_t path_fixes;	 /* paths updated after rename/unlink */
 };
 
+enum tracker_change {
+	TC_OPENED, /* a file came into the table: its first writer */
+	TC_CLOSED, /* a file is leaving the table: its writer count read 0 */
+};
+
+/* Told of every file that comes or goes (e stays valid during the call). */
+typedef void (*tracker_notify_fn)(void *ctx, enum tracker_change what, struct entry *e);
+
 struct tracker {
 	struct table table;
 	struct kernel *k;
@@ -43,6 +51,8 @@ struct tracker {
 	struct tracker_stats st;
 	struct cgroup_cache cg;
 	uint64_t changes; /* bumped when a file leaves the table */
+	tracker_notify_fn notify;
+	void *notify_ctx;
 
 	struct entry **susp; /* entries whose writer count must be read */
 	size_t nsusp, capsusp;

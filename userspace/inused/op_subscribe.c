@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * op_subscribe.c - "subscribe": a stream of events (a file opened for
+ * writing, a file closed) as JSON lines, filtered by directory and kind,
+ * with the access rules of the other requests.
+ *
+ * A subscriber that does not keep up is not given unbounded memory: past
+ * SUB_MAX_PENDING unread bytes its events are dropped and counted, and the
+ * next event it gets is preceded by {"event":"lost","count":N}.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/kdev.h"
+#include "common/timeutil.h"
+#include "inused/proto_int.h"
+#include "inused/render.h"
+
+#define SUB_MAX_PENDING (256 * 1024)
+#define MAX_SUBSCRIBERS 256
+
+enum { KIND_OPEN = 1, KIND_CLOSE = 2 };
+
+struct subscriber {
+	struct subscriber *prev, *next;
+	struct conn *c;
+	char *under;
+	size_t under_len;
+	unsigned int kinds;
+	bool admin;
+	uint64_t lost;
+};
+
+static bool under_dir(const struct subscriber *s, const char *path)
+{
+	if (!s->under)
+		return true;
+	if (!path || strncmp(path, s->under, s->under_len))
+		return false;
+	return path[s->under_len] == '/' || path[s->under_len] == '\0' || s->under_len == 1;
+}
+
+static void sub_free(struct proto *p, struct subscriber *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		p->subscribers = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	p->nsubscribers--;
+	free(s->under);
+	free(s);
+}
+
+/* Queues line (with its newline) unless the subscriber is too far behind. */
+static void deliver(struct proto *p, struct subscriber *s, const char *line, size_t len)
+{
+	if (conn_pending(s->c) + len > SUB_MAX_PENDING) {
+		s->lost++;
+		p->st.events_dropped++;
+		return;
+	}
+	if (s->lost) {
+		char m[64];
+		int n = snprintf(m, sizeof(m), "{\"event\":\"lost\",\"count\":%llu}\n",
+				 (unsigned long long)s->lost);
+
+		conn_send(s->c, m, (size_t)n);
+		s->lost = 0;
+	}
+	conn_send(s->c, line, len);
+	p->st.events_sent++;
+}
+
+void proto_notify(void *ctx, enum tracker_change what, struct entry *e)
+{
+	struct proto *p = ctx;
+	unsigned int kind = what == TC_OPENED ? KIND_OPEN : KIND_CLOSE;
+	struct strbuf b = {0};
+
+	for (struct subscriber *s = p->subscribers; s; s = s->next) {
+		if (!(s->kinds & kind) || !under_dir(s, e->path) ||
+		    !proto_visible(e, s->admin, s->c->cred.uid))
+			continue;
+		if (!b.len) {
+			sb_adds(&b, kind == KIND_OPEN ? "{\"event\":\"open\",\"time\":"
+						      : "{\"event\":\"close\",\"time\":");
+			render_time(&b, clock_real_ns());
+			sb_adds(&b, ",\"file\":");
+			render_entry(p->t, e, &b);
+			sb_adds(&b, "}\n");
+		}
+		deliver(p, s, b.buf, b.len);
+	}
+	sb_free(&b);
+}
+
+void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
+{
+	json_t *v = json_object_get(req, "under"), *kinds = json_object_get(req, "kinds"), *k;
+	struct subscriber *s;
+	size_t i;
+
+	if (p->nsubscribers >= MAX_SUBSCRIBERS) {
+		proto_send_error(p, c, id, "busy", "too many subscribers");
+		return;
+	}
+	for (s = p->subscribers; s; s = s->next) {
+		if (s->c == c) {
+			proto_send_error(p, c, id, "bad_request", "already subscribed");
+			return;
+		}
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		proto_send_error(p, c, id, "internal", "out of memory");
+		return;
+	}
+	if (v) {
+		const char *u = json_string_value(v);
+
+		if (!u || u[0] != '/' || !(s->under = strdup(u))) {
+			free(s);
+			proto_send_error(p, c, id, "bad_request", "\"under\" must be an absolute path");
+			return;
+		}
+		s->under_len = strlen(s->under);
+		while (s->under_len > 1 && s->under[s->under_len - 1] == '/')
+			s->under[--s->under_len] = '\0';
+	}
+	if (kinds) {
+		json_array_foreach(kinds, i, k)
+		{
+			const char *n = json_string_value(k);
+
+			if (n && !strcmp(n, "open"))
+				s->kinds |= KIND_OPEN;
+			else if (n && !strcmp(n, "close"))
+				s->kinds |= KIND_CLOSE;
+			else
+				break;
+		}
+		if (!json_is_array(kinds) || i < json_array_size(kinds) || !s->kinds) {
+			free(s->under);
+			free(s);
+			proto_send_error(p, c, id, "bad_request",
+					 "\"kinds\" must be a list of \"open\", \"close\"");
+			return;
+		}
+	} else {
+		s->kinds = KIND_OPEN | KIND_CLOSE;
+	}
+	s->c = c;
+	s->admin = proto_is_admin(p, c);
+	s->next = p->subscribers;
+	if (p->subscribers)
+		p->subscribers->prev = s;
+	p->subscribers = s;
+	p->nsubscribers++;
+	/* a stream: kept open until the client goes, even half-closed */
+	conn_hold(c);
+	tracker_sync(p->t);
+	{
+		json_t *o = json_pack("{s:b}", "subscribed", 1);
+
+		proto_send_obj(c, id, o);
+		json_decref(o);
+	}
+}
+
+void proto_subscribers_gone(struct proto *p, struct conn *c)
+{
+	struct subscriber *s = p->subscribers, *n;
+
+	for (; s; s = n) {
+		n = s->next;
+		if (s->c == c)
+			sub_free(p, s);
+	}
+}
