@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/timeutil.h"
+#include "inused/alerts.h"
 #include "inused/kernel.h"
 #include "inused/log.h"
 #include "inused/loop.h"
@@ -34,6 +35,9 @@ struct daemon {
 	struct server srv;
 	struct proto proto;
 	struct policy pol;
+	struct alerts al;
+	uint64_t next_alert, next_hook;
+	uint64_t hooks_seen; /* hooks started, when next_hook was computed */
 	struct loop_watch ring_w, sig_w;
 	uint64_t tail_drain_at; /* CLOCK_MONOTONIC; 0: none */
 	uint64_t next_validate;
@@ -84,8 +88,19 @@ static void reload(struct daemon *d)
 	policy_free(&d->pol);
 	d->pol = np;
 	d->proto.pol = &d->pol;
+	d->next_alert = clock_mono_ns(); /* thresholds may have changed */
 	log_info("SIGHUP: config %s loaded (%zu rules)", d->pol.source ? d->pol.source : "(built-in)",
 		 d->pol.nrules);
+}
+
+/* A file came into the table or is leaving it. */
+static void on_change(void *ctx, enum tracker_change what, struct entry *e)
+{
+	struct daemon *d = ctx;
+
+	if (what == TC_CLOSED)
+		alerts_closed(&d->al, e);
+	proto_notify(&d->proto, what, e);
 }
 
 static void on_signal(struct loop_watch *w, uint32_t events)
@@ -103,6 +118,9 @@ static void on_signal(struct loop_watch *w, uint32_t events)
 		case SIGHUP:
 			reload(d);
 			break;
+		case SIGCHLD:
+			d->next_hook = alerts_reap(&d->al, clock_mono_ns());
+			break;
 		default:
 			break;
 		}
@@ -119,6 +137,7 @@ static int setup_signals(struct daemon *d)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -141,6 +160,10 @@ static int timeout_ms(struct daemon *d, uint64_t now, uint64_t next_recheck, uin
 		next = d->next_validate;
 	if (d->watchdog_ns && (!next || d->next_watchdog < next))
 		next = d->next_watchdog;
+	if (d->next_alert && (!next || d->next_alert < next))
+		next = d->next_alert;
+	if (d->next_hook && (!next || d->next_hook < next))
+		next = d->next_hook;
 	if (!next)
 		return -1;
 	if (next <= now)
@@ -179,6 +202,13 @@ static int run(struct daemon *d)
 			proto_waiters_changed(&d->proto);
 		}
 		next_wait = d->proto.waiters ? proto_waiters_timer(&d->proto, clock_mono_ns()) : 0;
+		if (d->next_alert && now >= d->next_alert)
+			d->next_alert = alerts_tick(&d->al, now);
+		/* hooks started by alerts or resolutions get their deadline */
+		if (d->al.hooks_run != d->hooks_seen || (d->next_hook && now >= d->next_hook)) {
+			d->hooks_seen = d->al.hooks_run;
+			d->next_hook = alerts_reap(&d->al, now);
+		}
 		if (d->watchdog_ns && now >= d->next_watchdog) {
 			sd_notifyf(0, "WATCHDOG=1\nSTATUS=%zu files open for writing, %zu clients",
 				   d->t.table.count, d->srv.nconns);
@@ -304,8 +334,13 @@ int main(int argc, char **argv)
 	d.srv.on_line = proto_line;
 	d.srv.on_oversize = proto_oversize;
 	d.srv.on_gone = proto_gone;
-	d.t.notify = proto_notify;
-	d.t.notify_ctx = &d.proto;
+	alerts_init(&d.al, &d.t, &d.pol);
+	d.al.sink = proto_alert;
+	d.al.sink_ctx = &d.proto;
+	d.proto.al = &d.al;
+	d.next_alert = clock_mono_ns();
+	d.t.notify = on_change;
+	d.t.notify_ctx = &d;
 	d.srv.ctx = &d.proto;
 	log_info("ready on %s (io_uring hook %s); list with: inuse-ls%s%s", d.o.socket,
 		 d.k.uring ? "on" : "off", strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? " --socket " : "",
@@ -321,6 +356,7 @@ int main(int argc, char **argv)
 	sd_notifyf(0, "READY=1\nSTATUS=%zu files open for writing", d.t.table.count);
 	ret = run(&d) ? 1 : 0;
 	sd_notify(0, "STOPPING=1");
+	alerts_fini(&d.al);
 out:
 	server_close(&d.srv);
 	kernel_close(&d.k);

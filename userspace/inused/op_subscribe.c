@@ -22,7 +22,7 @@
 #define SUB_MAX_PENDING (256 * 1024)
 #define MAX_SUBSCRIBERS 256
 
-enum { KIND_OPEN = 1, KIND_CLOSE = 2 };
+enum { KIND_OPEN = 1, KIND_CLOSE = 2, KIND_ALERT = 4 };
 
 struct subscriber {
 	struct subscriber *prev, *next;
@@ -76,10 +76,10 @@ static void deliver(struct proto *p, struct subscriber *s, const char *line, siz
 	p->st.events_sent++;
 }
 
-void proto_notify(void *ctx, enum tracker_change what, struct entry *e)
+/* Streams one event about e to the subscribers that want it. */
+static void stream(struct proto *p, unsigned int kind, const char *name, struct entry *e,
+		   uint64_t age_ns)
 {
-	struct proto *p = ctx;
-	unsigned int kind = what == TC_OPENED ? KIND_OPEN : KIND_CLOSE;
 	struct strbuf b = {0};
 
 	for (struct subscriber *s = p->subscribers; s; s = s->next) {
@@ -87,9 +87,10 @@ void proto_notify(void *ctx, enum tracker_change what, struct entry *e)
 		    !proto_visible(e, s->admin, s->c->cred.uid))
 			continue;
 		if (!b.len) {
-			sb_adds(&b, kind == KIND_OPEN ? "{\"event\":\"open\",\"time\":"
-						      : "{\"event\":\"close\",\"time\":");
+			sb_printf(&b, "{\"event\":\"%s\",\"time\":", name);
 			render_time(&b, clock_real_ns());
+			if (kind == KIND_ALERT)
+				sb_printf(&b, ",\"age\":%.3f", (double)age_ns / 1e9);
 			sb_adds(&b, ",\"file\":");
 			render_entry(p->t, e, &b);
 			sb_adds(&b, "}\n");
@@ -97,6 +98,19 @@ void proto_notify(void *ctx, enum tracker_change what, struct entry *e)
 		deliver(p, s, b.buf, b.len);
 	}
 	sb_free(&b);
+}
+
+void proto_notify(void *ctx, enum tracker_change what, struct entry *e)
+{
+	if (what == TC_OPENED)
+		stream(ctx, KIND_OPEN, "open", e, 0);
+	else
+		stream(ctx, KIND_CLOSE, "close", e, 0);
+}
+
+void proto_alert(void *ctx, const char *kind, struct entry *e, uint64_t age_ns)
+{
+	stream(ctx, KIND_ALERT, kind, e, age_ns);
 }
 
 void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
@@ -141,6 +155,8 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
 				s->kinds |= KIND_OPEN;
 			else if (n && !strcmp(n, "close"))
 				s->kinds |= KIND_CLOSE;
+			else if (n && !strcmp(n, "alert"))
+				s->kinds |= KIND_ALERT;
 			else
 				break;
 		}
@@ -148,11 +164,11 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
 			free(s->under);
 			free(s);
 			proto_send_error(p, c, id, "bad_request",
-					 "\"kinds\" must be a list of \"open\", \"close\"");
+					 "\"kinds\" must be a list of \"open\", \"close\", \"alert\"");
 			return;
 		}
 	} else {
-		s->kinds = KIND_OPEN | KIND_CLOSE;
+		s->kinds = KIND_OPEN | KIND_CLOSE | KIND_ALERT;
 	}
 	s->c = c;
 	s->admin = proto_is_admin(p, c);

@@ -153,6 +153,7 @@ void policy_free(struct policy *p)
 		rule_free(&p->rules[i]);
 	free(p->rules);
 	free(p->admin_group);
+	free(p->alerts.hook);
 	free(p->source);
 	memset(p, 0, sizeof(*p));
 }
@@ -169,6 +170,8 @@ void policy_builtin(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	builtin_default(&p->dflt);
+	p->alerts.realert_ns = 6 * 3600 * NSEC_PER_SEC;
+	p->alerts.hook_timeout_ns = 10 * NSEC_PER_SEC;
 }
 
 struct loader {
@@ -295,6 +298,10 @@ static int parse_rule(struct loader *l, const config_setting_t *g, struct rule *
 			err = get_duration(l, s, &r->defer_max_ns);
 		else if (!strcmp(k, "quiet"))
 			err = get_duration(l, s, &r->quiet_ns);
+		else if (!strcmp(k, "alert_after"))
+			err = get_duration(l, s, &r->alert_after_ns);
+		else if (!strcmp(k, "alert_idle"))
+			err = get_duration(l, s, &r->alert_idle_ns);
 		else if (!dflt && !strcmp(k, "name"))
 			err = get_string(l, s, &r->name);
 		else if (!dflt && !strcmp(k, "match"))
@@ -357,6 +364,8 @@ static int parse_policy(struct loader *l, const config_setting_t *pg, struct pol
 		r->defer_max_ns = p->dflt.defer_max_ns;
 		r->fallback = p->dflt.fallback;
 		r->quiet_ns = p->dflt.quiet_ns;
+		r->alert_after_ns = p->dflt.alert_after_ns;
+		r->alert_idle_ns = p->dflt.alert_idle_ns;
 		p->nrules = (size_t)i + 1;
 		if ((err = parse_rule(l, g, r, false)))
 			return err;
@@ -365,6 +374,32 @@ static int parse_policy(struct loader *l, const config_setting_t *pg, struct pol
 				return fail(l, g, "two rules are named \"%s\"", r->name);
 	}
 	return 0;
+}
+
+static int parse_alerts(struct loader *l, const config_setting_t *g, struct alert_conf *a)
+{
+	int n = config_setting_length(g), err = 0;
+
+	if (!config_setting_is_group(g))
+		return fail(l, g, "\"alerts\" must be a group { ... }");
+	for (int i = 0; i < n && !err; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *k = config_setting_name(s);
+
+		if (!strcmp(k, "realert"))
+			err = get_duration(l, s, &a->realert_ns);
+		else if (!strcmp(k, "hook_timeout"))
+			err = get_duration(l, s, &a->hook_timeout_ns);
+		else if (!strcmp(k, "hook"))
+			err = get_string(l, s, &a->hook);
+		else
+			err = fail(l, s, "unknown setting \"%s\" in alerts", k);
+	}
+	if (!err && a->realert_ns < NSEC_PER_SEC)
+		return fail(l, g, "\"realert\" must be at least 1s");
+	if (!err && a->hook_timeout_ns == 0)
+		return fail(l, g, "\"hook_timeout\" must be above 0");
+	return err;
 }
 
 int policy_load(const char *path, struct policy *out, char *err, size_t errlen)
@@ -403,6 +438,8 @@ int policy_load(const char *path, struct policy *out, char *err, size_t errlen)
 			ret = parse_policy(&l, s, &p);
 		else if (!strcmp(k, "admin_group"))
 			ret = get_string(&l, s, &p.admin_group);
+		else if (!strcmp(k, "alerts"))
+			ret = parse_alerts(&l, s, &p.alerts);
 		else
 			ret = fail(&l, s, "unknown setting \"%s\"", k);
 	}

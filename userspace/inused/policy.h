@@ -20,8 +20,12 @@
  * a deferred file may be waited for), fallback (copy, skip, flag: when that
  * runs out), quiet (a file open but not written for this long may be
  * copied; 0: off), method (a command that makes a consistent copy, with
- * {path} and {dest}). open, defer_max, fallback and quiet are inherited
- * from default; method is not. Durations: "90s", "5m", "1h30m" or an
+ * {path} and {dest}), alert_after and alert_idle (alert when a file stays
+ * open for writing, or open and unwritten, longer than that). open,
+ * defer_max, fallback, quiet and the alert thresholds are inherited from
+ * default; method is not. A top-level group
+ *   alerts = { realert = "6h"; hook = "/usr/local/bin/x"; hook_timeout = "10s"; };
+ * sets how alerts are repeated and the hook run for each. Durations: "90s", "5m", "1h30m" or an
  * integer number of seconds.
  *
  * ("(all)" above stands for two stars: a comment cannot hold them.)
@@ -50,12 +54,21 @@ struct rule {
 	enum decision fallback;
 	uint64_t quiet_ns;
 	char *method;
+	uint64_t alert_after_ns; /* alert when open for writing longer; 0: never */
+	uint64_t alert_idle_ns;	 /* alert when open and unwritten longer; 0: never */
+};
+
+struct alert_conf {
+	uint64_t realert_ns;	  /* alert again while it lasts (default 6 h) */
+	char *hook;		  /* command run for each alert and resolution */
+	uint64_t hook_timeout_ns; /* killed after (default 10 s) */
 };
 
 struct policy {
 	struct rule dflt;
 	struct rule *rules;
 	size_t nrules;
+	struct alert_conf alerts;
 	char *admin_group;
 	char *source; /* the file loaded, NULL: built in */
 };

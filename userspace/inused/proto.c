@@ -12,6 +12,7 @@
 
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/alerts.h"
 #include "inused/policy.h"
 #include "inused/render.h"
 
@@ -254,6 +255,16 @@ static void op_stats(struct proto *p, struct conn *c, json_t *id)
 		json_object_set_new(req, "events_sent", json_integer((json_int_t)p->st.events_sent));
 		json_object_set_new(req, "events_dropped",
 				    json_integer((json_int_t)p->st.events_dropped));
+		if (p->al)
+			json_object_set_new(
+				req, "alerts",
+				json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "firing",
+					  (json_int_t)p->al->firing, "fired",
+					  (json_int_t)p->al->fired, "resolved",
+					  (json_int_t)p->al->resolved, "hooks_run",
+					  (json_int_t)p->al->hooks_run, "hooks_killed",
+					  (json_int_t)p->al->hooks_killed, "hooks_failed",
+					  (json_int_t)p->al->hooks_failed));
 	}
 	o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		      "s:I, s:I, s:I, s:I, s:o, s:I, s:b}",

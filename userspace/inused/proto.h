@@ -15,6 +15,7 @@
 #define INUSE_PROTOCOL_VERSION 1
 
 struct policy;
+struct alerts;
 struct waiter;
 struct subscriber;
 
@@ -35,6 +36,7 @@ struct proto {
 	struct tracker *t;
 	struct server *srv;
 	const struct policy *pol;
+	const struct alerts *al; /* NULL: none */
 	gid_t admin_gid; /* members see every file; (gid_t)-1: root only */
 	uint64_t started_wall_ns;
 	struct proto_stats st;
@@ -59,6 +61,8 @@ void proto_gone(void *ctx, struct conn *c);
 
 /* tracker_notify_fn: a file came or went; streamed to subscribers. */
 void proto_notify(void *ctx, enum tracker_change what, struct entry *e);
+/* alert_sink_fn: an alert ("alert") or its end ("resolved"), streamed. */
+void proto_alert(void *ctx, const char *kind, struct entry *e, uint64_t age_ns);
 
 /* server_line_fn / server_oversize_fn */
 void proto_line(void *ctx, struct conn *c, const char *line, size_t len);

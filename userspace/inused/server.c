@@ -333,7 +333,8 @@ int server_open(struct server *s, struct loop *l, const struct server_opts *o)
 		server_close(s);
 		return -ENOMEM;
 	}
-	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* read-only: the daemon is no writer of its own lock file */
+	s->lock_fd = open(s->lock_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (s->lock_fd < 0) {
 		err = -errno;
 		log_err("cannot open %s: %s", s->lock_path, strerror(errno));
@@ -353,12 +354,16 @@ int server_open(struct server *s, struct loop *l, const struct server_opts *o)
 		server_close(s);
 		return -EADDRINUSE;
 	}
-	if (ftruncate(s->lock_fd, 0) == 0) {
+	{
 		char pid[32];
 		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		int wfd = open(s->lock_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 
-		if (pwrite(s->lock_fd, pid, (size_t)n, 0) < 0)
-			(void)0;
+		if (wfd >= 0) {
+			if (write(wfd, pid, (size_t)n) < 0)
+				(void)0;
+			close(wfd);
+		}
 	}
 	/* we hold the lock: a socket file left there is stale, unless a daemon
 	 * that does not use the lock answers on it */

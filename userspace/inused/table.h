@@ -61,6 +61,8 @@ struct entry {
 	uint32_t state;
 	uint32_t recheck_step; /* backoff step of the next re-check */
 	uint32_t last_closer;  /* pid whose close made it suspect */
+	bool alert_firing;
+	uint64_t alert_last_mono; /* when it was last alerted */
 	uint64_t recheck_at;   /* CLOCK_MONOTONIC ns, 0: none scheduled */
 	char *json;            /* cached rendering of the stable part */
 	size_t json_len;
