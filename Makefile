@@ -131,7 +131,7 @@ $(B)/bench/query_bench: $(B)/bench/query_bench.o $(COMMON_OBJ) $(LIBINUSE_A)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(CMOCKA)
+	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(LIBSYSTEMD) $(CMOCKA)
 
 $(B)/tests/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
