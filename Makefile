@@ -34,6 +34,8 @@ JANSSON    := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 CMOCKA     := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 LIBCONFIG  := $(shell pkg-config --libs libconfig 2>/dev/null || echo -lconfig)
 LIBSYSTEMD := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+LIBMHD     := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+DAEMON_LIBS = $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(LIBSYSTEMD) $(LIBMHD)
 
 # ---- BPF ----
 BPF_SRC    := bpf/inuse.bpf.c
@@ -115,7 +117,7 @@ $(LIBINUSE_A): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/inused: $(INUSED_OBJ) $(COMMON_OBJ)
-	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(LIBSYSTEMD)
+	$(CC) -o $@ $^ $(DAEMON_LIBS)
 
 $(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
@@ -131,7 +133,7 @@ $(B)/bench/query_bench: $(B)/bench/query_bench.o $(COMMON_OBJ) $(LIBINUSE_A)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(LIBSYSTEMD) $(CMOCKA)
+	$(CC) -o $@ $^ $(DAEMON_LIBS) $(CMOCKA)
 
 $(B)/tests/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)

@@ -6,6 +6,7 @@ pkgs=(
 	clang llvm make gcc pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libjansson-dev libcmocka-dev liburing-dev libconfig-dev libsystemd-dev
+	libmicrohttpd-dev curl prometheus iproute2 man-db
 	socat python3 tar rsync sqlite3 util-linux procps
 )
 

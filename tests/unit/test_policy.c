@@ -181,6 +181,36 @@ static void test_load_errors(void **state)
 	}
 }
 
+/* Alert thresholds: per rule, inherited; the alerts group. */
+static void test_alert_settings(void **state)
+{
+	static const char text[] =
+		"policy = {\n"
+		"  default = { alert_after = \"1h\"; };\n"
+		"  rules = ( { name = \"db\"; match = \"*.db\"; alert_idle = \"10m\"; },\n"
+		"            { name = \"quiet\"; match = \"*.q\"; alert_after = 0; } );\n"
+		"};\n"
+		"alerts = { realert = \"2h\"; hook = \"/bin/true\"; hook_timeout = 3; };\n";
+	char err[256] = "";
+	struct policy p;
+	char *path = write_tmp(text);
+
+	assert_int_equal(policy_load(path, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.dflt.alert_after_ns, 3600 * NSEC_PER_SEC);
+	assert_int_equal(policy_match(&p, "/x.db")->alert_after_ns, 3600 * NSEC_PER_SEC);
+	assert_int_equal(policy_match(&p, "/x.db")->alert_idle_ns, 600 * NSEC_PER_SEC);
+	assert_int_equal(policy_match(&p, "/x.q")->alert_after_ns, 0);
+	assert_int_equal(p.alerts.realert_ns, 7200 * NSEC_PER_SEC);
+	assert_int_equal(p.alerts.hook_timeout_ns, 3 * NSEC_PER_SEC);
+	assert_string_equal(p.alerts.hook, "/bin/true");
+	policy_free(&p);
+	unlink(path);
+	path = write_tmp("alerts = { realert = \"0\"; };\n");
+	assert_int_not_equal(policy_load(path, &p, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "realert"));
+	unlink(path);
+}
+
 static void test_missing_file(void **state)
 {
 	char err[256];
@@ -271,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_glob),	     cmocka_unit_test(test_glob_bounded),
 		cmocka_unit_test(test_load_good),    cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_missing_file), cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_alert_settings),
 		cmocka_unit_test(test_builtin),	     cmocka_unit_test(test_example_loads),
 	};
 

@@ -17,6 +17,8 @@
 #include "inused/kernel.h"
 #include "inused/log.h"
 #include "inused/loop.h"
+#include "inused/metrics.h"
+#include "inused/prom.h"
 #include "inused/options.h"
 #include "inused/policy.h"
 #include "inused/proto.h"
@@ -36,6 +38,9 @@ struct daemon {
 	struct proto proto;
 	struct policy pol;
 	struct alerts al;
+	struct metrics m;
+	struct prom_sources ps;
+	uint64_t next_metrics;
 	uint64_t next_alert, next_hook;
 	uint64_t hooks_seen; /* hooks started, when next_hook was computed */
 	struct loop_watch ring_w, sig_w;
@@ -164,6 +169,8 @@ static int timeout_ms(struct daemon *d, uint64_t now, uint64_t next_recheck, uin
 		next = d->next_alert;
 	if (d->next_hook && (!next || d->next_hook < next))
 		next = d->next_hook;
+	if (d->next_metrics && (!next || d->next_metrics < next))
+		next = d->next_metrics;
 	if (!next)
 		return -1;
 	if (next <= now)
@@ -209,6 +216,8 @@ static int run(struct daemon *d)
 			d->hooks_seen = d->al.hooks_run;
 			d->next_hook = alerts_reap(&d->al, now);
 		}
+		if (d->m.mhd)
+			d->next_metrics = metrics_run(&d->m, now);
 		if (d->watchdog_ns && now >= d->next_watchdog) {
 			sd_notifyf(0, "WATCHDOG=1\nSTATUS=%zu files open for writing, %zu clients",
 				   d->t.table.count, d->srv.nconns);
@@ -339,6 +348,11 @@ int main(int argc, char **argv)
 	d.al.sink_ctx = &d.proto;
 	d.proto.al = &d.al;
 	d.next_alert = clock_mono_ns();
+	d.ps = (struct prom_sources){.t = &d.t, .p = &d.proto, .al = &d.al};
+	if (d.o.metrics && metrics_start(&d.m, &d.loop, d.o.metrics, prom_render, &d.ps)) {
+		ret = 1;
+		goto out;
+	}
 	d.t.notify = on_change;
 	d.t.notify_ctx = &d;
 	d.srv.ctx = &d.proto;
@@ -358,6 +372,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	alerts_fini(&d.al);
 out:
+	metrics_stop(&d.m, &d.loop);
 	server_close(&d.srv);
 	kernel_close(&d.k);
 	tracker_fini(&d.t);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/timeutil.h"
+#include "inused/metrics.h"
 
 const char options_usage[] =
 	"Usage: inused [OPTION]...\n"
@@ -26,6 +27,8 @@ const char options_usage[] =
 	"      --max-request SIZE   longest request line (default 8M)\n"
 	"      --max-output SIZE    unread answers per client before it is paused (default 16M)\n"
 	"      --no-uring           do not hook io_uring completions\n"
+	"  -m, --metrics ADDR:PORT  serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	"                           (off by default; \":PORT\" is 127.0.0.1:PORT)\n"
 	"  -l, --log-level LEVEL    error, warning, info (default) or debug\n"
 	"  -h, --help               show this help and exit\n"
 	"  -V, --version            show the version and exit\n"
@@ -102,6 +105,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 		{"socket", required_argument, NULL, 's'},
 		{"group", required_argument, NULL, 'g'},
 		{"config", required_argument, NULL, 'c'},
+		{"metrics", required_argument, NULL, 'm'},
 		{"max-files", required_argument, NULL, O_MAXF},
 		{"max-writers", required_argument, NULL, O_MAXW},
 		{"ring-size", required_argument, NULL, O_RING},
@@ -121,7 +125,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 
 	optind = 0; /* 0: glibc re-initializes fully on every call */
 	opterr = 0;
-	while ((idx = -1, c = getopt_long(argc, argv, ":s:g:c:l:hV", lo, &idx)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, ":s:g:c:m:l:hV", lo, &idx)) != -1) {
 		/* the option's own name, for messages */
 		if (idx >= 0)
 			snprintf(name, sizeof(name), "--%s", lo[idx].name);
@@ -142,6 +146,15 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 			o->config = optarg;
 			o->config_given = true;
 			break;
+		case 'm': {
+			uint32_t a;
+			uint16_t port;
+
+			if (metrics_parse_listen(optarg, &a, &port))
+				goto bad;
+			o->metrics = optarg;
+			break;
+		}
 		case O_MAXF:
 			if (number(optarg, 16, 1 << 24, &o->max_files))
 				goto bad;

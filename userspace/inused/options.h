@@ -17,6 +17,7 @@ struct options {
 	const char *socket;
 	const char *group;  /* admin group, also the socket's group */
 	const char *config; /* policy file */
+	const char *metrics; /* ADDR:PORT of the Prometheus endpoint, NULL: off */
 	bool config_given;  /* named on the command line: it must exist */
 	size_t max_files;
 	uint32_t max_writers;

@@ -17,8 +17,24 @@
 #include "inused/render.h"
 
 enum op { OP_HELLO, OP_LIST, OP_STATS, OP_CHECK, OP_WAIT, OP_VERIFY, OP_SUBSCRIBE, OP_NR };
-static const char *const op_names[OP_NR] = {"hello", "list",   "stats",    "check",
-					    "wait",  "verify", "subscribe"};
+const char *const proto_op_names[PROTO_OPS] = {"hello", "list",   "stats",     "check",
+					       "wait",  "verify", "subscribe", NULL};
+#define op_names proto_op_names
+const double proto_lat_bounds[PROTO_LAT_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005,
+						    0.001,   0.0025, 0.005,   0.01,
+						    0.025,   0.1,    0.5,     2.5};
+
+/* Counts one request's handling time in its op's histogram. */
+static void count_latency(struct proto *p, int op, uint64_t ns)
+{
+	double s = (double)ns / 1e9;
+	int b = 0;
+
+	while (b < PROTO_LAT_BUCKETS && s > proto_lat_bounds[b])
+		b++;
+	p->st.lat_count[op][b]++;
+	p->st.lat_sum[op] += s;
+}
 
 void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
 		const struct policy *pol)
@@ -292,6 +308,7 @@ void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
 	json_error_t jerr;
 	json_t *req, *id, *opv;
 	const char *op;
+	uint64_t t0;
 	int i;
 
 	p->st.requests++;
@@ -326,6 +343,7 @@ void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
 			break;
 	if (i < OP_NR)
 		p->st.by_op[i]++;
+	t0 = clock_mono_ns();
 	switch (i) {
 	case OP_HELLO:
 		op_hello(p, c, id);
@@ -355,6 +373,8 @@ void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
 		proto_send_error(p, c, id, "unknown_op", msg);
 	}
 	}
+	if (i < OP_NR)
+		count_latency(p, i, clock_mono_ns() - t0);
 	json_decref(req);
 }
 

@@ -19,8 +19,17 @@ struct alerts;
 struct waiter;
 struct subscriber;
 
+#define PROTO_OPS 8
+#define PROTO_LAT_BUCKETS 12
+/* Upper bounds (seconds) of the request latency histogram. */
+extern const double proto_lat_bounds[PROTO_LAT_BUCKETS];
+/* Names of the requests, by index of by_op (NULL past the last). */
+extern const char *const proto_op_names[PROTO_OPS];
+
 struct proto_stats {
 	uint64_t requests;
+	uint64_t lat_count[PROTO_OPS][PROTO_LAT_BUCKETS + 1]; /* last: +Inf */
+	double lat_sum[PROTO_OPS];
 	uint64_t by_op[8];
 	uint64_t errors;
 	uint64_t by_decision[4]; /* enum decision */
