@@ -115,19 +115,7 @@ static void put(const char *path, const char *text)
 	fclose(f);
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define sh(fmt, ...) td_sh(NULL, 0, fmt, ##__VA_ARGS__)
 
 /* One backup of a directory where every kind of writer is at work. */
 static void test_backup_with_writers(void **state)

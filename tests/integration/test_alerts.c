@@ -68,17 +68,7 @@ static int group_teardown(void **state)
 	return td_rmtree(dir);
 }
 
-static json_t *next_event(struct inuse_client *c)
-{
-	char *line = NULL;
-	json_t *j;
-
-	assert_int_equal(inuse_client__recv(c, &line, NULL), 0);
-	j = json_loads(line, 0, NULL);
-	free(line);
-	assert_non_null(j);
-	return j;
-}
+#define next_event td_recv_json
 
 static bool file_has(const char *path, const char *needle)
 {

@@ -52,34 +52,8 @@ static void need_daemon(void)
 	td_need(&D);
 }
 
-/* Runs a command line through the shell; returns its exit status and
- * fills out (stdout and stderr together) when given. */
-static int run(char *out, size_t outlen, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	FILE *p;
-	size_t n = 0;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	if (out) {
-		n = fread(out, 1, outlen - 1, p);
-		out[n] = '\0';
-	} else {
-		char sink[4096];
-
-		while (fread(sink, 1, sizeof(sink), p) > 0)
-			;
-	}
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+/* A command line's status; stdout and stderr together into out. */
+#define run(out, outlen, fmt, ...) td_sh(out, outlen, fmt " 2>&1", ##__VA_ARGS__)
 
 /* A raw connection for protocol abuse. */
 static int raw_connect(void)

@@ -21,19 +21,7 @@
 
 static char dest[PATH_MAX], repo[PATH_MAX];
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define sh(fmt, ...) td_sh(NULL, 0, fmt, ##__VA_ARGS__)
 
 static int setup(void **state)
 {

@@ -61,17 +61,7 @@ static struct inuse_client *subscribe(const char *extra)
 }
 
 /* The next event (skipping none); its kind and path. */
-static json_t *next_event(struct inuse_client *c)
-{
-	char *line = NULL;
-	json_t *j;
-
-	assert_int_equal(inuse_client__recv(c, &line, NULL), 0);
-	j = json_loads(line, 0, NULL);
-	free(line);
-	assert_non_null(j);
-	return j;
-}
+#define next_event td_recv_json
 
 static const char *ev_path(json_t *ev)
 {

@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
 #include "tdaemon.h"
 
 #include <errno.h>
@@ -326,6 +332,43 @@ long long td_stat(struct tdaemon *d, const char *name)
 
 	json_decref(r);
 	return n;
+}
+
+int td_sh(char *out, size_t outlen, const char *fmt, ...)
+{
+	char cmd[16384], sink[4096];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (out && outlen) {
+		n = fread(out, 1, outlen - 1, p);
+		out[n] = '\0';
+	}
+	while (fread(sink, 1, sizeof(sink), p) > 0)
+		;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+json_t *td_recv_json(struct inuse_client *c)
+{
+	char *line = NULL;
+	json_t *j = NULL;
+
+	if (inuse_client__recv(c, &line, NULL) == 0)
+		j = json_loads(line, 0, NULL);
+	free(line);
+	if (!j)
+		fail_msg("no answer from inused");
+	return j;
 }
 
 int td_rmtree(const char *dir)

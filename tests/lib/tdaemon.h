@@ -85,6 +85,15 @@ bool td_must_run(void);
 /* rm -rf dir. */
 int td_rmtree(const char *dir);
 
+/* Runs a shell command line; its standard output goes to out (outlen
+ * bytes, NUL-terminated) or is discarded when out is NULL. Returns the exit
+ * status, or -1. */
+int td_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+struct inuse_client;
+/* The next line the daemon sends on c, parsed (fails the test if none). */
+json_t *td_recv_json(struct inuse_client *c);
+
 /* Creates an empty file (0644) and returns path, in a static-free buffer. */
 void td_touch(const char *path);
 
