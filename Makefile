@@ -3,6 +3,7 @@
 #   make            build everything into build/
 #   make run        install missing packages, build, start inused (root)
 #   make test       install missing packages, build, run every test (root)
+#   make bench      install the peers, build, run the benchmark suite (root)
 #   make deps       install the Debian packages the build and tests need
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -69,13 +70,14 @@ INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
 E2E_SRC    := $(wildcard tests/e2e/test_*.c)
 E2E_BIN    := $(E2E_SRC:tests/e2e/%.c=$(B)/tests/%)
 EXAMPLES   := $(B)/inuse-backup
-BENCH_BINS := $(B)/bench/query_bench
+BENCH_BINS := $(B)/bench/query_bench $(B)/bench/burst $(B)/bench/loop $(B)/bench/holders \
+	      $(B)/bench/procscan $(B)/bench/spawn_time
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
 BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait
 
-.PHONY: all deps run test unit integration clean install format tidy
+.PHONY: all deps bench run test unit integration clean install format tidy
 all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A) $(B)/libinuse.pc $(EXAMPLES) $(BENCH_BINS)
 
 $(B)/libinuse.pc: userspace/lib/libinuse.pc.in Makefile
@@ -128,8 +130,14 @@ $(B)/inuse-wait: $(WAIT_OBJ) $(LIBINUSE_A)
 $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
-$(B)/bench/query_bench: $(B)/bench/query_bench.o $(COMMON_OBJ) $(LIBINUSE_A)
+$(B)/bench/query_bench $(B)/bench/burst: $(B)/bench/%: $(B)/bench/%.o $(COMMON_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/bench/loop $(B)/bench/holders $(B)/bench/spawn_time: $(B)/bench/%: $(B)/bench/%.o
+	$(CC) -o $@ $^
+
+$(B)/bench/procscan: $(B)/bench/procscan.o
+	$(CC) -o $@ $^ -lpthread
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
@@ -144,10 +152,16 @@ $(B)/tests/%: $(B)/tests/e2e/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -lpthread
 
 $(B)/tests/unit/%.o $(B)/tests/integration/%.o $(B)/tests/e2e/%.o $(TESTLIB_OBJ): CFLAGS += -Itests/lib
-$(INTEG_BIN) $(E2E_BIN): | $(BINS) $(EXAMPLES)
+$(INTEG_BIN) $(E2E_BIN): | $(BINS) $(EXAMPLES) $(BENCH_BINS)
 
 run: deps all
 	@scripts/run.sh
+
+# BENCH_ARGS: e.g. "--rounds 3 listing queries" (see bench/run --help)
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@bench/run $(BENCH_ARGS)
 
 unit: $(UNIT_BIN)
 	@tests/run-all.sh $(UNIT_BIN)
@@ -155,7 +169,8 @@ unit: $(UNIT_BIN)
 integration: all $(INTEG_BIN)
 	@tests/run-all.sh $(INTEG_BIN)
 
-test: deps
+test:
+	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
 	@tests/run-all.sh $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
 

@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
-# Installs the Debian packages inuse needs to build and test, if missing.
+# Installs the Debian packages inuse needs, if missing.
+#
+#   scripts/deps.sh          to build and run
+#   scripts/deps.sh bench    ... and the benchmark suite's peers
+#   scripts/deps.sh test     ... and the tests' tools (the tests include a
+#                            smoke run of the benchmark suite)
 set -euo pipefail
 
 pkgs=(
 	clang llvm make gcc pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libjansson-dev libcmocka-dev liburing-dev libconfig-dev libsystemd-dev
-	libmicrohttpd-dev curl prometheus iproute2 man-db
-	socat python3 tar rsync sqlite3 util-linux procps
+	libmicrohttpd-dev python3 util-linux procps
 )
+bench=(lsof psmisc fatrace libbpf-tools postgresql)
+tests=(curl prometheus iproute2 man-db socat tar rsync sqlite3)
+
+case "${1:-}" in
+"") ;;
+bench) pkgs+=("${bench[@]}") ;;
+test) pkgs+=("${bench[@]}" "${tests[@]}") ;;
+*)
+	echo "usage: scripts/deps.sh [bench|test]" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do

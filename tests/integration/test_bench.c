@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * test_bench.c - a smoke run of the benchmark suite (bench/run --smoke), so
+ * that it cannot rot: every section runs against the real daemon and the
+ * real peers, and the answers it checks must be right. No timing is judged.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tdaemon.h"
+
+static json_t *load_result(const char *dir)
+{
+	char pat[PATH_MAX];
+	json_t *r = NULL;
+	glob_t g;
+
+	snprintf(pat, sizeof(pat), "%s/smoke-*.json", dir);
+	if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc)
+		r = json_load_file(g.gl_pathv[g.gl_pathc - 1], 0, NULL);
+	globfree(&g);
+	return r;
+}
+
+static void test_bench_smoke(void **state)
+{
+	char *top = realpath(td_bin(".."), NULL);
+	char results[] = "/tmp/inuse-bench-smoke-XXXXXX";
+	json_t *r, *x;
+	size_t i;
+	int rc;
+
+	alarm(600);
+	if (geteuid() != 0) {
+		if (td_must_run())
+			fail_msg("the benchmark suite needs root");
+		skip();
+	}
+	assert_non_null(top);
+	assert_non_null(mkdtemp(results));
+	rc = td_sh(NULL, 0, "cd %s && bench/run --smoke --work /var/tmp/inuse-bench-smoke "
+			    "--results %s >&2",
+		   top, results);
+	assert_int_equal(rc, 0);
+	r = load_result(results);
+	assert_non_null(r);
+
+	/* every section produced its numbers */
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r, "overhead"), "rows")),
+			 4);
+	assert_true(json_number_value(json_object_get(json_object_get(r, "pgbench"), "none_tps")) >
+		    0);
+	assert_true(json_number_value(json_object_get(json_object_get(r, "queries"), "paths")) >
+		    0);
+	assert_true(json_number_value(json_object_get(json_object_get(r, "start"), "rss_mib")) > 0);
+
+	/* each listing candidate found every file (or every holder, for fuser) */
+	assert_int_equal(json_array_size(json_object_get(r, "listing")), 2);
+	json_array_foreach(json_object_get(r, "listing"), i, x)
+	{
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(json_object_get(x, "wrong"), k, v)
+		{
+			if (json_integer_value(v))
+				fail_msg("listing %s: %s gave a wrong count",
+					 json_string_value(json_object_get(x, "size")), k);
+		}
+	}
+	/* the burst: no wrong answer, and the table came back exact */
+	assert_int_equal(json_array_size(json_object_get(r, "burst")), 2);
+	json_array_foreach(json_object_get(r, "burst"), i, x)
+	{
+		assert_true(json_number_value(json_object_get(x, "checks")) > 0);
+		assert_int_equal(json_number_value(json_object_get(x, "wrong_during")), 0);
+		assert_int_equal(json_number_value(json_object_get(x, "wrong_after")), 0);
+		assert_true(json_number_value(json_object_get(x, "resync_ms")) >= 0);
+	}
+	json_decref(r);
+	td_rmtree(results);
+	free(top);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bench_smoke),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
