@@ -6,7 +6,10 @@
  * writer's close(2) to the answer of a client waiting on that file (p50, p99).
  *
  *   query_bench [--socket PATH] [--files N] [--runs R] [--singles S]
- *               [--releases W] DIR
+ *               [--releases W] [--prepare] DIR
+ *
+ * --prepare only creates the N files (do it before inused starts, or the
+ * daemon is still busy with their creation while it is measured).
  *
  * Prints one "key value" line per result, for bench/run.
  *
@@ -60,6 +63,8 @@ static int release_once(struct inuse_client *c, const char *path, uint64_t *out)
 	if (pid == 0) {
 		char ch;
 
+		close(go[1]);
+		close(back[0]);
 		fd = open(path, O_WRONLY | O_CREAT, 0644);
 		if (fd < 0 || write(back[1], "r", 1) != 1 || read(go[0], &ch, 1) != 1)
 			_exit(1);
@@ -67,6 +72,8 @@ static int release_once(struct inuse_client *c, const char *path, uint64_t *out)
 		close(fd);
 		if (write(back[1], &t0, sizeof(t0)) != sizeof(t0))
 			_exit(1);
+		/* stay until the answer came: only the close is measured */
+		(void)!read(go[0], &ch, 1);
 		_exit(0);
 	}
 	{
@@ -103,10 +110,10 @@ static int release_once(struct inuse_client *c, const char *path, uint64_t *out)
 	}
 	json_decref(j);
 out:
+	close(go[1]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	close(go[0]);
-	close(go[1]);
 	close(back[0]);
 	close(back[1]);
 	return err;
@@ -119,15 +126,16 @@ int main(int argc, char **argv)
 					   {"runs", required_argument, NULL, 'r'},
 					   {"singles", required_argument, NULL, 'q'},
 					   {"releases", required_argument, NULL, 'w'},
+					   {"prepare", no_argument, NULL, 'P'},
 					   {0}};
 	struct inuse_client_opts o = {.sz = sizeof(o), .timeout_ms = 120000};
 	size_t n = 100000, runs = 5, singles = 2000, releases = 200;
 	struct inuse_client *c;
 	uint64_t *t_stat, *t_check, *t_single, *t_release;
 	char **paths;
-	int ch, err;
+	int ch, err, prepare = 0;
 
-	while ((ch = getopt_long(argc, argv, "s:n:r:q:w:", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:n:r:q:w:P", lo, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			o.socket_path = optarg;
@@ -143,6 +151,9 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			releases = strtoul(optarg, NULL, 10);
+			break;
+		case 'P':
+			prepare = 1;
 			break;
 		default:
 			return 2;
@@ -171,6 +182,8 @@ int main(int argc, char **argv)
 			close(fd);
 		}
 	}
+	if (prepare)
+		return 0;
 	err = inuse_client__open(&o, &c);
 	if (err) {
 		fprintf(stderr, "query_bench: cannot reach inused: %s\n", strerror(-err));

@@ -19,6 +19,9 @@
 
 enum { EXIT_NONE_OPEN = 0, EXIT_SOME_OPEN = 1, EXIT_ERR = 2 };
 
+/* how a successful answer to our list request (id 1) begins */
+#define LIST_OK "{\"id\":1,\"ok\":true,"
+
 static const char usage[] =
 	"Usage: inuse-ls [OPTION]... [PATH]...\n"
 	"List the regular files open for writing on this machine, with their writers,\n"
@@ -355,6 +358,14 @@ int main(int argc, char **argv)
 		return EXIT_ERR;
 	}
 	inuse_client__free(c);
+	/* A whole listing as JSON is passed through: every answer begins with
+	 * its id and "ok" (docs/protocol.md), so it needs no parsing. */
+	if (a.json && !a.npaths && !strncmp(line, LIST_OK, sizeof(LIST_OK) - 1)) {
+		fwrite(line, 1, len, stdout);
+		fputc('\n', stdout);
+		free(line);
+		goto follow;
+	}
 	resp = json_loadb(line, len, 0, NULL);
 	if (!resp || !json_is_true(json_object_get(resp, "ok"))) {
 		json_t *e = json_object_get(resp, "error");
@@ -414,6 +425,7 @@ int main(int argc, char **argv)
 	}
 	json_decref(resp);
 	free(line);
+follow:
 	if (a.follow) {
 		/* the table as it was, then what changes */
 		fflush(stdout);

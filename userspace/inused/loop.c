@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 int loop_init(struct loop *l)
@@ -47,8 +48,14 @@ void loop_del(struct loop *l, struct loop_watch *w)
 
 int loop_run_once(struct loop *l, int timeout_ms)
 {
+	return loop_run_once_ns(l, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000);
+}
+
+int loop_run_once_ns(struct loop *l, int64_t timeout_ns)
+{
+	struct timespec ts = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
 	struct epoll_event evs[64];
-	int n = epoll_wait(l->epfd, evs, 64, timeout_ms);
+	int n = epoll_pwait2(l->epfd, evs, 64, timeout_ns < 0 ? NULL : &ts, NULL);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

@@ -32,5 +32,7 @@ void loop_del(struct loop *l, struct loop_watch *w);
 /* Waits up to timeout_ms (-1: no limit) and runs the callbacks of what is
  * ready. Returns how many ran, or -errno (EINTR is not an error: 0). */
 int loop_run_once(struct loop *l, int timeout_ms);
+/* The same with a timeout in nanoseconds (-1: no limit). */
+int loop_run_once_ns(struct loop *l, int64_t timeout_ns);
 
 #endif

@@ -151,7 +151,8 @@ static int setup_signals(struct daemon *d)
 	return loop_add(&d->loop, &d->sig_w, fd, EPOLLIN, on_signal, d);
 }
 
-static int timeout_ms(struct daemon *d, uint64_t now, uint64_t next_recheck, uint64_t next_wait)
+static int64_t timeout_ns(struct daemon *d, uint64_t now, uint64_t next_recheck,
+			  uint64_t next_wait)
 {
 	uint64_t next = 0;
 
@@ -175,7 +176,7 @@ static int timeout_ms(struct daemon *d, uint64_t now, uint64_t next_recheck, uin
 		return -1;
 	if (next <= now)
 		return 0;
-	return (int)((next - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
+	return (int64_t)(next - now);
 }
 
 static int run(struct daemon *d)
@@ -185,7 +186,7 @@ static int run(struct daemon *d)
 	d->next_validate = clock_mono_ns() + VALIDATE_TICK_NS;
 	while (!d->stop) {
 		uint64_t now = clock_mono_ns();
-		int err = loop_run_once(&d->loop, timeout_ms(d, now, next_recheck, next_wait));
+		int err = loop_run_once_ns(&d->loop, timeout_ns(d, now, next_recheck, next_wait));
 
 		if (err < 0) {
 			log_err("event loop: %s", strerror(-err));

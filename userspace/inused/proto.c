@@ -86,6 +86,27 @@ void proto_add_json(struct strbuf *b, bool first, json_t *o)
 	json_decref(o);
 }
 
+void proto_add_str(struct strbuf *b, const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+	size_t avail = b->cap > b->len ? b->cap - b->len - 1 : 0, n = 0;
+
+	if (j) {
+		n = json_dumpb(j, avail ? b->buf + b->len : NULL, avail, JSON_ENCODE_ANY);
+		if (n > avail && sb_reserve(b, n) == 0)
+			n = json_dumpb(j, b->buf + b->len, n, JSON_ENCODE_ANY);
+		else if (n > avail)
+			n = 0;
+		json_decref(j);
+	}
+	if (!n) {
+		sb_adds(b, "null");
+		return;
+	}
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
 void proto_send_obj(struct conn *c, json_t *id, json_t *body)
 {
 	struct strbuf b = {0};

@@ -17,6 +17,10 @@ void proto_send_error(struct proto *p, struct conn *c, json_t *id, const char *c
 /* Appends "," (unless first) and o encoded compactly; takes o. */
 void proto_add_json(struct strbuf *b, bool first, json_t *o);
 
+/* Appends s as a JSON string (quoted and escaped by jansson); "null" when s
+ * is NULL or not valid UTF-8. */
+void proto_add_str(struct strbuf *b, const char *s);
+
 /* Sends {"id":…,"ok":true, <members of body>}. */
 void proto_send_obj(struct conn *c, json_t *id, json_t *body);
 

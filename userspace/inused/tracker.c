@@ -17,8 +17,9 @@
 /* Back-off of the count re-reads for a file with writers counted and none
  * known (a close whose release the kernel deferred, a file in flight):
  * after the last step every process is walked. */
-static const uint64_t recheck_ms[] = {1, 5, 25, 125};
-#define RECHECK_STEPS (sizeof(recheck_ms) / sizeof(recheck_ms[0]))
+/* A close is seen at the syscall's entry: the first re-read comes soon */
+static const uint64_t recheck_us[] = {200, 1000, 5000, 25000, 125000};
+#define RECHECK_STEPS (sizeof(recheck_us) / sizeof(recheck_us[0]))
 /* A file counted as written but held by no process is re-read this often. */
 #define UNKNOWN_RECHECK_NS (1000 * NSEC_PER_MSEC)
 /* Walking every process is rate-limited to once per this. */
@@ -380,6 +381,13 @@ static int scan(struct tracker *t, uint32_t pid)
  * removes it, but only after the inode left the kernel map and a second
  * read still says zero (an open between the two reads re-adds it there).
  */
+static void schedule_recheck(struct tracker *t, struct entry *e, uint64_t at)
+{
+	e->recheck_at = at;
+	if (!t->recheck_min || at < t->recheck_min)
+		t->recheck_min = at;
+}
+
 static void settle_suspects(struct tracker *t)
 {
 	static struct inuse_probe_req req[INUSE_PROBE_BATCH];
@@ -423,15 +431,16 @@ static void settle_suspects(struct tracker *t)
 				if (e->nw == 0) {
 					e->state |= ES_ORPHAN;
 					if (e->recheck_step < RECHECK_STEPS) {
-						e->recheck_at =
-							now + recheck_ms[e->recheck_step++] * NSEC_PER_MSEC;
+						schedule_recheck(
+							t, e,
+							now + recheck_us[e->recheck_step++] * 1000);
 					} else if (!(e->state & ES_UNKNOWN)) {
 						e->recheck_at = 0;
 						t->full_scan_wanted = true;
 					} else {
 						/* held by no process: nothing will tell
 						 * when it is released but the count */
-						e->recheck_at = now + UNKNOWN_RECHECK_NS;
+						schedule_recheck(t, e, now + UNKNOWN_RECHECK_NS);
 					}
 				}
 				continue;
@@ -545,26 +554,31 @@ int tracker_reconcile(struct tracker *t)
 	return 0;
 }
 
+/* Walks the table only when a scheduled re-read is due. */
 uint64_t tracker_timer(struct tracker *t, uint64_t now)
 {
 	uint64_t next = 0;
 	bool any = false;
 
-	table_for_each(&t->table, e)
-	{
-		if (!e->recheck_at)
-			continue;
-		if (e->recheck_at <= now) {
-			e->recheck_at = 0;
-			t->st.rechecks++;
-			suspect(t, e);
-			any = true;
+	if (t->recheck_min && now >= t->recheck_min) {
+		table_for_each(&t->table, e)
+		{
+			if (!e->recheck_at)
+				continue;
+			if (e->recheck_at <= now) {
+				e->recheck_at = 0;
+				t->st.rechecks++;
+				suspect(t, e);
+				any = true;
+			} else if (!next || e->recheck_at < next) {
+				next = e->recheck_at;
+			}
 		}
+		t->recheck_min = next;
 	}
 	if (any || t->full_scan_wanted)
-		tracker_sync(t);
-	table_for_each(&t->table, e) if (e->recheck_at && (!next || e->recheck_at < next)) next =
-		e->recheck_at;
+		tracker_sync(t); /* may schedule re-reads: recheck_min */
+	next = t->recheck_min;
 	if (t->full_scan_wanted) {
 		uint64_t at = t->last_full_scan_mono + FULL_SCAN_MIN_NS;
 

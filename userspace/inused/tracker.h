@@ -54,7 +54,8 @@ struct tracker {
 	tracker_notify_fn notify;
 	void *notify_ctx;
 
-	struct entry **susp; /* entries whose writer count must be read */
+	uint64_t recheck_min; /* no entry's recheck_at is earlier; 0: none */
+	struct entry **susp;  /* entries whose writer count must be read */
 	size_t nsusp, capsusp;
 	uint32_t *pids; /* processes whose fds must be walked */
 	size_t npids, cappids;
