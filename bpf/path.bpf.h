@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * path.bpf.h - an absolute path from a (vfsmount, dentry) pair, walked up
- * through d_parent and across mount points to the root of the mount
- * namespace. bpf_d_path is not allowed in tracepoints and iterators, so the
- * walk is done by hand, bounded by INUSE_PATH_DEPTH components.
+ * path.bpf.h - the path of a dentry within its file system: d_parent up to
+ * the root of the super block, mounts not crossed. The daemon turns it into
+ * a path of its own (host) mount namespace from the mount table, so that a
+ * file opened in a container, through a bind mount or on a lazily unmounted
+ * file system is named the same way and only where the host can open it.
+ * bpf_d_path is not allowed in tracepoints and iterators, so the walk is
+ * done by hand with bpf_loop, bounded by INUSE_PATH_DEPTH components and
+ * INUSE_PATH_MAX bytes.
  */
 #ifndef INUSE_PATH_BPF_H
 #define INUSE_PATH_BPF_H
 
-static __always_inline struct mount *real_mount(struct vfsmount *m)
-{
-	return (struct mount *)((void *)m - bpf_core_field_offset(struct mount, mnt));
-}
-
 struct walk_ctx {
-	struct mount *mnt;
 	struct dentry *dentry;
 	int off;
 	bool done;
@@ -22,25 +20,16 @@ struct walk_ctx {
 
 static long walk_step(__u32 i, struct walk_ctx *w)
 {
-	struct mount *mnt = w->mnt;
 	struct dentry *dentry = w->dentry;
-	struct dentry *root = BPF_CORE_READ(mnt, mnt.mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	const unsigned char *name;
-	__u32 zero = 0, len;
+	__u32 len, zero = 0;
 	struct scratch *s;
 	int off = w->off;
 
-	if (dentry == root || dentry == parent) {
-		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-
-		if (!up || up == mnt) {
-			w->done = true;
-			return 1;
-		}
-		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = up;
-		return 0;
+	if (!parent || dentry == parent) {
+		w->done = true;
+		return 1;
 	}
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
@@ -59,21 +48,26 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 }
 
 /*
- * Builds the path of (vfsmnt, dentry) backwards in the per-CPU scratch
- * buffer so that it ends at buf[INUSE_PATH_MAX - 1]; returns the offset of
- * its first byte. *evflags gets INUSE_EVF_TRUNC when the path did not fit
- * and INUSE_EVF_UNLINKED when the dentry is unhashed (deleted).
+ * Builds the path of dentry within its file system backwards in buf (the
+ * per-CPU scratch buffer) so that it ends at buf[INUSE_PATH_MAX - 1];
+ * returns the offset of its first byte. *evflags gets INUSE_EVF_TRUNC when
+ * the path did not fit, INUSE_EVF_UNLINKED when the dentry is unhashed
+ * (deleted), INUSE_EVF_DETACHED when the walk ended at a root that is not
+ * the super block's (a disconnected dentry).
  */
-static __always_inline int walk_path(struct vfsmount *vfsmnt, struct dentry *dentry, char *buf,
-				     __u32 *evflags)
+static __always_inline int walk_path(struct dentry *dentry, char *buf, __u32 *evflags)
 {
-	struct walk_ctx w = {.mnt = real_mount(vfsmnt), .dentry = dentry, .off = INUSE_PATH_MAX};
+	struct walk_ctx w = {.dentry = dentry, .off = INUSE_PATH_MAX};
+	struct dentry *top;
 
 	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
 		*evflags |= INUSE_EVF_UNLINKED;
 	bpf_loop(INUSE_PATH_DEPTH, walk_step, &w, 0);
+	top = w.dentry;
 	if (!w.done)
 		*evflags |= INUSE_EVF_TRUNC;
+	else if (top != BPF_CORE_READ(top, d_sb, s_root))
+		*evflags |= INUSE_EVF_DETACHED;
 	if (w.off >= INUSE_PATH_MAX || w.off < 1) {
 		w.off = INUSE_PATH_MAX - 1;
 		buf[w.off & SCRATCH_MASK] = '/';

@@ -642,9 +642,10 @@ static void test_io_uring_open_close(void **state)
 	io_uring_queue_exit(&ring);
 }
 
-/* A writer no open hook saw is found by its first write: an io_uring
- * fixed-file (direct descriptor) open. */
-static void test_io_uring_fixed_file_found_by_write(void **state)
+/* An io_uring open into a fixed-file slot (a direct descriptor, no fd) is
+ * found at the open, held by the ring's process in that slot, before any
+ * write; it goes with the ring. */
+static void test_io_uring_fixed_file(void **state)
 {
 	struct io_uring ring;
 	struct io_uring_sqe *sqe;
@@ -661,6 +662,8 @@ static void test_io_uring_fixed_file_found_by_write(void **state)
 	assert_int_equal(io_uring_wait_cqe(&ring, &cqe), 0);
 	assert_int_equal(cqe->res, 0);
 	io_uring_cqe_seen(&ring, cqe);
+	assert_string_equal(td_state(&D, P), "open");
+	assert_true(td_wait_writer(&D, P, getpid(), -1, "uring"));
 	sqe = io_uring_get_sqe(&ring);
 	io_uring_prep_write(sqe, 0, "data\n", 5, 0);
 	sqe->flags |= IOSQE_FIXED_FILE;
@@ -668,8 +671,8 @@ static void test_io_uring_fixed_file_found_by_write(void **state)
 	assert_int_equal(io_uring_wait_cqe(&ring, &cqe), 0);
 	assert_int_equal(cqe->res, 5);
 	io_uring_cqe_seen(&ring, cqe);
-	assert_true(td_wait_state(&D, P, "open"));
-	assert_true(td_wait_holders(P, "unknown"));
+	assert_string_equal(td_state(&D, P), "open");
+	assert_true(td_wait_holders(P, "known"));
 	io_uring_queue_exit(&ring); /* releases the fixed file */
 	assert_true(td_wait_state(&D, P, "not_open"));
 }
@@ -947,7 +950,7 @@ int main(void)
 		cmocka_unit_test(test_scm_rights),
 		cmocka_unit_test(test_scm_in_flight),
 		cmocka_unit_test(test_io_uring_open_close),
-		cmocka_unit_test(test_io_uring_fixed_file_found_by_write),
+		cmocka_unit_test(test_io_uring_fixed_file),
 		cmocka_unit_test(test_rename_and_unlink),
 		cmocka_unit_test(test_hard_links),
 		cmocka_unit_test(test_non_files_never_listed),

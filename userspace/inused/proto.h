@@ -19,7 +19,7 @@ struct alerts;
 struct waiter;
 struct subscriber;
 
-#define PROTO_OPS 8
+#define PROTO_OPS	  16
 #define PROTO_LAT_BUCKETS 12
 /* Upper bounds (seconds) of the request latency histogram. */
 extern const double proto_lat_bounds[PROTO_LAT_BUCKETS];
@@ -30,7 +30,7 @@ struct proto_stats {
 	uint64_t requests;
 	uint64_t lat_count[PROTO_OPS][PROTO_LAT_BUCKETS + 1]; /* last: +Inf */
 	double lat_sum[PROTO_OPS];
-	uint64_t by_op[8];
+	uint64_t by_op[PROTO_OPS];
 	uint64_t errors;
 	uint64_t by_decision[4]; /* enum decision */
 	uint64_t verified[2];	 /* consistent, not */
@@ -46,7 +46,7 @@ struct proto {
 	struct server *srv;
 	const struct policy *pol;
 	const struct alerts *al; /* NULL: none */
-	gid_t admin_gid; /* members see every file; (gid_t)-1: root only */
+	gid_t admin_gid;	 /* members see every file; (gid_t)-1: root only */
 	uint64_t started_wall_ns;
 	struct proto_stats st;
 	struct waiter *waiters;

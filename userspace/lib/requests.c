@@ -5,18 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jname.h"
 #include "inuse.h"
 
 struct inuse_result {
 	char *line;
 	json_t *root;
 	struct inuse_file *files;
+	char **names; /* paths sent as byte arrays, decoded; one per file */
 	size_t n;
 	int done;
 };
 
 static const char *const decisions[] = {"copy", "defer", "skip", "flag"};
-static const char *const states[] = {"not_open", "open",  "missing",
+static const char *const states[] = {"not_open",    "open",  "missing",
 				     "not_regular", "error", "not_quiet"};
 
 const char *inuse_decision_name(enum inuse_decision d)
@@ -62,6 +64,9 @@ void inuse_result__free(struct inuse_result *r)
 	if (!r)
 		return;
 	json_decref(r->root);
+	for (size_t i = 0; r->names && i < r->n; i++)
+		free(r->names[i]);
+	free(r->names);
 	free(r->files);
 	free(r->line);
 	free(r);
@@ -108,7 +113,8 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 	r->done = json_is_true(json_object_get(r->root, "done"));
 	r->n = json_array_size(files);
 	r->files = calloc(r->n ? r->n : 1, sizeof(*r->files));
-	if (!r->files) {
+	r->names = calloc(r->n ? r->n : 1, sizeof(*r->names));
+	if (!r->files || !r->names) {
 		inuse_result__free(r);
 		return -ENOMEM;
 	}
@@ -117,9 +123,16 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 		struct inuse_file *x = &r->files[i];
 
 		x->path = str(f, "path");
+		if (!x->path && json_is_array(json_object_get(f, "path"))) {
+			/* a name that is not UTF-8 comes as its bytes */
+			r->names[i] = jname_get(json_object_get(f, "path"), (size_t)1 << 20, NULL);
+			x->path = r->names[i];
+		}
 		x->state = (enum inuse_state)lookup(str(f, "state"), states, 6, INUSE_ERROR);
-		x->decision = (enum inuse_decision)lookup(str(f, "decision"), decisions, 4, INUSE_FLAG);
-		x->fallback = (enum inuse_decision)lookup(str(f, "fallback"), decisions, 4, INUSE_FLAG);
+		x->decision =
+		    (enum inuse_decision)lookup(str(f, "decision"), decisions, 4, INUSE_FLAG);
+		x->fallback =
+		    (enum inuse_decision)lookup(str(f, "fallback"), decisions, 4, INUSE_FLAG);
 		x->reason = str(f, "reason");
 		x->rule = str(f, "rule");
 		x->token = str(f, "token");
@@ -137,19 +150,29 @@ static json_t *path_array(const char *const *paths, size_t n)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_string(paths[i]));
+	for (size_t i = 0; a && i < n; i++) {
+		json_t *v = paths[i] ? jname_new(paths[i], strlen(paths[i])) : NULL;
+
+		/* a path left out would shift every answer after it */
+		if (!v || json_array_append_new(a, v)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
 	return a;
 }
 
 int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
 			struct inuse_result **out)
 {
-	json_t *req;
+	json_t *req, *a;
 
 	if (!n)
 		return -EINVAL;
-	req = json_pack("{s:s, s:o}", "op", "check", "paths", path_array(paths, n));
+	a = path_array(paths, n);
+	if (!a)
+		return -ENOMEM;
+	req = json_pack("{s:s, s:o}", "op", "check", "paths", a);
 	return req ? exchange(c, req, out) : -ENOMEM;
 }
 
@@ -162,21 +185,32 @@ int inuse_client__verify(struct inuse_client *c, const char *const *paths,
 		json_decref(files);
 		return n ? -ENOMEM : -EINVAL;
 	}
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(files, json_pack("{s:s, s:s}", "path", paths[i], "token",
-						       tokens[i] ? tokens[i] : ""));
+	for (size_t i = 0; i < n; i++) {
+		json_t *p = paths[i] ? jname_new(paths[i], strlen(paths[i])) : NULL;
+		json_t *f =
+		    p ? json_pack("{s:o, s:s}", "path", p, "token", tokens[i] ? tokens[i] : "")
+		      : NULL;
+
+		if (!f || json_array_append_new(files, f)) {
+			json_decref(files);
+			return -ENOMEM;
+		}
+	}
 	req = json_pack("{s:s, s:o}", "op", "verify", "files", files);
 	return req ? exchange(c, req, out) : -ENOMEM;
 }
 
-int inuse_client__wait(struct inuse_client *c, const char *const *paths, size_t n,
-		       double timeout, double quiet, struct inuse_result **out)
+int inuse_client__wait(struct inuse_client *c, const char *const *paths, size_t n, double timeout,
+		       double quiet, struct inuse_result **out)
 {
-	json_t *req;
+	json_t *req, *a;
 
 	if (!n || timeout < 0 || quiet < 0)
 		return -EINVAL;
-	req = json_pack("{s:s, s:o, s:f, s:f}", "op", "wait", "paths", path_array(paths, n),
-			"timeout", timeout, "quiet", quiet);
+	a = path_array(paths, n);
+	if (!a)
+		return -ENOMEM;
+	req = json_pack("{s:s, s:o, s:f, s:f}", "op", "wait", "paths", a, "timeout", timeout,
+			"quiet", quiet);
 	return req ? exchange(c, req, out) : -ENOMEM;
 }
