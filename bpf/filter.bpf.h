@@ -189,6 +189,17 @@ static __always_inline void inode_key(struct inode *inode, struct inuse_key *k)
 	}
 }
 
+/* A dentry of inode (its first alias), for a name when no file is at hand:
+ * a writer found by its writes. NULL when it has none. */
+static __always_inline struct dentry *inode_some_dentry(struct inode *inode)
+{
+	struct hlist_node *first = BPF_CORE_READ(inode, i_dentry.first);
+
+	if (!first)
+		return NULL;
+	return (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias);
+}
+
 /* The inode's modification time, ns since the epoch. */
 static __always_inline __u64 inode_mtime_ns(struct inode *inode)
 {

@@ -451,7 +451,23 @@ int BPF_PROG(on_dirty, struct inode *inode, int flags)
 	if (bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST) != 0)
 		return 0;
 	stat_inc(INUSE_STAT_DISCOVERED);
-	emit_simple(INUSE_EV_DISCOVER, 0, &key, (__u64)inode, -1, false);
+	{
+		struct dentry *d = inode_some_dentry(inode);
+		struct inuse_ev hdr;
+
+		ev_fill(&hdr, INUSE_EV_DISCOVER, now, false);
+		hdr.ino = key.ino;
+		hdr.dev = key.dev;
+		hdr.inode_ptr = (__u64)inode;
+		if (!d) {
+			emit_simple(INUSE_EV_DISCOVER, 0, &key, (__u64)inode, -1, false);
+			return 0;
+		}
+		hdr.dentry_ptr = (__u64)d;
+		hdr.name_inode_ptr = (__u64)inode;
+		hdr.sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		emit_named(&hdr, d, false);
+	}
 	return 0;
 }
 

@@ -14,7 +14,7 @@ pkgs=(
 	libmicrohttpd-dev python3 util-linux procps
 )
 bench=(lsof psmisc fatrace libbpf-tools postgresql)
-tests=(curl prometheus iproute2 man-db socat tar rsync sqlite3)
+tests=(curl prometheus iproute2 man-db socat tar rsync sqlite3 btrfs-progs xfsprogs e2fsprogs bindfs fuse3 python3)
 
 case "${1:-}" in
 "") ;;

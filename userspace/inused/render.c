@@ -103,10 +103,26 @@ static int build_cache(struct tracker *t, struct entry *e)
 	struct strbuf s = {0};
 	int err = 0;
 
+	uint32_t dev = e->dev;
+	uint64_t ino = e->ino;
+
+	/* dev and ino are what stat(2) gives for the path shown: for a name
+	 * through an overlay, its own; the inode that holds the data (the
+	 * upper file) is then given apart */
+	for (int i = 0; i < ENTRY_NAMES; i++) {
+		if (e->path && e->names[i].host_path == e->path && e->names[i].alias_dev) {
+			dev = e->names[i].alias_dev;
+			ino = e->names[i].alias_ino;
+		}
+	}
 	err |= sb_adds(&s, "{\"path\":");
 	err |= render_name(&s, e->path);
-	err |= sb_printf(&s, ",\"dev\":\"%u:%u\",\"ino\":%llu", kdev_major(e->dev),
-			 kdev_minor(e->dev), (unsigned long long)e->ino);
+	err |= sb_printf(&s, ",\"dev\":\"%u:%u\",\"ino\":%llu", kdev_major(dev), kdev_minor(dev),
+			 (unsigned long long)ino);
+	if (dev != e->dev || ino != e->ino)
+		err |=
+		    sb_printf(&s, ",\"data_dev\":\"%u:%u\",\"data_ino\":%llu", kdev_major(e->dev),
+			      kdev_minor(e->dev), (unsigned long long)e->ino);
 	if (up->host_path && up->host_path != e->path) {
 		err |= sb_adds(&s, ",\"upper_path\":");
 		err |= render_name(&s, up->host_path);
@@ -116,7 +132,17 @@ static int build_cache(struct tracker *t, struct entry *e)
 		const struct ename *n = e->names[NAME_OPENED].fs_path ? &e->names[NAME_OPENED] : up;
 
 		err |= sb_adds(&s, ",\"fs_path\":");
-		err |= render_name(&s, n->fs_path);
+		if (n->fs_path && (n->flags & NF_TRUNC)) {
+			/* only its end is known: never shown as if it were whole */
+			struct strbuf tail = {0};
+
+			err |= sb_adds(&tail, "...");
+			err |= sb_adds(&tail, n->fs_path);
+			err |= render_name(&s, tail.buf);
+			sb_free(&tail);
+		} else {
+			err |= render_name(&s, n->fs_path);
+		}
 		if (n->fs_path)
 			err |= sb_printf(&s, ",\"fs_dev\":\"%u:%u\"", kdev_major(n->sb_dev),
 					 kdev_minor(n->sb_dev));

@@ -417,7 +417,7 @@ static void on_exit_pid(struct tracker *t, uint32_t pid, uint64_t start_ns)
 	free(l);
 }
 
-static void on_discover(struct tracker *t, const struct inuse_ev *ev)
+static void on_discover(struct tracker *t, const struct inuse_ev *ev, size_t len)
 {
 	bool created;
 	struct entry *e = table_get(&t->table, ev->dev, ev->ino, &created);
@@ -425,8 +425,10 @@ static void on_discover(struct tracker *t, const struct inuse_ev *ev)
 	if (!e)
 		return;
 	if (created) {
-		e->first_open_ns = 0;
+		/* opened at that time or before: the writes tell no more */
+		e->first_open_ns = ev->ts_ns;
 		e->pflags |= PF_NO_PATH | PF_MTIME;
+		name_from(t, e, NAME_OPENED, ev, len);
 	}
 	e->inode_ptr = ev->inode_ptr;
 	e->last_write_ns = ev->ts_ns;
@@ -501,7 +503,7 @@ void tracker_on_event(void *ctx, const struct inuse_ev *ev, size_t len)
 		on_exit_pid(t, ev->tgid, ev->start_ns);
 		break;
 	case INUSE_EV_DISCOVER:
-		on_discover(t, ev);
+		on_discover(t, ev, len);
 		break;
 	case INUSE_EV_WRITE:
 		e = table_find(&t->table, ev->dev, ev->ino);
