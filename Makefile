@@ -71,7 +71,7 @@ E2E_SRC    := $(wildcard tests/e2e/test_*.c)
 E2E_BIN    := $(E2E_SRC:tests/e2e/%.c=$(B)/tests/%)
 EXAMPLES   := $(B)/inuse-backup
 BENCH_BINS := $(B)/bench/query_bench $(B)/bench/burst $(B)/bench/loop $(B)/bench/holders \
-	      $(B)/bench/procscan $(B)/bench/spawn_time
+	      $(B)/bench/procscan $(B)/bench/spawn_time $(B)/bench/release
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
@@ -132,6 +132,9 @@ $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)
 
 $(B)/bench/query_bench $(B)/bench/burst: $(B)/bench/%: $(B)/bench/%.o $(COMMON_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/bench/release: $(B)/bench/release.o $(COMMON_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON) -luring
 
 $(B)/bench/loop $(B)/bench/holders $(B)/bench/spawn_time: $(B)/bench/%: $(B)/bench/%.o
 	$(CC) -o $@ $^

@@ -96,7 +96,7 @@ static __always_inline int emit_named(struct inuse_ev *hdr, struct dentry *dentr
 
 	if (!s)
 		return -1;
-	off = walk_path(dentry, s->buf, &evflags);
+	off = walk_path(dentry, s->buf, &evflags, &hdr->name_hash);
 	hdr->evflags = evflags | INUSE_EVF_PATH;
 	return emit_with_path(hdr, s->buf, off, urgent);
 }
@@ -620,7 +620,7 @@ static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *t
 	BPF_CORE_READ_STR_INTO(&r->h.comm, task, group_leader, comm);
 	if (host_mntns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != host_mntns)
 		evflags |= INUSE_EVF_FOREIGN_NS;
-	off = walk_path(dentry, s->buf, &evflags);
+	off = walk_path(dentry, s->buf, &evflags, &r->h.name_hash);
 	len = INUSE_PATH_MAX - off;
 	r->h.evflags = evflags | INUSE_EVF_PATH;
 	r->h.path_len = len;
@@ -631,7 +631,7 @@ static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *t
 	if (!up)
 		return 0;
 	evflags = 0;
-	off = walk_path(up, s->buf, &evflags);
+	off = walk_path(up, s->buf, &evflags, &r->h.name_hash);
 	len = INUSE_PATH_MAX - off;
 	r->h.type = INUSE_EV_NAME;
 	r->h.dentry_ptr = (__u64)up;
@@ -768,7 +768,7 @@ static long walk_one(__u32 i, void *unused)
 	dentry = (struct dentry *)rq->dentry_ptr;
 	if (!dentry || (__u64)BPF_CORE_READ(dentry, d_inode) != rq->inode_ptr)
 		return 0;
-	off = walk_path(dentry, s->buf, &evflags);
+	off = walk_path(dentry, s->buf, &evflags, &rs->name_hash);
 	len = INUSE_PATH_MAX - off;
 	rs->len = len;
 	rs->evflags = evflags;
@@ -784,6 +784,36 @@ int walk(struct bpf_raw_tracepoint_args *ctx)
 	__u32 n = ctx->args[0];
 
 	bpf_loop(n < INUSE_WALK_BATCH ? n : INUSE_WALK_BATCH, walk_one, NULL, 0);
+	return 0;
+}
+
+/* The fingerprint of dentry i of the batch, if it still names its inode. */
+static long hash_one(__u32 i, void *unused)
+{
+	struct inuse_walk_req *rq = bpf_map_lookup_elem(&hash_req, &i);
+	struct inuse_hash_res *rs = bpf_map_lookup_elem(&hash_res, &i);
+	struct dentry *dentry;
+
+	if (!rq || !rs)
+		return 1;
+	rs->name_hash = 0;
+	rs->evflags = 0;
+	dentry = (struct dentry *)rq->dentry_ptr;
+	if (!dentry || (__u64)BPF_CORE_READ(dentry, d_inode) != rq->inode_ptr)
+		return 0;
+	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
+		rs->evflags = INUSE_EVF_UNLINKED;
+	rs->name_hash = walk_fingerprint(dentry);
+	return 0;
+}
+
+/* args[0]: how many of hash_req to read (at most INUSE_HASH_BATCH). */
+SEC("raw_tp")
+int hashprobe(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 n = ctx->args[0];
+
+	bpf_loop(n < INUSE_HASH_BATCH ? n : INUSE_HASH_BATCH, hash_one, NULL, 0);
 	return 0;
 }
 

@@ -85,6 +85,20 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_HASH_BATCH);
+	__type(key, __u32);
+	__type(value, struct inuse_walk_req);
+} hash_req SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_HASH_BATCH);
+	__type(key, __u32);
+	__type(value, struct inuse_hash_res);
+} hash_res SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, INUSE_FDPROBE_BATCH);
 	__type(key, __u32);
 	__type(value, __s32);

@@ -14,9 +14,15 @@
 
 struct walk_ctx {
 	struct dentry *dentry;
+	__u64 hash;
 	int off;
 	bool done;
 };
+
+static __always_inline __u64 hash_step(__u64 h, struct dentry *dentry)
+{
+	return (h ^ BPF_CORE_READ(dentry, d_name.hash_len)) * INUSE_NAME_HASH_MUL;
+}
 
 static long walk_step(__u32 i, struct walk_ctx *w)
 {
@@ -36,6 +42,7 @@ static long walk_step(__u32 i, struct walk_ctx *w)
 		return 1;
 	len = BPF_CORE_READ(dentry, d_name.len) & 255;
 	name = BPF_CORE_READ(dentry, d_name.name);
+	w->hash = hash_step(w->hash, dentry);
 	if (off <= (int)len + 1 || off > INUSE_PATH_MAX)
 		return 1;
 	off -= len;
@@ -55,9 +62,10 @@ static long walk_step(__u32 i, struct walk_ctx *w)
  * (deleted), INUSE_EVF_DETACHED when the walk ended at a root that is not
  * the super block's (a disconnected dentry).
  */
-static __always_inline int walk_path(struct dentry *dentry, char *buf, __u32 *evflags)
+static __always_inline int walk_path(struct dentry *dentry, char *buf, __u32 *evflags,
+				     __u64 *hash)
 {
-	struct walk_ctx w = {.dentry = dentry, .off = INUSE_PATH_MAX};
+	struct walk_ctx w = {.dentry = dentry, .off = INUSE_PATH_MAX, .hash = INUSE_NAME_HASH_INIT};
 	struct dentry *top;
 
 	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
@@ -72,7 +80,33 @@ static __always_inline int walk_path(struct dentry *dentry, char *buf, __u32 *ev
 		w.off = INUSE_PATH_MAX - 1;
 		buf[w.off & SCRATCH_MASK] = '/';
 	}
+	*hash = w.hash;
 	return w.off;
+}
+
+struct fp_ctx {
+	struct dentry *dentry;
+	__u64 hash;
+};
+
+static long fp_step(__u32 i, struct fp_ctx *c)
+{
+	struct dentry *d = c->dentry, *parent = BPF_CORE_READ(d, d_parent);
+
+	if (!parent || d == parent)
+		return 1;
+	c->hash = hash_step(c->hash, d);
+	c->dentry = parent;
+	return 0;
+}
+
+/* The fingerprint of dentry's path, as walk_path computes it. */
+static __always_inline __u64 walk_fingerprint(struct dentry *dentry)
+{
+	struct fp_ctx c = {.dentry = dentry, .hash = INUSE_NAME_HASH_INIT};
+
+	bpf_loop(INUSE_PATH_DEPTH, fp_step, &c, 0);
+	return c.hash;
 }
 
 #endif

@@ -125,9 +125,10 @@ struct inuse_ev {
 	__u32 evflags;	      /* INUSE_EVF_* */
 	__u32 path_len;	      /* bytes of path after the header, no NUL */
 	__u32 pad;
+	__u64 name_hash;      /* fingerprint of the path (INUSE_NAME_HASH) */
 	char comm[INUSE_COMM_LEN];
 };
-_Static_assert(sizeof(struct inuse_ev) == 128, "inuse_ev layout");
+_Static_assert(sizeof(struct inuse_ev) == 136, "inuse_ev layout");
 
 struct inuse_ev_path_s {
 	struct inuse_ev h;
@@ -161,6 +162,24 @@ struct inuse_probe_res {
 };
 _Static_assert(sizeof(struct inuse_probe_res) == 24, "probe layout");
 
+/*
+ * A path's fingerprint: folded from the dcache's own hash and length of
+ * every component name (qstr.hash_len) from the dentry up to its file
+ * system's root. A rename of the file or of any directory above it changes
+ * it; it costs two reads per component and copies no name.
+ */
+#define INUSE_NAME_HASH_MUL 0x100000001b3ULL
+#define INUSE_NAME_HASH_INIT 0xcbf29ce484222325ULL
+
+/* Fingerprint probe: the current fingerprint of many dentries at once. */
+#define INUSE_HASH_BATCH 512
+
+struct inuse_hash_res {
+	__u64 name_hash; /* 0: the dentry no longer names the inode */
+	__u32 evflags;	 /* INUSE_EVF_UNLINKED */
+	__u32 pad;
+};
+
 /* Path probe: the path of a dentry that may be stale (checked against the
  * inode it named). */
 struct inuse_walk_req {
@@ -173,6 +192,7 @@ struct inuse_walk_res {
 	__u32 evflags; /* INUSE_EVF_TRUNC, _UNLINKED, _DETACHED */
 	__u32 sb_dev;
 	__u32 pad;
+	__u64 name_hash;
 	char path[INUSE_PATH_MAX];
 };
 

@@ -110,6 +110,7 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 	bpf_program__set_autoattach(s->progs.probe, false);
 	bpf_program__set_autoattach(s->progs.walk, false);
 	bpf_program__set_autoattach(s->progs.fdprobe, false);
+	bpf_program__set_autoattach(s->progs.hashprobe, false);
 
 	err = inuse_bpf__load(s);
 	if (err) {
@@ -292,6 +293,7 @@ static int run_batch(struct bpf_program *prog, struct bpf_map *reqm, const void 
 	uint32_t keys[INUSE_PROBE_BATCH];
 	uint32_t count = (uint32_t)n;
 
+	_Static_assert(INUSE_HASH_BATCH <= INUSE_PROBE_BATCH, "batch keys");
 	if (n == 0)
 		return 0;
 	if (n > INUSE_PROBE_BATCH)
@@ -316,6 +318,15 @@ int kernel_walk(struct kernel *k, const struct inuse_walk_req *req, struct inuse
 		return -E2BIG;
 	return run_batch(k->skel->progs.walk, k->skel->maps.walk_req, req, k->skel->maps.walk_res,
 			 res, n);
+}
+
+int kernel_hashprobe(struct kernel *k, const struct inuse_walk_req *req, struct inuse_hash_res *res,
+		     size_t n)
+{
+	if (n > INUSE_HASH_BATCH)
+		return -E2BIG;
+	return run_batch(k->skel->progs.hashprobe, k->skel->maps.hash_req, req,
+			 k->skel->maps.hash_res, res, n);
 }
 
 int kernel_fdprobe(struct kernel *k, const int32_t *fds, struct inuse_fdprobe_res *res, size_t n)

@@ -65,6 +65,10 @@ int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, vo
 int kernel_walk(struct kernel *k, const struct inuse_walk_req *req, struct inuse_walk_res *res,
 		size_t n);
 
+/* The current fingerprints of n dentries' paths (n <= INUSE_HASH_BATCH). */
+int kernel_hashprobe(struct kernel *k, const struct inuse_walk_req *req, struct inuse_hash_res *res,
+		     size_t n);
+
 /* What the kernel knows of the files behind n of the daemon's own
  * descriptors (n <= INUSE_FDPROBE_BATCH). */
 int kernel_fdprobe(struct kernel *k, const int32_t *fds, struct inuse_fdprobe_res *res, size_t n);

@@ -55,7 +55,7 @@ static void on_ring(struct loop_watch *w, uint32_t events)
 {
 	struct daemon *d = w->data;
 
-	tracker_sync(&d->t);
+	tracker_sync_background(&d->t);
 	/* records submitted without a wake-up right after this one */
 	d->tail_drain_at = clock_mono_ns() + d->o.wake_interval_ns;
 }
@@ -205,7 +205,7 @@ static int run(struct daemon *d)
 
 			d->tail_drain_at = n > 0 ? now + d->o.wake_interval_ns : 0;
 			if (n > 0)
-				tracker_sync(&d->t);
+				tracker_sync_background(&d->t);
 		}
 		if (d->t.table.count && now >= d->next_validate) {
 			tracker_validate_paths(&d->t, VALIDATE_PER_TICK);

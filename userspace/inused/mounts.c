@@ -168,7 +168,7 @@ static char *join(const struct mount_ent *e, const char *fs_path)
 }
 
 char *mounts_host_path(const struct mounts *m, uint32_t sb_dev, const char *fs_path,
-		       mounts_check_fn check, void *ctx)
+		       mounts_check_fn check, void *ctx, int *mount_id)
 {
 	bool *tried;
 	char *found = NULL;
@@ -204,9 +204,25 @@ char *mounts_host_path(const struct mounts *m, uint32_t sb_dev, const char *fs_p
 			free(found);
 			found = NULL;
 		}
+		if (found && mount_id)
+			*mount_id = best->id;
 	}
 	free(tried);
 	return found;
+}
+
+char *mounts_host_path_via(const struct mounts *m, int mount_id, uint32_t sb_dev,
+			   const char *fs_path)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const struct mount_ent *e = &m->m[i];
+
+		if (e->id == mount_id)
+			return e->sb_dev == sb_dev && path_under(fs_path, e->root, e->root_len)
+				   ? join(e, fs_path)
+				   : NULL;
+	}
+	return NULL;
 }
 
 int mounts_locate(const struct mounts *m, const char *path, uint32_t *sb_dev, char **fs_path)

@@ -52,7 +52,12 @@ typedef bool (*mounts_check_fn)(const char *path, void *ctx);
  * accepts one. malloc'ed, or NULL when no mount reaches it.
  */
 char *mounts_host_path(const struct mounts *m, uint32_t sb_dev, const char *fs_path,
-		       mounts_check_fn check, void *ctx);
+		       mounts_check_fn check, void *ctx, int *mount_id);
+
+/* fs_path through the mount with that id, if it is there, of that file
+ * system, and its root holds fs_path; else NULL. No check. */
+char *mounts_host_path_via(const struct mounts *m, int mount_id, uint32_t sb_dev,
+			   const char *fs_path);
 
 /*
  * Where the canonical (symlink-free, absolute) host path lies: the device of

@@ -47,6 +47,8 @@ struct ename {
 	uint64_t dentry_ptr; /* the dentry the path was walked from */
 	uint64_t inode_ptr;  /* the inode that dentry names */
 	uint64_t mounts_gen; /* mount table generation host_path was resolved at */
+	uint64_t name_hash;  /* the path's fingerprint (INUSE_NAME_HASH), 0: none */
+	int mount_id;	     /* the mount host_path goes through, 0: none */
 	uint64_t alias_ino;  /* stat identity of host_path when it is not the */
 	uint32_t alias_dev;  /* entry's own (an overlay's merged file); 0: none */
 	uint32_t sb_dev;     /* device of the file system fs_path is in */

@@ -248,6 +248,7 @@ static void resolve_name(struct tracker *t, struct entry *e, unsigned int i)
 	char *host = NULL;
 	uint32_t adev = 0;
 	uint64_t aino = 0;
+	int mid = 0;
 
 	if (!n->fs_path)
 		return;
@@ -257,19 +258,48 @@ static void resolve_name(struct tracker *t, struct entry *e, unsigned int i)
 		 * here as an alias of the entry */
 		x.any = n->inode_ptr && n->inode_ptr != e->inode_ptr;
 		if (n->flags & NF_UNLINKED)
-			host = mounts_host_path(&t->mounts, n->sb_dev, n->fs_path, NULL, NULL);
+			host =
+			    mounts_host_path(&t->mounts, n->sb_dev, n->fs_path, NULL, NULL, &mid);
 		else
-			host = mounts_host_path(&t->mounts, n->sb_dev, n->fs_path, name_check, &x);
+			host = mounts_host_path(&t->mounts, n->sb_dev, n->fs_path, name_check, &x,
+						&mid);
 		if (host && x.any && !(n->flags & NF_UNLINKED)) {
 			adev = kdev_from_dev(x.st.st_dev);
 			aino = x.st.st_ino;
 		}
 	}
 	entry_set_host(&t->table, e, i, host, adev, aino);
+	n->mount_id = host ? mid : 0;
 	free(host);
 	update_pflags(e);
 	if (i == NAME_OPENED || i == NAME_UPPER)
 		set_write_source(t, e);
+}
+
+/*
+ * Name i of e after the kernel walked it again (a rename): through the same
+ * mount as before when the mount table has not changed, which the earlier
+ * resolution checked; a name through an overlay is resolved (and its alias
+ * learned) afresh.
+ */
+static void reresolve_name(struct tracker *t, struct entry *e, unsigned int i, int mount_id,
+			   uint64_t gen)
+{
+	struct ename *n = &e->names[i];
+	char *host = NULL;
+
+	if (mount_id && gen == t->mounts.gen && n->inode_ptr == e->inode_ptr &&
+	    !(n->flags & (NF_TRUNC | NF_DETACHED)))
+		host = mounts_host_path_via(&t->mounts, mount_id, n->sb_dev, n->fs_path);
+	if (!host) {
+		resolve_name(t, e, i);
+		return;
+	}
+	entry_set_host(&t->table, e, i, host, 0, 0);
+	n->mount_id = mount_id;
+	n->mounts_gen = gen;
+	free(host);
+	update_pflags(e);
 }
 
 static uint32_t name_flags(uint32_t evflags)
@@ -294,11 +324,13 @@ static void name_from(struct tracker *t, struct entry *e, unsigned int i, const 
 	    n->mounts_gen == t->mounts.gen) {
 		n->dentry_ptr = ev->dentry_ptr; /* same name, maybe a newer dentry */
 		n->inode_ptr = ev->name_inode_ptr;
+		n->name_hash = ev->name_hash;
 		return;
 	}
 	if (entry_set_name(&t->table, e, i, path, ev->path_len, ev->sb_dev, ev->dentry_ptr,
 			   ev->name_inode_ptr, nf))
 		return;
+	n->name_hash = ev->name_hash;
 	e->pflags &= ~PF_STALE;
 	resolve_name(t, e, i);
 }
@@ -813,7 +845,9 @@ int tracker_fd_writers(struct tracker *t, int fd, uint32_t *dev, uint64_t *ino)
 	return 0;
 }
 
-void tracker_sync(struct tracker *t)
+/* exact: an answer waits for the walk that makes up for lost events,
+ * whatever the rate limit of walks says. */
+static void sync_events(struct tracker *t, bool exact)
 {
 	for (int round = 0; round < 4; round++) {
 		int n = kernel_drain(t->k);
@@ -832,7 +866,8 @@ void tracker_sync(struct tracker *t)
 		}
 		settle_pids(t);
 		if (t->full_scan_wanted &&
-		    clock_mono_ns() - t->last_full_scan_mono >= FULL_SCAN_MIN_NS) {
+		    (clock_mono_ns() - t->last_full_scan_mono >= FULL_SCAN_MIN_NS ||
+		     (exact && t->lost_seen != t->lost_reconciled))) {
 			t->full_scan_wanted = false;
 			t->last_full_scan_mono = clock_mono_ns();
 			t->st.reconciliations++;
@@ -854,6 +889,16 @@ void tracker_sync(struct tracker *t)
 			break;
 	}
 	kernel_set_hints(t->k, t->nholderless, t->table.count ? 1 : 0);
+}
+
+void tracker_sync(struct tracker *t)
+{
+	sync_events(t, true);
+}
+
+void tracker_sync_background(struct tracker *t)
+{
+	sync_events(t, false);
 }
 
 int tracker_reconcile(struct tracker *t)
@@ -889,7 +934,7 @@ uint64_t tracker_timer(struct tracker *t, uint64_t now)
 		t->recheck_min = next;
 	}
 	if (any || t->full_scan_wanted)
-		tracker_sync(t); /* may schedule re-reads: recheck_min */
+		tracker_sync_background(t); /* may schedule re-reads: recheck_min */
 	if (t->paths_check_at && now >= t->paths_check_at &&
 	    now - t->last_paths_check >= PATHS_CHECK_MIN_NS) {
 		t->paths_check_at = 0;
@@ -1031,18 +1076,19 @@ static void rewalk(struct tracker *t, struct entry **ents, unsigned int *slots, 
 			bool moved = !nm->fs_path || strlen(nm->fs_path) != res[i].len ||
 				     memcmp(nm->fs_path, res[i].path, res[i].len) ||
 				     nm->sb_dev != res[i].sb_dev;
+			int mid = nm->mount_id;
+			uint64_t gen = nm->mounts_gen;
 
 			entry_set_name(&t->table, e, s, res[i].path, res[i].len, res[i].sb_dev,
 				       nm->dentry_ptr, nm->inode_ptr, nf);
-			resolve_name(t, e, s);
-			if (name_holds(t, e, s) || (nf & NF_UNLINKED)) {
-				e->pflags &= ~PF_STALE;
-				if (moved)
-					e->pflags |= PF_RENAMED;
-				t->st.path_fixes++;
-				entry_touch(e);
-				continue;
-			}
+			nm->name_hash = res[i].name_hash;
+			reresolve_name(t, e, s, mid, gen);
+			e->pflags &= ~PF_STALE;
+			if (moved && !(nf & NF_UNLINKED))
+				e->pflags |= PF_RENAMED;
+			t->st.path_fixes++;
+			entry_touch(e);
+			continue;
 		}
 		if (s == NAME_OPENED && name_from_proc(t, e)) {
 			e->pflags &= ~PF_STALE;
@@ -1059,14 +1105,63 @@ static void rewalk(struct tracker *t, struct entry **ents, unsigned int *slots, 
 	}
 }
 
+/* A batch of names to check: by fingerprint where the kernel can give one,
+ * else against the file system. */
+struct check_batch {
+	struct entry *ents[INUSE_HASH_BATCH];
+	unsigned int slots[INUSE_HASH_BATCH];
+	size_t n;
+	struct entry *moved[INUSE_WALK_BATCH];
+	unsigned int mslots[INUSE_WALK_BATCH];
+	size_t nmoved;
+};
+
+static void moved_add(struct tracker *t, struct check_batch *b, struct entry *e, unsigned int s)
+{
+	b->moved[b->nmoved] = e;
+	b->mslots[b->nmoved++] = s;
+	if (b->nmoved == INUSE_WALK_BATCH) {
+		rewalk(t, b->moved, b->mslots, b->nmoved);
+		b->nmoved = 0;
+	}
+}
+
+static void check_fingerprints(struct tracker *t, struct check_batch *b)
+{
+	static struct inuse_walk_req req[INUSE_HASH_BATCH];
+	static struct inuse_hash_res res[INUSE_HASH_BATCH];
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ename *nm = &b->ents[i]->names[b->slots[i]];
+
+		req[i] = (struct inuse_walk_req){nm->dentry_ptr, nm->inode_ptr};
+	}
+	if (kernel_hashprobe(t->k, req, res, b->n)) {
+		/* cannot tell: ask the file system */
+		for (size_t i = 0; i < b->n; i++)
+			if (!name_holds(t, b->ents[i], b->slots[i]))
+				moved_add(t, b, b->ents[i], b->slots[i]);
+		b->n = 0;
+		return;
+	}
+	t->st.path_checks += b->n;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ename *nm = &b->ents[i]->names[b->slots[i]];
+		bool unlinked = res[i].evflags & INUSE_EVF_UNLINKED;
+
+		if (res[i].name_hash != nm->name_hash || unlinked != !!(nm->flags & NF_UNLINKED))
+			moved_add(t, b, b->ents[i], b->slots[i]);
+	}
+	b->n = 0;
+}
+
 void tracker_validate_paths(struct tracker *t, unsigned int max)
 {
 	struct entry *e =
 	    max ? (t->validate_cursor ? t->validate_cursor : t->table.head) : t->table.head;
-	struct entry *ents[INUSE_WALK_BATCH];
-	unsigned int slots[INUSE_WALK_BATCH];
-	size_t nb = 0;
+	static struct check_batch b;
 
+	b.n = b.nmoved = 0;
 	for (unsigned int i = 0; e && (!max || i < max); i++, e = e->next) {
 		for (unsigned int s = 0; s < ENTRY_NAMES; s++) {
 			struct ename *nm = &e->names[s];
@@ -1075,17 +1170,19 @@ void tracker_validate_paths(struct tracker *t, unsigned int max)
 				continue;
 			if (nm->mounts_gen != t->mounts.gen)
 				resolve_name(t, e, s);
-			if ((nm->flags & NF_UNLINKED) || name_holds(t, e, s))
-				continue;
-			ents[nb] = e;
-			slots[nb++] = s;
-			if (nb == INUSE_WALK_BATCH) {
-				rewalk(t, ents, slots, nb);
-				nb = 0;
+			if (nm->dentry_ptr && nm->name_hash) {
+				b.ents[b.n] = e;
+				b.slots[b.n++] = s;
+				if (b.n == INUSE_HASH_BATCH)
+					check_fingerprints(t, &b);
+			} else if (!(nm->flags & NF_UNLINKED) && !name_holds(t, e, s)) {
+				moved_add(t, &b, e, s);
 			}
 		}
 	}
-	if (nb)
-		rewalk(t, ents, slots, nb);
+	if (b.n)
+		check_fingerprints(t, &b);
+	if (b.nmoved)
+		rewalk(t, b.moved, b.mslots, b.nmoved);
 	t->validate_cursor = max ? e : NULL;
 }

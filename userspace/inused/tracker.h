@@ -94,8 +94,13 @@ void tracker_on_event(void *ctx, const struct inuse_ev *ev, size_t len);
 int tracker_reconcile(struct tracker *t);
 
 /* Drains the ring and settles what the events asked for: call before
- * answering anything. */
+ * answering anything. After lost events it walks every process before it
+ * returns, so that no answer lists a writer that is gone. */
 void tracker_sync(struct tracker *t);
+
+/* The same from the event loop: walks of every process after lost events
+ * are rate-limited. */
+void tracker_sync_background(struct tracker *t);
 
 /*
  * Does the table hold every inode the kernel map holds? True when no event
