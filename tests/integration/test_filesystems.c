@@ -529,6 +529,16 @@ static void quiet_rule(const struct fs *fs)
 			fail_msg("%s: %s written just now, yet check says %s (%s)", fs->name, p,
 				 dec, why);
 	}
+	{
+		/* the listing shows the writes too, whatever the file system */
+		json_t *e = td_entry(&D, p);
+
+		if (json_integer_value(json_object_get(e, "write_gen")) < 4 ||
+		    json_is_null(json_object_get(e, "last_write")))
+			fail_msg("%s: %s listed with write_gen %lld after 5 appends", fs->name, p,
+				 (long long)json_integer_value(json_object_get(e, "write_gen")));
+		json_decref(e);
+	}
 	assert_int_equal(write(go[1], "s", 1), 1); /* the writer pauses, holding it */
 	{
 		uint64_t deadline = clock_mono_ns() + 10 * NSEC_PER_SEC;
@@ -815,6 +825,30 @@ static void test_names_every_byte(void **state)
 			       "'import json,sys; json.load(sys.stdin)'",
 			       td_bin("inuse-ls"), D.sock, fss[FS_EXT4].dir),
 			 0);
+	/* a backup of a directory with such names: no crash, every file in
+	 * the archive under its own bytes */
+	{
+		char src[PATH_MAX], arc[PATH_MAX], f1[PATH_MAX];
+
+		snprintf(src, sizeof(src), "%s/names-src", fss[FS_EXT4].dir);
+		snprintf(arc, sizeof(arc), "%s/names.tar", base);
+		assert_int_equal(mkdir(src, 0755), 0);
+		snprintf(f1, sizeof(f1), "%s/%s", src, bad);
+		td_touch(f1);
+		snprintf(f1, sizeof(f1), "%s/%s", src, ctl);
+		td_touch(f1);
+		snprintf(f1, sizeof(f1), "%s/plain", src);
+		td_touch(f1);
+		assert_int_equal(td_sh(out, sizeof(out), "%s --socket %s --report /dev/null %s %s",
+				       td_bin("inuse-backup"), D.sock, src, arc),
+				 0);
+		assert_int_equal(td_sh(out, sizeof(out),
+				       "tar -tf %s | LC_ALL=C grep -cE "
+				       "'bad.*name|^plain$|ctl'",
+				       arc),
+				 0);
+		assert_int_equal(atoi(out), 3);
+	}
 	kill(pid, SIGKILL);
 	reap(pid);
 	close(fd_good);
