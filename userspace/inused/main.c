@@ -14,6 +14,7 @@
 
 #include "common/timeutil.h"
 #include "inused/alerts.h"
+#include "inused/freeze.h"
 #include "inused/kernel.h"
 #include "inused/log.h"
 #include "inused/loop.h"
@@ -39,6 +40,7 @@ struct daemon {
 	struct policy pol;
 	struct alerts al;
 	struct metrics m;
+	struct freezer fz;
 	struct prom_sources ps;
 	uint64_t next_metrics;
 	uint64_t next_alert, next_hook;
@@ -351,6 +353,18 @@ int main(int argc, char **argv)
 	    loop_add(&d.loop, &d.mounts_w, mounts_fd(&d.t.mounts), EPOLLPRI, on_mounts, &d))
 		log_warn("cannot watch the mount table: mount changes are seen late");
 	proto_init(&d.proto, &d.t, &d.srv, gid, &d.pol);
+	{
+		/* what a daemon killed during a snapshot left frozen is thawed */
+		char state[4200];
+		int n;
+
+		snprintf(state, sizeof(state), "%s.frozen", d.o.socket);
+		freezer_init(&d.fz, state);
+		n = freezer_recover(&d.fz);
+		if (n)
+			log_warn("thawed %d writer(s) left frozen by a previous inused", n);
+		d.proto.fz = &d.fz;
+	}
 	d.srv.on_line = proto_line;
 	d.srv.on_oversize = proto_oversize;
 	d.srv.on_gone = proto_gone;

@@ -113,12 +113,12 @@ void op_stats(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		    {"events_sent", p->st.events_sent},
 		    {"events_dropped", p->st.events_dropped},
 		};
-		struct counter ops[PROTO_OPS], dec[4];
+		struct counter ops[PROTO_OPS], dec[DEC_NR];
 		size_t nops = 0;
 
 		for (; nops < PROTO_OPS && proto_op_names[nops]; nops++)
 			ops[nops] = (struct counter){proto_op_names[nops], p->st.by_op[nops]};
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < DEC_NR; i++)
 			dec[i] =
 			    (struct counter){decision_name((enum decision)i), p->st.by_decision[i]};
 
@@ -131,7 +131,7 @@ void op_stats(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		sb_adds(&b, ",\"requests\":{");
 		add_members(&b, &rfirst, ops, nops);
 		add_members(&b, &rfirst, rq, sizeof(rq) / sizeof(rq[0]));
-		add_group(&b, &rfirst, "decisions", dec, 4);
+		add_group(&b, &rfirst, "decisions", dec, DEC_NR);
 		if (p->al) {
 			const struct counter al[] = {
 			    {"firing", p->al->firing},

@@ -75,7 +75,7 @@ void prom_render(void *ctx, struct strbuf *b)
 	one(b, "inuse_request_errors_total", "counter", "Requests answered with an error.",
 	    (double)p->st.errors);
 	head(b, "inuse_decisions_total", "counter", "Backup decisions of check, by decision.");
-	for (int d = 0; d < 4; d++)
+	for (int d = 0; d < DEC_NR; d++)
 		sb_printf(b, "inuse_decisions_total{decision=\"%s\"} %llu\n",
 			  decision_name((enum decision)d), (unsigned long long)p->st.by_decision[d]);
 	head(b, "inuse_request_duration_seconds", "histogram",

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/jname.h"
 #include "inuse.h"
@@ -17,13 +18,13 @@ struct inuse_result {
 	int done;
 };
 
-static const char *const decisions[] = {"copy", "defer", "skip", "flag"};
+static const char *const decisions[] = {"copy", "defer", "skip", "flag", "snapshot"};
 static const char *const states[] = {"not_open",    "open",  "missing",
 				     "not_regular", "error", "not_quiet"};
 
 const char *inuse_decision_name(enum inuse_decision d)
 {
-	return (unsigned)d < 4 ? decisions[d] : "?";
+	return (unsigned)d < 5 ? decisions[d] : "?";
 }
 
 const char *inuse_state_name(enum inuse_state s)
@@ -64,6 +65,9 @@ void inuse_result__free(struct inuse_result *r)
 	if (!r)
 		return;
 	json_decref(r->root);
+	for (size_t i = 0; r->files && i < r->n; i++)
+		if (r->files[i].fd >= 0)
+			close(r->files[i].fd);
 	for (size_t i = 0; r->names && i < r->n; i++)
 		free(r->names[i]);
 	free(r->names);
@@ -106,13 +110,21 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 		return -EPROTO;
 	}
 	if (!json_is_true(json_object_get(r->root, "ok"))) {
+		const char *code =
+		    json_string_value(json_object_get(json_object_get(r->root, "error"), "code"));
+		int e = code && !strcmp(code, "refused")  ? -EPERM
+			: code && !strcmp(code, "failed") ? -EIO
+							  : -EREMOTEIO;
+
 		inuse_result__free(r);
-		return -EREMOTEIO;
+		return e;
 	}
 	files = json_object_get(r->root, "files");
 	r->done = json_is_true(json_object_get(r->root, "done"));
 	r->n = json_array_size(files);
 	r->files = calloc(r->n ? r->n : 1, sizeof(*r->files));
+	for (size_t k = 0; r->files && k < r->n; k++)
+		r->files[k].fd = -1;
 	r->names = calloc(r->n ? r->n : 1, sizeof(*r->names));
 	if (!r->files || !r->names) {
 		inuse_result__free(r);
@@ -141,6 +153,9 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 		x->defer_max = json_number_value(json_object_get(f, "defer_max"));
 		x->nwriters = json_array_size(json_object_get(f, "writers"));
 		x->consistent = json_is_true(json_object_get(f, "consistent"));
+		x->fd = -1;
+		x->size = (unsigned long long)json_integer_value(json_object_get(f, "size"));
+		x->cloned = json_is_true(json_object_get(f, "cloned"));
 	}
 	*out = r;
 	return 0;
@@ -174,6 +189,46 @@ int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t
 		return -ENOMEM;
 	req = json_pack("{s:s, s:o}", "op", "check", "paths", a);
 	return req ? exchange(c, req, out) : -ENOMEM;
+}
+
+int inuse_client__snapshot(struct inuse_client *c, const char *const *paths, size_t n,
+			   struct inuse_result **out)
+{
+	struct inuse_result *r;
+	json_t *req, *a;
+	int err;
+
+	if (!n || n > 16)
+		return -EINVAL;
+	a = path_array(paths, n);
+	if (!a)
+		return -ENOMEM;
+	req = json_pack("{s:s, s:o}", "op", "snapshot", "paths", a);
+	if (!req)
+		return -ENOMEM;
+	/* descriptors of an earlier answer would be taken for these */
+	while ((err = inuse_client__take_fd(c)) >= 0)
+		close(err);
+	err = exchange(c, req, &r);
+	if (err)
+		return err;
+	/* one descriptor per file that has a copy ("fd": its index), in order;
+	 * a companion that did not exist has none */
+	for (size_t i = 0; i < r->n; i++) {
+		json_t *f = json_array_get(json_object_get(r->root, "files"), i);
+		int fd;
+
+		if (!json_is_integer(json_object_get(f, "fd")))
+			continue;
+		fd = inuse_client__take_fd(c);
+		if (fd < 0) {
+			inuse_result__free(r);
+			return -EPROTO;
+		}
+		r->files[i].fd = fd;
+	}
+	*out = r;
+	return 0;
 }
 
 int inuse_client__verify(struct inuse_client *c, const char *const *paths,
