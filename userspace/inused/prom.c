@@ -102,4 +102,31 @@ void prom_render(void *ctx, struct strbuf *b)
 		sb_printf(b, "inuse_request_duration_seconds_count{op=\"%s\"} %llu\n",
 			  proto_op_names[i], (unsigned long long)cum);
 	}
+	head(b, "inuse_snapshots_total", "counter", "Snapshot requests, by outcome.");
+	{
+		static const char *const outcome[] = {"taken", "refused", "failed"};
+
+		for (int k = 0; k < 3; k++)
+			sb_printf(b, "inuse_snapshots_total{outcome=\"%s\"} %llu\n", outcome[k],
+				  (unsigned long long)p->st.snapshots[k]);
+	}
+	one(b, "inuse_snapshot_bytes_total", "counter", "Bytes of snapshot copies handed out.",
+	    (double)p->st.snapshot_bytes);
+	head(b, "inuse_freeze_duration_seconds", "histogram",
+	     "How long writers were frozen for a snapshot (freeze to thaw).");
+	{
+		uint64_t cum = 0;
+
+		for (int k = 0; k <= PROTO_LAT_BUCKETS; k++) {
+			cum += p->st.freeze_count[k];
+			if (k < PROTO_LAT_BUCKETS)
+				sb_printf(b, "inuse_freeze_duration_seconds_bucket{le=\"%g\"} %llu\n",
+					  proto_lat_bounds[k], (unsigned long long)cum);
+			else
+				sb_printf(b, "inuse_freeze_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+					  (unsigned long long)cum);
+		}
+		sb_printf(b, "inuse_freeze_duration_seconds_sum %.9f\n", p->st.freeze_sum);
+		sb_printf(b, "inuse_freeze_duration_seconds_count %llu\n", (unsigned long long)cum);
+	}
 }
