@@ -68,34 +68,4 @@ static __always_inline int emit_simple(__u32 type, __u32 aux, const struct inuse
 	return 0;
 }
 
-/* Copies hdr and the path at scratch[off..INUSE_PATH_MAX) into a record of
- * the smallest class that holds it. */
-#define EMIT_PATH_CLASS(T, CAP)                                                                    \
-	do {                                                                                       \
-		T *r = bpf_ringbuf_reserve(&events, sizeof(T), 0);                                 \
-		if (!r)                                                                            \
-			goto lost;                                                                 \
-		r->h = *hdr;                                                                       \
-		r->h.path_len = len;                                                               \
-		bpf_probe_read_kernel(r->path, len & ((CAP)-1), buf + (off & SCRATCH_MASK));       \
-		stat_inc(INUSE_STAT_EVENTS);                                                       \
-		bpf_ringbuf_submit(r, wake_flags(hdr->ts_ns, urgent));                             \
-		return 0;                                                                          \
-	} while (0)
-
-static __always_inline int emit_with_path(const struct inuse_ev *hdr, const char *buf, int off,
-					  bool urgent)
-{
-	__u32 len = INUSE_PATH_MAX - off;
-
-	if (len < INUSE_PATH_SMALL)
-		EMIT_PATH_CLASS(struct inuse_ev_path_s, INUSE_PATH_SMALL);
-	if (len < INUSE_PATH_MEDIUM)
-		EMIT_PATH_CLASS(struct inuse_ev_path_m, INUSE_PATH_MEDIUM);
-	EMIT_PATH_CLASS(struct inuse_ev_path_l, INUSE_PATH_MAX);
-lost:
-	note_lost();
-	return -1;
-}
-
 #endif

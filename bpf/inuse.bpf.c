@@ -24,13 +24,13 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define K_O_ACCMODE 3
-#define K_O_WRONLY 1
-#define K_O_RDWR 2
-#define K_O_CREAT 0100
-#define K_O_TRUNC 01000
+#define K_O_ACCMODE	   3
+#define K_O_WRONLY	   1
+#define K_O_RDWR	   2
+#define K_O_CREAT	   0100
+#define K_O_TRUNC	   01000
 #define K_FILE_INDEX_ALLOC 0xffffffffu
-#define K_FFS_MASK (~3UL) /* io_uring keeps flags in the low bits */
+#define K_FFS_MASK	   (~3UL) /* io_uring keeps flags in the low bits */
 
 static __always_inline void holder_add(__u32 tgid, __u32 why)
 {
@@ -85,23 +85,6 @@ static __always_inline void release_hint(void)
 }
 
 /*
- * Sends a record with the path of dentry (in the file system of its super
- * block) after hdr, whose other fields are filled.
- */
-static __always_inline int emit_named(struct inuse_ev *hdr, struct dentry *dentry, bool urgent)
-{
-	__u32 zero = 0, evflags = hdr->evflags;
-	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
-	int off;
-
-	if (!s)
-		return -1;
-	off = walk_path(dentry, s->buf, &evflags, &hdr->name_hash);
-	hdr->evflags = evflags | INUSE_EVF_PATH;
-	return emit_with_path(hdr, s->buf, off, urgent);
-}
-
-/*
  * A file was installed at fd (or, with INUSE_EVF_FIXED, in io_uring slot
  * fd) of the current process for writing: track its inode, tell the daemon.
  */
@@ -110,9 +93,9 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	struct inuse_inode *st, fresh = {};
 	struct inode *name_inode, *inode;
 	struct inuse_key key;
-	struct inuse_ev hdr;
+	struct inuse_ev *e;
 	struct dentry *dentry;
-	bool urgent = false, want_path = true;
+	bool urgent = false, want_name = true;
 	__u32 tgid = cur_tgid();
 	__u64 now;
 
@@ -126,7 +109,7 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	if (st) {
 		__sync_fetch_and_add(&st->open_gen, 1);
 		urgent = st->watch != 0;
-		want_path = st->dentry_ptr != (__u64)dentry;
+		want_name = st->dentry_ptr != (__u64)dentry;
 	} else {
 		fresh.inode_ptr = (__u64)inode;
 		fresh.dentry_ptr = (__u64)dentry;
@@ -142,49 +125,35 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	}
 	holder_add(tgid, (evflags & INUSE_EVF_FIXED) ? INUSE_HOLDER_URING : INUSE_HOLDER_FD);
 
-	ev_fill(&hdr, INUSE_EV_OPEN, now, true);
-	hdr.ino = key.ino;
-	hdr.dev = key.dev;
-	hdr.fd = fd;
-	hdr.inode_ptr = (__u64)inode;
-	hdr.dentry_ptr = (__u64)dentry;
-	hdr.name_inode_ptr = (__u64)name_inode;
-	hdr.sb_dev = BPF_CORE_READ(name_inode, i_sb, s_dev);
-	hdr.f_flags = BPF_CORE_READ(f, f_flags);
-	hdr.f_mode = BPF_CORE_READ(f, f_mode);
-	hdr.open_flags = open_flags;
-	hdr.evflags = evflags;
-	if (foreign_ns())
-		hdr.evflags |= INUSE_EVF_FOREIGN_NS;
-
-	if (!want_path) {
-		struct inuse_ev *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-		if (!e) {
-			note_lost();
-			return 0;
-		}
-		*e = hdr;
-		stat_inc(INUSE_STAT_EVENTS);
-		bpf_ringbuf_submit(e, wake_flags(now, urgent));
+	/*
+	 * A fixed-size record, filled in place: no name is walked here, on
+	 * every opener's time. A name the daemon does not know (a new inode,
+	 * another hard link) is walked by the daemon from dentry_ptr, which
+	 * the opener's file pins while it is open.
+	 */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		note_lost();
 		return 0;
 	}
-	emit_named(&hdr, dentry, urgent);
-	/* an overlay file: the upper file is another name of the same data
-	 * (what a backup of the container storage reads) */
-	if (name_inode != inode) {
-		struct dentry *up = overlay_upper_dentry(name_inode);
-
-		if (up) {
-			hdr.type = INUSE_EV_NAME;
-			hdr.dentry_ptr = (__u64)up;
-			hdr.name_inode_ptr = (__u64)inode;
-			hdr.sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
-			hdr.evflags &= INUSE_EVF_NEW_INODE;
-			hdr.path_len = 0;
-			emit_named(&hdr, up, urgent);
-		}
-	}
+	ev_fill(e, INUSE_EV_OPEN, now, true);
+	e->ino = key.ino;
+	e->dev = key.dev;
+	e->fd = fd;
+	e->inode_ptr = (__u64)inode;
+	e->dentry_ptr = (__u64)dentry;
+	e->name_inode_ptr = (__u64)name_inode;
+	e->sb_dev = BPF_CORE_READ(name_inode, i_sb, s_dev);
+	e->f_flags = BPF_CORE_READ(f, f_flags);
+	e->f_mode = BPF_CORE_READ(f, f_mode);
+	e->open_flags = open_flags;
+	if (want_name)
+		evflags |= INUSE_EVF_NAME_WANTED;
+	if (foreign_ns())
+		evflags |= INUSE_EVF_FOREIGN_NS;
+	e->evflags = evflags;
+	stat_inc(INUSE_STAT_EVENTS);
+	bpf_ringbuf_submit(e, wake_flags(now, urgent));
 	return 0;
 }
 
@@ -261,8 +230,7 @@ static __always_inline bool is_uring_file(struct file *f)
 {
 	char name[11] = {};
 
-	bpf_probe_read_kernel_str(name, sizeof(name),
-				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
 	return name[0] == '[' && name[1] == 'i' && name[2] == 'o' && name[3] == '_' &&
 	       name[4] == 'u' && name[5] == 'r' && name[6] == 'i' && name[7] == 'n' &&
 	       name[8] == 'g' && name[9] == ']';
@@ -282,6 +250,14 @@ static __always_inline int on_fd_drop(int fd)
 	if (!f || !(BPF_CORE_READ(f, f_mode) & K_FMODE_WRITE))
 		return 0;
 	inode = BPF_CORE_READ(f, f_inode);
+	if (!inode)
+		return 0;
+	if ((BPF_CORE_READ(inode, i_mode) & K_S_IFMT) != K_S_IFREG) {
+		/* a ring that holds fixed files: they go with it */
+		if ((holder_flags(cur_tgid()) & INUSE_HOLDER_URING) && is_uring_file(f))
+			emit_simple(INUSE_EV_HINT, INUSE_HINT_URING_CLOSE, NULL, 0, -1, false);
+		return 0; /* pipes, sockets, devices */
+	}
 	inode_key(inode, &key);
 	st = bpf_map_lookup_elem(&inodes, &key);
 	if (!st && is_overlay(inode)) {
@@ -289,13 +265,8 @@ static __always_inline int on_fd_drop(int fd)
 		inode_key(inode, &key);
 		st = bpf_map_lookup_elem(&inodes, &key);
 	}
-	if (st) {
+	if (st)
 		emit_simple(INUSE_EV_CLOSE, 0, &key, (__u64)inode, fd, st->watch != 0);
-		return 0;
-	}
-	/* a ring that holds fixed files: they go with it */
-	if ((holder_flags(cur_tgid()) & INUSE_HOLDER_URING) && is_uring_file(f))
-		emit_simple(INUSE_EV_HINT, INUSE_HINT_URING_CLOSE, NULL, 0, -1, false);
 	return 0;
 }
 
@@ -452,21 +423,26 @@ int BPF_PROG(on_dirty, struct inode *inode, int flags)
 		return 0;
 	stat_inc(INUSE_STAT_DISCOVERED);
 	{
+		struct inuse_ev *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		struct dentry *d = inode_some_dentry(inode);
-		struct inuse_ev hdr;
 
-		ev_fill(&hdr, INUSE_EV_DISCOVER, now, false);
-		hdr.ino = key.ino;
-		hdr.dev = key.dev;
-		hdr.inode_ptr = (__u64)inode;
-		if (!d) {
-			emit_simple(INUSE_EV_DISCOVER, 0, &key, (__u64)inode, -1, false);
+		if (!e) {
+			note_lost();
 			return 0;
 		}
-		hdr.dentry_ptr = (__u64)d;
-		hdr.name_inode_ptr = (__u64)inode;
-		hdr.sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
-		emit_named(&hdr, d, false);
+		ev_fill(e, INUSE_EV_DISCOVER, now, false);
+		e->ino = key.ino;
+		e->dev = key.dev;
+		e->inode_ptr = (__u64)inode;
+		if (d) {
+			/* a name, walked by the daemon */
+			e->dentry_ptr = (__u64)d;
+			e->name_inode_ptr = (__u64)inode;
+			e->sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			e->evflags = INUSE_EVF_NAME_WANTED;
+		}
+		stat_inc(INUSE_STAT_EVENTS);
+		bpf_ringbuf_submit(e, wake_flags(now, false));
 	}
 	return 0;
 }
@@ -570,8 +546,8 @@ static __always_inline bool process_dying(struct task_struct *task)
 
 /* Writes one SCAN record (and, for an overlay file, its upper name) to
  * the iterator's output. */
-static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *task,
-				     struct file *f, int fd, __u32 evflags)
+static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *task, struct file *f,
+				     int fd, __u32 evflags)
 {
 	struct inode *name_inode, *inode;
 	struct inuse_inode fresh = {};
@@ -597,7 +573,7 @@ static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *t
 	fresh.first_open_ns = bpf_ktime_get_boot_ns(); /* found now: a new lifetime */
 	fresh.mtime_ns = inode_mtime_ns(inode);
 	bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST);
-	holder_add(tgid, (evflags & INUSE_EVF_MMAP)	 ? INUSE_HOLDER_MMAP
+	holder_add(tgid, (evflags & INUSE_EVF_MMAP)    ? INUSE_HOLDER_MMAP
 			 : (evflags & INUSE_EVF_FIXED) ? INUSE_HOLDER_URING
 						       : INUSE_HOLDER_FD);
 
@@ -765,11 +741,19 @@ static long walk_one(__u32 i, void *unused)
 	rs->len = 0;
 	rs->evflags = 0;
 	rs->sb_dev = 0;
-	dentry = (struct dentry *)rq->dentry_ptr;
-	if (!dentry || (__u64)BPF_CORE_READ(dentry, d_inode) != rq->inode_ptr)
-		return 0;
+	if (rq->flags & INUSE_WALK_UPPER) {
+		/* the upper file of an overlay inode */
+		dentry = overlay_upper_dentry((struct inode *)rq->inode_ptr);
+		if (!dentry)
+			return 0;
+	} else {
+		dentry = (struct dentry *)rq->dentry_ptr;
+		if (!dentry || (__u64)BPF_CORE_READ(dentry, d_inode) != rq->inode_ptr)
+			return 0;
+	}
 	off = walk_path(dentry, s->buf, &evflags, &rs->name_hash);
 	len = INUSE_PATH_MAX - off;
+	rs->dentry_ptr = (__u64)dentry;
 	rs->len = len;
 	rs->evflags = evflags;
 	rs->sb_dev = BPF_CORE_READ(dentry, d_sb, s_dev);

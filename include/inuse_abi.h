@@ -11,9 +11,7 @@
 
 #define INUSE_COMM_LEN 16
 
-/* Path buffer sizes of the three ring record classes (header excluded). */
-#define INUSE_PATH_SMALL 256
-#define INUSE_PATH_MEDIUM 1024
+/* The longest path the kernel side walks (scan records, path probes). */
 #define INUSE_PATH_MAX 4096
 
 /* At most this many path components are walked in the kernel: enough for
@@ -75,6 +73,8 @@ enum inuse_hint {
 #define INUSE_EVF_DETACHED 0x40	 /* the path does not reach its fs root */
 #define INUSE_EVF_FIXED 0x80	 /* fd is an io_uring fixed-file slot */
 #define INUSE_EVF_MMAP 0x100	 /* SCAN: held by a mapping, not an fd */
+#define INUSE_EVF_NAME_WANTED 0x200 /* OPEN, DISCOVER: a name the daemon does not
+				     * know yet; it walks dentry_ptr itself */
 
 /* Inode identity: dev and ino as stat(2) reports them for the inode that
  * holds the data (dev in the kernel's encoding, MAJOR << 20 | MINOR). */
@@ -99,9 +99,10 @@ struct inuse_inode {
 };
 
 /*
- * The header of every ring record and of every scan record. OPEN, SCAN,
- * NAME and DISCOVER may be followed by path_len bytes of path: the path of
- * dentry_ptr within the file system of device sb_dev.
+ * The header of every ring record (fixed size: no path on the syscall
+ * path) and of every scan record (SCAN and NAME, followed by path_len bytes
+ * of path: the path of dentry_ptr within the file system of device
+ * sb_dev).
  */
 struct inuse_ev {
 	__u32 type;
@@ -130,14 +131,7 @@ struct inuse_ev {
 };
 _Static_assert(sizeof(struct inuse_ev) == 136, "inuse_ev layout");
 
-struct inuse_ev_path_s {
-	struct inuse_ev h;
-	char path[INUSE_PATH_SMALL];
-};
-struct inuse_ev_path_m {
-	struct inuse_ev h;
-	char path[INUSE_PATH_MEDIUM];
-};
+/* A scan record with its path (the iterators write header + path_len). */
 struct inuse_ev_path_l {
 	struct inuse_ev h;
 	char path[INUSE_PATH_MAX];
@@ -181,10 +175,15 @@ struct inuse_hash_res {
 };
 
 /* Path probe: the path of a dentry that may be stale (checked against the
- * inode it named). */
+ * inode it named); with INUSE_WALK_UPPER, the upper file of the overlay
+ * inode inode_ptr. */
+#define INUSE_WALK_UPPER 0x1
+
 struct inuse_walk_req {
 	__u64 dentry_ptr;
 	__u64 inode_ptr;
+	__u32 flags;
+	__u32 pad;
 };
 
 struct inuse_walk_res {
@@ -193,6 +192,7 @@ struct inuse_walk_res {
 	__u32 sb_dev;
 	__u32 pad;
 	__u64 name_hash;
+	__u64 dentry_ptr; /* the dentry walked (the upper one, for INUSE_WALK_UPPER) */
 	char path[INUSE_PATH_MAX];
 };
 

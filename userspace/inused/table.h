@@ -76,9 +76,11 @@ struct ename {
 #define PF_STALE      0x80 /* the name shown could not be confirmed */
 
 /* entry->state */
-#define ES_SUSPECT 0x1 /* a writer may have gone: read the writer count */
-#define ES_ORPHAN  0x2 /* counted writers, none known: look for them */
-#define ES_UNKNOWN 0x4 /* looked, found no holder (in flight, io_uring, kernel) */
+#define ES_SUSPECT 0x1	/* a writer may have gone: read the writer count */
+#define ES_ORPHAN  0x2	/* counted writers, none known: look for them */
+#define ES_UNKNOWN 0x4	/* looked, found no holder (in flight, io_uring, kernel) */
+#define ES_NAME	   0x8	/* a name of it waits to be walked */
+#define ES_BORN	   0x10 /* new, not announced to the stream yet */
 
 struct entry {
 	uint64_t ino;

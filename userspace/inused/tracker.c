@@ -63,6 +63,8 @@ void tracker_fini(struct tracker *t)
 	cgroup_cache_fini(&t->cg);
 	free(t->susp);
 	free(t->pids);
+	free(t->names);
+	free(t->born);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -147,11 +149,69 @@ static void unqueue(struct tracker *t, struct entry *e)
 	e->state &= ~ES_SUSPECT;
 }
 
+/* A file came into the table: it is announced once its names are walked
+ * (born_notify), or when it goes, whichever is first. */
+static void born(struct tracker *t, struct entry *e)
+{
+	if (!t->notify)
+		return;
+	if (t->nborn == t->capborn) {
+		size_t cap = t->capborn ? t->capborn * 2 : 64;
+		struct entry **n = realloc(t->born, cap * sizeof(*n));
+
+		if (!n) {
+			t->notify(t->notify_ctx, TC_OPENED, e);
+			return;
+		}
+		t->born = n;
+		t->capborn = cap;
+	}
+	t->born[t->nborn++] = e;
+	e->state |= ES_BORN;
+}
+
+static void born_notify(struct tracker *t)
+{
+	for (size_t i = 0; i < t->nborn; i++) {
+		struct entry *e = t->born[i];
+
+		e->state &= ~ES_BORN;
+		t->notify(t->notify_ctx, TC_OPENED, e);
+	}
+	t->nborn = 0;
+}
+
+/* Forgets the names of e still to be walked. */
+static void unqueue_names(struct tracker *t, struct entry *e)
+{
+	if (!(e->state & ES_NAME))
+		return;
+	for (size_t i = 0; i < t->nnames;) {
+		if (t->names[i].e == e)
+			t->names[i] = t->names[--t->nnames];
+		else
+			i++;
+	}
+	e->state &= ~ES_NAME;
+}
+
 static void drop_entry(struct tracker *t, struct entry *e)
 {
+	if (e->state & ES_BORN) {
+		/* it goes before it was announced: both, in order */
+		for (size_t i = 0; i < t->nborn; i++) {
+			if (t->born[i] == e) {
+				t->born[i] = t->born[--t->nborn];
+				break;
+			}
+		}
+		e->state &= ~ES_BORN;
+		t->notify(t->notify_ctx, TC_OPENED, e);
+	}
 	if (t->notify)
 		t->notify(t->notify_ctx, TC_CLOSED, e);
 	unqueue(t, e);
+	unqueue_names(t, e);
 	clear_holderless(t, e);
 	if (t->validate_cursor == e)
 		t->validate_cursor = e->next;
@@ -335,6 +395,75 @@ static void name_from(struct tracker *t, struct entry *e, unsigned int i, const 
 	resolve_name(t, e, i);
 }
 
+/* Queues a name of e to be walked from a dentry (before the next answer). */
+static void want_name(struct tracker *t, struct entry *e, unsigned int slot, uint64_t dentry_ptr,
+		      uint64_t inode_ptr, uint32_t flags)
+{
+	if (t->nnames == t->capnames) {
+		size_t cap = t->capnames ? t->capnames * 2 : 64;
+		struct name_req *n = realloc(t->names, cap * sizeof(*n));
+
+		if (!n)
+			return; /* found by the next validation or walk instead */
+		t->names = n;
+		t->capnames = cap;
+	}
+	t->names[t->nnames++] = (struct name_req){e, slot, flags, dentry_ptr, inode_ptr};
+	e->state |= ES_NAME;
+}
+
+/* Walks the queued names in batches; a dentry that no longer names its
+ * inode (the file closed meanwhile) leaves the name as it was. */
+static void walk_names(struct tracker *t)
+{
+	static struct inuse_walk_req req[INUSE_WALK_BATCH];
+	static struct inuse_walk_res res[INUSE_WALK_BATCH];
+
+	while (t->nnames) {
+		size_t n = t->nnames < INUSE_WALK_BATCH ? t->nnames : INUSE_WALK_BATCH;
+		struct name_req *q = &t->names[t->nnames - n];
+
+		for (size_t i = 0; i < n; i++)
+			req[i] =
+			    (struct inuse_walk_req){q[i].dentry_ptr, q[i].inode_ptr, q[i].flags, 0};
+		if (kernel_walk(t->k, req, res, n))
+			for (size_t i = 0; i < n; i++)
+				res[i].len = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct entry *e = q[i].e;
+			struct inuse_ev ev = {0};
+			static char rec[sizeof(struct inuse_ev) + INUSE_PATH_MAX];
+
+			e->state &= ~ES_NAME;
+			if (!res[i].len || res[i].len >= INUSE_PATH_MAX)
+				continue;
+			ev.evflags = res[i].evflags | INUSE_EVF_PATH;
+			ev.path_len = res[i].len;
+			ev.sb_dev = res[i].sb_dev;
+			ev.dentry_ptr = res[i].dentry_ptr;
+			ev.name_inode_ptr =
+			    (q[i].flags & INUSE_WALK_UPPER) ? e->inode_ptr : q[i].inode_ptr;
+			ev.name_hash = res[i].name_hash;
+			memcpy(rec, &ev, sizeof(ev));
+			memcpy(rec + sizeof(ev), res[i].path, res[i].len);
+			name_from(t, e, q[i].slot, (const struct inuse_ev *)rec,
+				  sizeof(ev) + res[i].len);
+		}
+		t->nnames -= n;
+	}
+}
+
+/* A record says e has a name the daemon does not know: queue its walk
+ * (and, through an overlay, its upper file's). */
+static void names_of(struct tracker *t, struct entry *e, const struct inuse_ev *ev)
+{
+	if (!(ev->evflags & INUSE_EVF_NAME_WANTED) || !ev->dentry_ptr)
+		return;
+	want_name(t, e, NAME_OPENED, ev->dentry_ptr, ev->name_inode_ptr, 0);
+	if (ev->name_inode_ptr && ev->name_inode_ptr != ev->inode_ptr)
+		want_name(t, e, NAME_UPPER, 0, ev->name_inode_ptr, INUSE_WALK_UPPER);
+}
+
 /* ---- events ---- */
 
 static void writer_from(struct writer *w, const struct inuse_ev *ev)
@@ -372,13 +501,13 @@ static void on_open(struct tracker *t, const struct inuse_ev *ev, size_t len)
 	e->open_gen++;
 	if (ev->evflags & INUSE_EVF_FOREIGN_NS)
 		e->pflags |= PF_FOREIGN_NS;
-	name_from(t, e, NAME_OPENED, ev, len);
+	names_of(t, e, ev);
 	writer_from(&w, ev);
 	w.since_ns = ev->ts_ns;
 	entry_add_writer(&t->table, e, &w);
 	clear_holderless(t, e);
-	if (created && t->notify)
-		t->notify(t->notify_ctx, TC_OPENED, e);
+	if (created)
+		born(t, e);
 }
 
 static void on_name(struct tracker *t, const struct inuse_ev *ev, size_t len)
@@ -460,14 +589,14 @@ static void on_discover(struct tracker *t, const struct inuse_ev *ev, size_t len
 		/* opened at that time or before: the writes tell no more */
 		e->first_open_ns = ev->ts_ns;
 		e->pflags |= PF_NO_PATH | PF_MTIME;
-		name_from(t, e, NAME_OPENED, ev, len);
+		names_of(t, e, ev);
 	}
 	e->inode_ptr = ev->inode_ptr;
 	e->last_write_ns = ev->ts_ns;
 	e->write_gen++;
 	suspect(t, e);
-	if (created && t->notify)
-		t->notify(t->notify_ctx, TC_OPENED, e);
+	if (created)
+		born(t, e);
 }
 
 /* Something let go of files somewhere: re-read the holder-less ones now
@@ -606,8 +735,8 @@ static void scan_rec(void *ctx, const struct inuse_ev *r, size_t len)
 		kernel_holder_set(t->k, w.pid, INUSE_HOLDER_FD | INUSE_HOLDER_MMAP);
 	else if (w.via == VIA_URING)
 		kernel_holder_set(t->k, w.pid, INUSE_HOLDER_FD | INUSE_HOLDER_URING);
-	if (created && t->notify)
-		t->notify(t->notify_ctx, TC_OPENED, e);
+	if (created)
+		born(t, e);
 }
 
 /* Clears the seen marks of the writers a walk will confirm. */
@@ -865,6 +994,8 @@ static void sync_events(struct tracker *t, bool exact)
 			t->last_full_scan_mono = 0;
 		}
 		settle_pids(t);
+		walk_names(t);
+		born_notify(t);
 		if (t->full_scan_wanted &&
 		    (clock_mono_ns() - t->last_full_scan_mono >= FULL_SCAN_MIN_NS ||
 		     (exact && t->lost_seen != t->lost_reconciled))) {
@@ -1060,7 +1191,7 @@ static void rewalk(struct tracker *t, struct entry **ents, unsigned int *slots, 
 	for (size_t i = 0; i < n; i++) {
 		const struct ename *nm = &ents[i]->names[slots[i]];
 
-		req[i] = (struct inuse_walk_req){nm->dentry_ptr, nm->inode_ptr};
+		req[i] = (struct inuse_walk_req){nm->dentry_ptr, nm->inode_ptr, 0, 0};
 	}
 	if (kernel_walk(t->k, req, res, n)) {
 		for (size_t i = 0; i < n; i++)
@@ -1134,7 +1265,7 @@ static void check_fingerprints(struct tracker *t, struct check_batch *b)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct ename *nm = &b->ents[i]->names[b->slots[i]];
 
-		req[i] = (struct inuse_walk_req){nm->dentry_ptr, nm->inode_ptr};
+		req[i] = (struct inuse_walk_req){nm->dentry_ptr, nm->inode_ptr, 0, 0};
 	}
 	if (kernel_hashprobe(t->k, req, res, b->n)) {
 		/* cannot tell: ask the file system */

@@ -53,6 +53,15 @@ enum tracker_change {
 /* Told of every file that comes or goes (e stays valid during the call). */
 typedef void (*tracker_notify_fn)(void *ctx, enum tracker_change what, struct entry *e);
 
+/* A name to walk from the kernel's dentry. */
+struct name_req {
+	struct entry *e;
+	unsigned int slot;
+	uint32_t flags; /* INUSE_WALK_* */
+	uint64_t dentry_ptr;
+	uint64_t inode_ptr;
+};
+
 struct tracker {
 	struct table table;
 	struct kernel *k;
@@ -75,7 +84,11 @@ struct tracker {
 	uint64_t lost_seen;
 	uint64_t lost_reconciled; /* lost events a completed walk has made up for */
 	uint32_t nholderless;	  /* entries with writers counted, none known */
-	uint64_t paths_check_at;  /* CLOCK_MONOTONIC: check every name then; 0: none */
+	struct name_req *names;	  /* names to walk (the kernel sends dentries) */
+	size_t nnames, capnames;
+	struct entry **born; /* new files not announced yet (names first) */
+	size_t nborn, capborn;
+	uint64_t paths_check_at; /* CLOCK_MONOTONIC: check every name then; 0: none */
 	uint64_t last_paths_check;
 	struct entry *validate_cursor;
 };
