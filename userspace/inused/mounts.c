@@ -211,6 +211,16 @@ char *mounts_host_path(const struct mounts *m, uint32_t sb_dev, const char *fs_p
 	return found;
 }
 
+size_t mounts_candidates(const struct mounts *m, uint32_t sb_dev, const char *fs_path)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; fs_path && i < m->n; i++)
+		n +=
+		    m->m[i].sb_dev == sb_dev && path_under(fs_path, m->m[i].root, m->m[i].root_len);
+	return n;
+}
+
 char *mounts_host_path_via(const struct mounts *m, int mount_id, uint32_t sb_dev,
 			   const char *fs_path)
 {

@@ -54,6 +54,9 @@ typedef bool (*mounts_check_fn)(const char *path, void *ctx);
 char *mounts_host_path(const struct mounts *m, uint32_t sb_dev, const char *fs_path,
 		       mounts_check_fn check, void *ctx, int *mount_id);
 
+/* How many mounts could show fs_path of file system sb_dev. */
+size_t mounts_candidates(const struct mounts *m, uint32_t sb_dev, const char *fs_path);
+
 /* fs_path through the mount with that id, if it is there, of that file
  * system, and its root holds fs_path; else NULL. No check. */
 char *mounts_host_path_via(const struct mounts *m, int mount_id, uint32_t sb_dev,

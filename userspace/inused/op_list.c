@@ -15,6 +15,7 @@
 #include "inused/request.h"
 
 struct list_filter {
+	struct tracker *t;
 	struct under under;
 	bool has_under;
 	long long pid;	   /* -1: any */
@@ -24,9 +25,9 @@ struct list_filter {
 	uint64_t start_boot;
 };
 
-static bool matches(const struct list_filter *f, const struct entry *e)
+static bool matches(const struct list_filter *f, struct entry *e)
 {
-	if (f->has_under && !under_matches(&f->under, e))
+	if (f->has_under && !under_matches(f->t, &f->under, e))
 		return false;
 	if (f->pid >= 0 || f->uid >= 0) {
 		bool any = false;
@@ -107,7 +108,7 @@ static void refresh_writes(struct tracker *t, struct entry **v, size_t n)
 
 void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
-	struct list_filter f = {.pid = -1, .uid = -1};
+	struct list_filter f = {.t = p->t, .pid = -1, .uid = -1};
 	json_t *jpaths = json_object_get(req, "paths");
 	struct tracker *t = p->t;
 	bool admin = proto_is_admin(p, c);

@@ -78,7 +78,7 @@ static void stream(struct proto *p, unsigned int kind, const char *name, struct 
 	struct strbuf b = {0};
 
 	for (struct subscriber *s = p->subscribers; s; s = s->next) {
-		if (!(s->kinds & kind) || (s->has_under && !under_matches(&s->under, e)) ||
+		if (!(s->kinds & kind) || (s->has_under && !under_matches(p->t, &s->under, e)) ||
 		    !proto_visible(e, s->admin, s->c->cred.uid))
 			continue;
 		if (!b.len) {

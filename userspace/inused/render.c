@@ -173,6 +173,7 @@ int render_entry(struct tracker *t, struct entry *e, struct strbuf *out)
 {
 	int err = 0;
 
+	tracker_resolve_names(t, e);
 	if (!e->json && (err = build_cache(t, e)))
 		return err;
 	err |= sb_add(out, e->json, e->json_len);

@@ -348,8 +348,10 @@ int under_init(struct tracker *t, const char *dir, struct under *u)
 	return 0;
 }
 
-bool under_matches(const struct under *u, const struct entry *e)
+bool under_matches(struct tracker *t, const struct under *u, struct entry *e)
 {
+	if (!u->fs_path)
+		tracker_resolve_names(t, e); /* only host paths to compare */
 	for (int i = 0; i < ENTRY_NAMES; i++) {
 		const struct ename *n = &e->names[i];
 

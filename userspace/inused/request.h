@@ -86,7 +86,7 @@ struct under {
 
 /* 0, or -errno (DIR not absolute: -EINVAL). */
 int under_init(struct tracker *t, const char *dir, struct under *u);
-bool under_matches(const struct under *u, const struct entry *e);
+bool under_matches(struct tracker *t, const struct under *u, struct entry *e);
 void under_free(struct under *u);
 
 #endif

@@ -274,22 +274,23 @@ static void set_write_source(struct tracker *t, struct entry *e)
 		e->pflags |= PF_MTIME;
 }
 
-static void update_pflags(struct entry *e)
+static void update_pflags(struct tracker *t, struct entry *e)
 {
 	uint32_t pf = e->pflags & ~(PF_NO_PATH | PF_UNMOUNTED | PF_TRUNCATED);
-	bool any = false, host = false;
+	bool any = false, host = false, pending = false;
 
 	for (int i = 0; i < ENTRY_NAMES; i++) {
 		if (!e->names[i].fs_path)
 			continue;
 		any = true;
 		host |= e->names[i].host_path != NULL;
+		pending |= e->names[i].mounts_gen != t->mounts.gen;
 		if (e->names[i].flags & NF_TRUNC)
 			pf |= PF_TRUNCATED;
 	}
 	if (!any)
 		pf |= PF_NO_PATH;
-	else if (!host)
+	else if (!host && !pending)
 		pf |= PF_UNMOUNTED;
 	if (e->names[NAME_OPENED].flags & NF_UNLINKED)
 		pf |= PF_DELETED;
@@ -317,7 +318,10 @@ static void resolve_name(struct tracker *t, struct entry *e, unsigned int i)
 		/* a name through an overlay has its own stat identity, learned
 		 * here as an alias of the entry */
 		x.any = n->inode_ptr && n->inode_ptr != e->inode_ptr;
-		if (n->flags & NF_UNLINKED)
+		/* one mount that can show it: nothing to choose, no lstat (the
+		 * name comes from the kernel's own dentries) */
+		if ((n->flags & NF_UNLINKED) ||
+		    (!x.any && mounts_candidates(&t->mounts, n->sb_dev, n->fs_path) == 1))
 			host =
 			    mounts_host_path(&t->mounts, n->sb_dev, n->fs_path, NULL, NULL, &mid);
 		else
@@ -331,9 +335,14 @@ static void resolve_name(struct tracker *t, struct entry *e, unsigned int i)
 	entry_set_host(&t->table, e, i, host, adev, aino);
 	n->mount_id = host ? mid : 0;
 	free(host);
-	update_pflags(e);
-	if (i == NAME_OPENED || i == NAME_UPPER)
-		set_write_source(t, e);
+	update_pflags(t, e);
+}
+
+void tracker_resolve_names(struct tracker *t, struct entry *e)
+{
+	for (unsigned int i = 0; i < ENTRY_NAMES; i++)
+		if (e->names[i].fs_path && e->names[i].mounts_gen != t->mounts.gen)
+			resolve_name(t, e, i);
 }
 
 /*
@@ -359,7 +368,7 @@ static void reresolve_name(struct tracker *t, struct entry *e, unsigned int i, i
 	n->mount_id = mount_id;
 	n->mounts_gen = gen;
 	free(host);
-	update_pflags(e);
+	update_pflags(t, e);
 }
 
 static uint32_t name_flags(uint32_t evflags)
@@ -392,7 +401,11 @@ static void name_from(struct tracker *t, struct entry *e, unsigned int i, const 
 		return;
 	n->name_hash = ev->name_hash;
 	e->pflags &= ~PF_STALE;
-	resolve_name(t, e, i);
+	/* its host path is found when it is first needed (listing, under,
+	 * alerts, the path check): a start with 50,000 files walks no mount
+	 * table */
+	update_pflags(t, e);
+	set_write_source(t, e);
 }
 
 /* Queues a name of e to be walked from a dentry (before the next answer). */
@@ -1123,8 +1136,8 @@ void tracker_mounts_changed(struct tracker *t)
 		return;
 	}
 	t->st.mount_reloads++;
-	table_for_each(&t->table, e) for (unsigned int i = 0; i < ENTRY_NAMES; i++)
-	    resolve_name(t, e, i);
+	/* every name is resolved again on its next use (the generation moved) */
+	table_for_each(&t->table, e) entry_touch(e);
 }
 
 /* Does name i still name e where it is shown? */

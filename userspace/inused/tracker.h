@@ -143,7 +143,12 @@ uint64_t tracker_timer(struct tracker *t, uint64_t now_mono);
  * rename was reported), fixing renamed and deleted ones. */
 void tracker_validate_paths(struct tracker *t, unsigned int max);
 
-/* The mount table changed: read it again and resolve every name again. */
+/* Finds the host paths of e's names not resolved against the current
+ * mount table (names are resolved on first need). */
+void tracker_resolve_names(struct tracker *t, struct entry *e);
+
+/* The mount table changed: read it again; names are resolved again on
+ * their next use. */
 void tracker_mounts_changed(struct tracker *t);
 
 /* Reads the modification time of n entries from the kernel, counting a
