@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "inused/cgroup.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,26 +36,34 @@ void cgroup_cache_fini(struct cgroup_cache *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* The "0::/path" line of /proc/PID/cgroup, or NULL. */
-static char *proc_cgroup(pid_t pid)
+int cgroup_of_pid(pid_t pid, char *buf, size_t len)
 {
 	char file[64], line[4096];
-	char *r = NULL;
+	int ret = -ENOENT;
 	FILE *f;
 
 	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
 	f = fopen(file, "re");
 	if (!f)
-		return NULL;
+		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		r = strdup(line + 3);
+		snprintf(buf, len, "%s", line + 3);
+		ret = 0;
 		break;
 	}
 	fclose(f);
-	return r;
+	return ret;
+}
+
+/* The cgroup v2 path of pid, malloc'ed, or NULL. */
+static char *proc_cgroup(pid_t pid)
+{
+	char buf[4096];
+
+	return cgroup_of_pid(pid, buf, sizeof(buf)) ? NULL : strdup(buf);
 }
 
 const char *cgroup_path(struct cgroup_cache *c, uint64_t id, pid_t pid)

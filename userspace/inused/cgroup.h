@@ -7,6 +7,7 @@
 #ifndef INUSED_CGROUP_H
 #define INUSED_CGROUP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,6 +20,10 @@ struct cgroup_cache {
 	} slot[CGROUP_CACHE_SLOTS];
 	char root[256]; /* where cgroup2 is mounted ("" if nowhere) */
 };
+
+/* The cgroup v2 path of pid ("/system.slice/x.service", the "0::" line of
+ * /proc/PID/cgroup) into buf. 0 or -errno. */
+int cgroup_of_pid(pid_t pid, char *buf, size_t len);
 
 /* root NULL: the first cgroup2 mount in /proc/self/mounts. */
 void cgroup_cache_init(struct cgroup_cache *c, const char *root);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/timeutil.h"
+#include "inused/cgroup.h"
 #include "inused/log.h"
 
 #define DEFAULT_STATE "/run/inuse/frozen.state"
@@ -86,29 +87,6 @@ static bool process_stopped(pid_t pid)
 	return all;
 }
 
-/* The "0::/path" cgroup of pid, into buf. */
-static int proc_cgroup(pid_t pid, char *buf, size_t len)
-{
-	char path[64], line[1024];
-	int ret = -ENOENT;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(buf, len, "%s", line + 3);
-		ret = 0;
-		break;
-	}
-	fclose(f);
-	return ret;
-}
-
 int freezer_init(struct freezer *fz, const char *state_file)
 {
 	char dev[256], dir[256], type[64];
@@ -118,7 +96,7 @@ int freezer_init(struct freezer *fz, const char *state_file)
 	snprintf(fz->state_file, sizeof(fz->state_file), "%s",
 		 state_file ? state_file : DEFAULT_STATE);
 	fz->self = getpid();
-	proc_cgroup(fz->self, fz->self_cg, sizeof(fz->self_cg));
+	cgroup_of_pid(fz->self, fz->self_cg, sizeof(fz->self_cg));
 	f = fopen("/proc/self/mounts", "re");
 	while (f && fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3) {
 		if (!strcmp(type, "cgroup2")) {
@@ -322,7 +300,7 @@ int freeze_plan(struct freezer *fz, const struct freeze_rules *r, const pid_t *p
 
 	*why = NULL;
 	if (r->client > 0)
-		proc_cgroup(r->client, client_cg, sizeof(client_cg));
+		cgroup_of_pid(r->client, client_cg, sizeof(client_cg));
 	for (size_t i = 0; i < n; i++) {
 		pid_t pid = pids[i];
 		char cg[512], dir[600];
@@ -347,7 +325,7 @@ int freeze_plan(struct freezer *fz, const struct freeze_rules *r, const pid_t *p
 			fz->refused++;
 			return -EPERM;
 		}
-		if (proc_cgroup(pid, cg, sizeof(cg)))
+		if (cgroup_of_pid(pid, cg, sizeof(cg)))
 			continue;
 		if (never(r, cg)) {
 			*why = "a writer is in a cgroup that must not be frozen";
@@ -468,7 +446,7 @@ bool freeze_holds(const struct freezer *fz, const struct freeze *f, pid_t pid)
 			continue;
 		}
 		if (!cg_known) {
-			if (proc_cgroup(pid, cg, sizeof(cg)))
+			if (cgroup_of_pid(pid, cg, sizeof(cg)))
 				return false;
 			snprintf(dir, sizeof(dir), "%s%s", fz->cg_root, cg);
 			cg_known = true;
