@@ -13,6 +13,7 @@
 #include "common/kdev.h"
 #include "common/timeutil.h"
 #include "inused/alerts.h"
+#include "inused/fault.h"
 #include "inused/policy.h"
 #include "inused/render.h"
 
@@ -149,6 +150,8 @@ enum path_state proto_path_state(struct proto *p, const char *path, struct stat 
 		return PS_NOT_REGULAR;
 	kd = kdev_from_dev(st->st_dev);
 	*e = table_find(&t->table, kd, st->st_ino);
+	if (FAULT(LAG) && *e && (*e)->first_open_ns + 300 * NSEC_PER_MSEC > clock_boot_ns())
+		*e = NULL;
 	if (*e || (!tracker_table_trusted(t) && tracker_kernel_has(t, kd, st->st_ino)))
 		return PS_OPEN;
 	return PS_NOT_OPEN;
@@ -229,6 +232,8 @@ bool proto_is_admin(const struct proto *p, const struct conn *c)
 /* May this client see the entry's name and writers? */
 bool proto_visible(const struct entry *e, bool admin, uid_t uid)
 {
+	if (FAULT(LEAK))
+		return true;
 	if (admin)
 		return true;
 	for (uint32_t i = 0; i < e->nw; i++)

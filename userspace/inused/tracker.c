@@ -12,6 +12,7 @@
 
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/fault.h"
 #include "inused/log.h"
 
 /* Back-off of the count re-reads for a file with writers counted and none
@@ -132,6 +133,8 @@ static void set_path_from(struct entry *e, const char *path, uint32_t len, uint3
 		pflags |= PF_TRUNCATED;
 	if (evflags & INUSE_EVF_FOREIGN_NS)
 		pflags |= PF_FOREIGN_NS;
+	if (FAULT(NO_FOREIGN_NS))
+		pflags &= ~PF_FOREIGN_NS;
 	if (evflags & INUSE_EVF_UNLINKED)
 		pflags |= PF_DELETED;
 	if (pflags != e->pflags) {
@@ -184,9 +187,15 @@ static void on_close(struct tracker *t, const struct inuse_ev *ev)
 
 	if (!e)
 		return;
+	if (FAULT(DROP_CLOSE))
+		return;
 	w = entry_find_writer(e, ev->tgid, ev->fd, VIA_FD);
 	if (w)
 		entry_del_writer(e, (uint32_t)(w - e->w));
+	if (FAULT(CLOSE_TRUSTS_TABLE) && !e->nw) {
+		drop_entry(t, e);
+		return;
+	}
 	/* if writers remain counted and none is known, the closer is walked
 	 * first: it may hold the file through a dup or a mapping */
 	e->last_closer = ev->tgid;
@@ -236,9 +245,17 @@ void tracker_on_event(void *ctx, const struct inuse_ev *ev, size_t len)
 		break;
 	case INUSE_EV_HINT:
 	case INUSE_EV_EXEC:
+		if (FAULT(IGNORE_EXEC) && ev->type == INUSE_EV_EXEC)
+			break;
+		if (FAULT(HINT_IS_EXIT) && ev->type == INUSE_EV_HINT) {
+			on_exit_pid(t, ev->tgid);
+			break;
+		}
 		want_pid(t, ev->tgid);
 		break;
 	case INUSE_EV_FORK:
+		if (FAULT(IGNORE_FORK))
+			break;
 		want_pid(t, ev->aux);
 		break;
 	case INUSE_EV_EXIT:
@@ -419,6 +436,10 @@ static void settle_suspects(struct tracker *t)
 			struct entry *e = batch[i];
 
 			if (res[i].writecount > 0 && !(res[i].flags & INUSE_PROBE_GONE)) {
+				if (FAULT(UNLINKED_DROPPED) && res[i].nlink == 0) {
+					drop_entry(t, e);
+					continue;
+				}
 				t->st.kept++;
 				if (res[i].nlink == 0 && !(e->pflags & PF_DELETED)) {
 					e->pflags |= PF_DELETED;
@@ -513,6 +534,8 @@ void tracker_sync(struct tracker *t)
 			log_warn("draining events failed: %s", strerror(-n));
 		t->st.lost = lost;
 		t->st.kernel_map_full = kernel_map_full(t->k);
+		if (FAULT(IGNORE_LOST))
+			t->lost_seen = t->lost_reconciled = lost;
 		if (lost != t->lost_seen) {
 			log_warn("%llu events lost in the kernel: reconciling",
 				 (unsigned long long)(lost - t->lost_seen));
