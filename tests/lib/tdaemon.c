@@ -121,6 +121,8 @@ int td_start(struct tdaemon *d, const char *const *extra)
 	if (d->pid < 0)
 		return -errno;
 	if (d->pid == 0) {
+		/* a test that fails half-way leaves no daemon behind */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd >= 0) {
 			dup2(fd, 1);

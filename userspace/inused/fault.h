@@ -15,7 +15,9 @@
 
 enum inused_fault {
 	FAULT_NONE,
-	FAULT_DROP_CLOSE,	  /* CLOSE records are ignored */
+	FAULT_DROP_CLOSE,	  /* closes are not seen: CLOSE records are
+				     ignored and walks drop no writer (a
+				     writer goes only with its process) */
 	FAULT_CLOSE_TRUSTS_TABLE, /* a close of the last known writer drops the
 				     file without reading its writer count */
 	FAULT_IGNORE_FORK,	  /* a holder's child is not walked */

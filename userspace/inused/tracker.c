@@ -351,6 +351,8 @@ static void mark_unseen(struct tracker *t, uint32_t pid)
 /* Drops the writers a walk did not confirm. */
 static void sweep_unseen(struct tracker *t, uint32_t pid)
 {
+	if (FAULT(DROP_CLOSE))
+		return;
 	table_for_each(&t->table, e)
 	{
 		bool dropped = false;
