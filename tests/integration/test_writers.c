@@ -522,7 +522,7 @@ static void test_close_range(void **state)
 		assert_int_equal(open_w_at(paths[i], LO + i), LO + i);
 	}
 	for (int i = 0; i <= HI - LO; i++)
-		assert_true(td_wait_writer(&D, paths[i], getpid(), LO + i, "w"));
+		WRITER_NOW(paths[i], getpid(), LO + i, "w");
 	WRITER_NOW(below, getpid(), LO - 1, "w");
 	WRITER_NOW(above, getpid(), HI + 1, "w");
 	assert_true(td_watch_path(w, below));
