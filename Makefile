@@ -71,7 +71,7 @@ E2E_SRC    := $(wildcard tests/e2e/test_*.c)
 E2E_BIN    := $(E2E_SRC:tests/e2e/%.c=$(B)/tests/%)
 EXAMPLES   := $(B)/inuse-backup
 BENCH_BINS := $(B)/bench/query_bench $(B)/bench/burst $(B)/bench/loop $(B)/bench/holders \
-	      $(B)/bench/procscan $(B)/bench/spawn_time
+	      $(B)/bench/procscan $(B)/bench/spawn_time $(B)/bench/release
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
@@ -84,7 +84,7 @@ BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait
 # build them; tests/integration/test_mutation.c runs tests against them.
 FAULTS     := drop-close close-trusts-table ignore-fork ignore-exec hint-is-exit ignore-lost \
 	      no-foreign-ns unlinked-dropped lag leak wait-early verify-stat-only \
-	      realert-every-tick no-pseudo-filter no-table-limit
+	      realert-every-tick no-pseudo-filter no-table-limit trust-full-table
 FAULT_BINS := $(FAULTS:%=$(B)/faults/inused-%)
 fault_id    = FAULT_$(shell echo $(1) | tr a-z- A-Z_)
 fault_src   = $(shell grep -l 'FAULT($(patsubst FAULT_%,%,$(call fault_id,$(1))))' $(INUSED_SRC))
@@ -155,6 +155,9 @@ $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)
 
 $(B)/bench/query_bench $(B)/bench/burst: $(B)/bench/%: $(B)/bench/%.o $(COMMON_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/bench/release: $(B)/bench/release.o $(COMMON_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON) -luring
 
 $(B)/bench/loop $(B)/bench/holders $(B)/bench/spawn_time: $(B)/bench/%: $(B)/bench/%.o
 	$(CC) -o $@ $^

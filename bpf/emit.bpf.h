@@ -21,34 +21,24 @@ static __always_inline __u64 wake_flags(__u64 now, bool urgent)
 	return BPF_RB_FORCE_WAKEUP;
 }
 
-/* Who and when; the writer's identity (uid, cgroup, command) only when
- * full is set: OPEN needs it, a close or a hint does not. */
+/* Who (pid and process start) and when; the writer's identity (uid,
+ * cgroup, command) only when full is set: OPEN needs it, a close or a hint does not. */
 static __always_inline void ev_fill(struct inuse_ev *e, __u32 type, __u64 now, bool full)
 {
+	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
+	__builtin_memset(e, 0, sizeof(*e));
 	e->type = type;
 	e->tgid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
 	e->ts_ns = now;
-	e->ino = 0;
-	e->dev = 0;
 	e->fd = -1;
-	e->inode_ptr = 0;
-	e->f_flags = 0;
-	e->f_mode = 0;
-	e->open_flags = 0;
-	e->aux = 0;
-	e->evflags = 0;
-	e->path_len = 0;
+	e->start_ns = t->group_leader->start_boottime;
 	if (full) {
 		e->uid = (__u32)bpf_get_current_uid_gid();
 		e->cgroup_id = bpf_get_current_cgroup_id();
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
-	} else {
-		e->uid = 0;
-		e->cgroup_id = 0;
-		__builtin_memset(e->comm, 0, sizeof(e->comm));
 	}
 }
 
@@ -76,36 +66,6 @@ static __always_inline int emit_simple(__u32 type, __u32 aux, const struct inuse
 	stat_inc(INUSE_STAT_EVENTS);
 	bpf_ringbuf_submit(e, wake_flags(now, urgent));
 	return 0;
-}
-
-/* Copies hdr and the path at scratch[off..INUSE_PATH_MAX) into a record of
- * the smallest class that holds it. */
-#define EMIT_PATH_CLASS(T, CAP)                                                                    \
-	do {                                                                                       \
-		T *r = bpf_ringbuf_reserve(&events, sizeof(T), 0);                                 \
-		if (!r)                                                                            \
-			goto lost;                                                                 \
-		r->h = *hdr;                                                                       \
-		r->h.path_len = len;                                                               \
-		bpf_probe_read_kernel(r->path, len & ((CAP)-1), buf + (off & SCRATCH_MASK));       \
-		stat_inc(INUSE_STAT_EVENTS);                                                       \
-		bpf_ringbuf_submit(r, wake_flags(hdr->ts_ns, urgent));                             \
-		return 0;                                                                          \
-	} while (0)
-
-static __always_inline int emit_with_path(const struct inuse_ev *hdr, const char *buf, int off,
-					  bool urgent)
-{
-	__u32 len = INUSE_PATH_MAX - off;
-
-	if (len < INUSE_PATH_SMALL)
-		EMIT_PATH_CLASS(struct inuse_ev_path_s, INUSE_PATH_SMALL);
-	if (len < INUSE_PATH_MEDIUM)
-		EMIT_PATH_CLASS(struct inuse_ev_path_m, INUSE_PATH_MEDIUM);
-	EMIT_PATH_CLASS(struct inuse_ev_path_l, INUSE_PATH_MAX);
-lost:
-	note_lost();
-	return -1;
 }
 
 #endif

@@ -1,16 +1,57 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* filter.bpf.h - which files are tracked: regular files open for writing on
- * a real (user-mounted, non-pseudo) file system. Runs first in every hook. */
+/*
+ * filter.bpf.h - which files are tracked (regular files open for writing on
+ * a real, user-mounted, non-pseudo file system), and how an inode is named:
+ * the inode that holds the data (an overlay file's upper inode), and the
+ * (device, inode number) that stat(2) reports for it. Runs first in every
+ * hook, with early returns.
+ */
 #ifndef INUSE_FILTER_BPF_H
 #define INUSE_FILTER_BPF_H
 
 #define K_FMODE_WRITE 0x2
 #define K_FMODE_PATH 0x4000
-#define K_FMODE_CREATED 0x100000
 #define K_S_IFMT 00170000
 #define K_S_IFREG 0100000
 #define K_SB_KERNMOUNT (1 << 22)
 #define K_MNT_INTERNAL 0x4000
+#define K_OVERLAYFS_MAGIC 0x794c7630
+#define K_BTRFS_MAGIC 0x9123683e
+
+/*
+ * File-system types read through CO-RE. The ___inuse flavours name only the
+ * fields used; where a type is absent (a kernel without that file system,
+ * or with it as a module without BTF) the branch that reads it is dropped
+ * at load time.
+ */
+struct ovl_inode___inuse {
+	struct inode vfs_inode;
+	struct dentry *__upperdentry;
+} __attribute__((preserve_access_index));
+
+struct btrfs_root___inuse {
+	dev_t anon_dev;
+} __attribute__((preserve_access_index));
+
+struct btrfs_inode___inuse {
+	struct btrfs_root___inuse *root;
+	struct inode vfs_inode;
+} __attribute__((preserve_access_index));
+
+/* Inode timestamps: separate seconds and nanoseconds since Linux 6.7, a
+ * timespec64 before (named __i_mtime in 6.6). */
+struct inode___ts67 {
+	time64_t i_mtime_sec;
+	u32 i_mtime_nsec;
+} __attribute__((preserve_access_index));
+
+struct inode___ts66 {
+	struct timespec64 __i_mtime;
+} __attribute__((preserve_access_index));
+
+struct inode___ts {
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
 
 /*
  * The struct file behind fd in the current task's table, or NULL. The task
@@ -80,11 +121,117 @@ static __always_inline bool file_is_writer(struct file *f)
 	return inode_tracked_kind(BPF_CORE_READ(f, f_inode));
 }
 
+static __always_inline bool is_overlay(struct inode *inode)
+{
+	return BPF_CORE_READ(inode, i_sb, s_magic) == K_OVERLAYFS_MAGIC;
+}
+
+/*
+ * The inode that holds the data. A file opened on an overlay is an overlay
+ * inode whose writes go to its upper inode (the overlay opens the upper
+ * file for writing itself, and a shared mapping maps the upper file): that
+ * upper inode is the file, whichever name it is reached by. Nested overlays
+ * are followed one level down per step.
+ */
+static __always_inline struct inode *data_inode(struct inode *inode)
+{
+	if (!bpf_core_type_exists(struct ovl_inode___inuse))
+		return inode;
+	for (int i = 0; i < 3 && inode; i++) {
+		struct ovl_inode___inuse *oi;
+		struct dentry *up;
+		struct inode *real;
+
+		if (!is_overlay(inode))
+			break;
+		oi = (void *)inode - bpf_core_field_offset(struct ovl_inode___inuse, vfs_inode);
+		up = BPF_CORE_READ(oi, __upperdentry);
+		real = up ? BPF_CORE_READ(up, d_inode) : NULL;
+		if (!real)
+			break; /* not copied up: no writer can hold it */
+		inode = real;
+	}
+	return inode;
+}
+
+/* The upper dentry of an overlay inode, or NULL. */
+static __always_inline struct dentry *overlay_upper_dentry(struct inode *inode)
+{
+	struct ovl_inode___inuse *oi;
+
+	if (!bpf_core_type_exists(struct ovl_inode___inuse) || !is_overlay(inode))
+		return NULL;
+	oi = (void *)inode - bpf_core_field_offset(struct ovl_inode___inuse, vfs_inode);
+	return BPF_CORE_READ(oi, __upperdentry);
+}
+
+/*
+ * (device, inode number) as stat(2) reports them for inode: the super
+ * block's device, except on btrfs, where every subvolume (and snapshot) has
+ * a device of its own and inode numbers repeat across subvolumes.
+ */
 static __always_inline void inode_key(struct inode *inode, struct inuse_key *k)
 {
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+
 	k->ino = BPF_CORE_READ(inode, i_ino);
-	k->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k->dev = BPF_CORE_READ(sb, s_dev);
 	k->pad = 0;
+	if (bpf_core_type_exists(struct btrfs_inode___inuse) &&
+	    BPF_CORE_READ(sb, s_magic) == K_BTRFS_MAGIC) {
+		struct btrfs_inode___inuse *bi;
+		dev_t d;
+
+		bi = (void *)inode - bpf_core_field_offset(struct btrfs_inode___inuse, vfs_inode);
+		d = BPF_CORE_READ(bi, root, anon_dev);
+		if (d)
+			k->dev = d;
+	}
+}
+
+/* A dentry of inode (its first alias), for a name when no file is at hand:
+ * a writer found by its writes. NULL when it has none. */
+static __always_inline struct dentry *inode_some_dentry(struct inode *inode)
+{
+	struct hlist_node *first = BPF_CORE_READ(inode, i_dentry.first);
+
+	if (!first)
+		return NULL;
+	return (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias);
+}
+
+/* The inode's modification time, ns since the epoch. */
+static __always_inline __u64 inode_mtime_ns(struct inode *inode)
+{
+	if (bpf_core_field_exists(((struct inode___ts67 *)0)->i_mtime_sec)) {
+		struct inode___ts67 *i = (void *)inode;
+
+		return (__u64)BPF_CORE_READ(i, i_mtime_sec) * 1000000000ULL +
+		       BPF_CORE_READ(i, i_mtime_nsec);
+	}
+	if (bpf_core_field_exists(((struct inode___ts66 *)0)->__i_mtime)) {
+		struct inode___ts66 *i = (void *)inode;
+
+		return (__u64)BPF_CORE_READ(i, __i_mtime.tv_sec) * 1000000000ULL +
+		       BPF_CORE_READ(i, __i_mtime.tv_nsec);
+	}
+	{
+		struct inode___ts *i = (void *)inode;
+
+		return (__u64)BPF_CORE_READ(i, i_mtime.tv_sec) * 1000000000ULL +
+		       BPF_CORE_READ(i, i_mtime.tv_nsec);
+	}
+}
+
+/* The dirtying flag that says data pages were dirtied: an enum since 6.18,
+ * a macro (not in BTF) before. */
+enum inode_state_flags_t___inuse { I_DIRTY_PAGES___inuse = 1 };
+
+static __always_inline __u32 dirty_pages_flag(void)
+{
+	if (bpf_core_enum_value_exists(enum inode_state_flags_t___inuse, I_DIRTY_PAGES___inuse))
+		return bpf_core_enum_value(enum inode_state_flags_t___inuse, I_DIRTY_PAGES___inuse);
+	return 1 << 2;
 }
 
 #endif

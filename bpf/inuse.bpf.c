@@ -3,10 +3,11 @@
  * inuse.bpf.c - the kernel side of inuse.
  *
  * Sees regular files opened for writing (syscall exit of the open family and
- * io_uring opens), the ways a writer can go away (close, dup2/dup3 over an
- * fd, close_range, exec, exit, munmap, io_uring close), write activity
- * (writeback_mark_inode_dirty, off the syscall path), and walks task fd
- * tables and mappings for the daemon's scans. The kernel's own writer count
+ * io_uring opens, fixed-file slots included), the ways a writer can go away
+ * (close, dup2/dup3 over an fd, close_range, exec, exit, munmap, io_uring
+ * close), write activity (writeback_mark_inode_dirty, off the syscall
+ * path), renames, and walks task fd tables, io_uring file tables and
+ * mappings for the daemon's scans. The kernel's own writer count
  * (inode->i_writecount) is read by the "probe" program, which the daemon runs
  * on demand; it is the truth every "closed" answer is checked against.
  * See docs/design.md.
@@ -23,11 +24,13 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define K_O_ACCMODE 3
-#define K_O_WRONLY 1
-#define K_O_RDWR 2
-#define K_O_CREAT 0100
-#define K_O_TRUNC 01000
+#define K_O_ACCMODE	   3
+#define K_O_WRONLY	   1
+#define K_O_RDWR	   2
+#define K_O_CREAT	   0100
+#define K_O_TRUNC	   01000
+#define K_FILE_INDEX_ALLOC 0xffffffffu
+#define K_FFS_MASK	   (~3UL) /* io_uring keeps flags in the low bits */
 
 static __always_inline void holder_add(__u32 tgid, __u32 why)
 {
@@ -41,9 +44,11 @@ static __always_inline void holder_add(__u32 tgid, __u32 why)
 	bpf_map_update_elem(&holders, &tgid, &why, BPF_NOEXIST);
 }
 
-static __always_inline bool is_holder(__u32 tgid)
+static __always_inline __u32 holder_flags(__u32 tgid)
 {
-	return bpf_map_lookup_elem(&holders, &tgid) != NULL;
+	__u32 *v = bpf_map_lookup_elem(&holders, &tgid);
+
+	return v ? *v : 0;
 }
 
 static __always_inline __u32 cur_tgid(void)
@@ -58,37 +63,44 @@ static __always_inline bool foreign_ns(void)
 	return host_mntns && BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum) != host_mntns;
 }
 
-/*
- * A file was installed at fd in the current task's table by an open. Called
- * at syscall exit, so a failed open costs only the first test.
- */
-#define FLAGS_UNKNOWN 0x80000000u /* io_uring: the flags are not at hand */
+/* A hint, at most one per period machine-wide. */
+static __always_inline void rate_limited_hint(__u64 *last, __u64 period, __u32 why, bool urgent)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
 
-static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
+	if (now - *last < period)
+		return;
+	*last = now;
+	emit_simple(INUSE_EV_HINT, why, NULL, 0, -1, urgent);
+}
+
+/* Files whose writers no process is known to hold (an fd in flight, a
+ * loop device's backing file, a closed ring's table) go when something
+ * lets go of them: a close or an exit, somewhere. */
+static __always_inline void release_hint(void)
+{
+	if (holderless_files)
+		rate_limited_hint(&last_release_hint_ns, INUSE_RELEASE_HINT_NS, INUSE_HINT_RELEASE,
+				  true);
+}
+
+/*
+ * A file was installed at fd (or, with INUSE_EVF_FIXED, in io_uring slot
+ * fd) of the current process for writing: track its inode, tell the daemon.
+ */
+static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, __u32 evflags)
 {
 	struct inuse_inode *st, fresh = {};
+	struct inode *name_inode, *inode;
 	struct inuse_key key;
-	struct inuse_ev hdr;
+	struct inuse_ev *e;
 	struct dentry *dentry;
-	struct inode *inode;
-	struct file *f;
-	bool urgent = false, want_path = true;
-	__u32 zero = 0, tgid;
-	struct scratch *s;
+	bool urgent = false, want_name = true;
+	__u32 tgid = cur_tgid();
 	__u64 now;
-	int off;
 
-	if (ret < 0)
-		return 0;
-	/* a read-only open is never a writer: done before touching the file */
-	if (!(open_flags & FLAGS_UNKNOWN) && (open_flags & K_O_ACCMODE) == 0)
-		return 0;
-	open_flags &= ~FLAGS_UNKNOWN;
-	f = fd_file((int)ret);
-	if (!file_is_writer(f))
-		return 0;
-	tgid = cur_tgid();
-	inode = BPF_CORE_READ(f, f_inode);
+	name_inode = BPF_CORE_READ(f, f_inode);
+	inode = data_inode(name_inode);
 	dentry = BPF_CORE_READ(f, f_path.dentry);
 	inode_key(inode, &key);
 	now = bpf_ktime_get_boot_ns();
@@ -97,53 +109,71 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 	if (st) {
 		__sync_fetch_and_add(&st->open_gen, 1);
 		urgent = st->watch != 0;
-		want_path = st->dentry_ptr != (__u64)dentry;
+		want_name = st->dentry_ptr != (__u64)dentry;
 	} else {
 		fresh.inode_ptr = (__u64)inode;
 		fresh.dentry_ptr = (__u64)dentry;
 		fresh.first_open_ns = now;
 		fresh.open_gen = 1;
-		if (bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST) == 0)
+		fresh.mtime_ns = inode_mtime_ns(inode);
+		if (bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST) == 0) {
 			evflags |= INUSE_EVF_NEW_INODE;
-		else if (!bpf_map_lookup_elem(&inodes, &key))
-		{
+		} else if (!bpf_map_lookup_elem(&inodes, &key)) {
 			__sync_fetch_and_add(&map_full_events, 1);
 			stat_inc(INUSE_STAT_MAP_FULL);
 		}
 	}
-	holder_add(tgid, INUSE_HOLDER_FD);
+	holder_add(tgid, (evflags & INUSE_EVF_FIXED) ? INUSE_HOLDER_URING : INUSE_HOLDER_FD);
 
-	ev_fill(&hdr, INUSE_EV_OPEN, now, true);
-	hdr.ino = key.ino;
-	hdr.dev = key.dev;
-	hdr.fd = (int)ret;
-	hdr.inode_ptr = (__u64)inode;
-	hdr.f_flags = BPF_CORE_READ(f, f_flags);
-	hdr.f_mode = BPF_CORE_READ(f, f_mode);
-	hdr.open_flags = open_flags;
-	if (want_path && foreign_ns())
-		evflags |= INUSE_EVF_FOREIGN_NS;
-
-	if (!want_path) {
-		struct inuse_ev *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-		if (!e) {
-			note_lost();
-			return 0;
-		}
-		*e = hdr;
-		e->evflags = evflags;
-		stat_inc(INUSE_STAT_EVENTS);
-		bpf_ringbuf_submit(e, wake_flags(now, urgent));
+	/*
+	 * A fixed-size record, filled in place: no name is walked here, on
+	 * every opener's time. A name the daemon does not know (a new inode,
+	 * another hard link) is walked by the daemon from dentry_ptr, which
+	 * the opener's file pins while it is open.
+	 */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		note_lost();
 		return 0;
 	}
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return 0;
-	off = walk_path(BPF_CORE_READ(f, f_path.mnt), dentry, s->buf, &evflags);
-	hdr.evflags = evflags | INUSE_EVF_PATH;
-	emit_with_path(&hdr, s->buf, off, urgent);
+	ev_fill(e, INUSE_EV_OPEN, now, true);
+	e->ino = key.ino;
+	e->dev = key.dev;
+	e->fd = fd;
+	e->inode_ptr = (__u64)inode;
+	e->dentry_ptr = (__u64)dentry;
+	e->name_inode_ptr = (__u64)name_inode;
+	e->sb_dev = BPF_CORE_READ(name_inode, i_sb, s_dev);
+	e->f_flags = BPF_CORE_READ(f, f_flags);
+	e->f_mode = BPF_CORE_READ(f, f_mode);
+	e->open_flags = open_flags;
+	if (want_name)
+		evflags |= INUSE_EVF_NAME_WANTED;
+	if (foreign_ns())
+		evflags |= INUSE_EVF_FOREIGN_NS;
+	e->evflags = evflags;
+	stat_inc(INUSE_STAT_EVENTS);
+	bpf_ringbuf_submit(e, wake_flags(now, urgent));
 	return 0;
+}
+
+/* A read-only open is never a writer: io_uring opens do not say. */
+#define FLAGS_UNKNOWN 0x80000000u
+
+/* An open returned fd ret: checked at syscall exit, so a failed open costs
+ * only the first test and a read-only one the second. */
+static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
+{
+	struct file *f;
+
+	if (ret < 0)
+		return 0;
+	if (!(open_flags & FLAGS_UNKNOWN) && (open_flags & K_O_ACCMODE) == 0)
+		return 0;
+	f = fd_file((int)ret);
+	if (!file_is_writer(f))
+		return 0;
+	return track_open(f, (int)ret, open_flags & ~FLAGS_UNKNOWN, evflags);
 }
 
 /* The flags the opener passed, read from the saved user registers. */
@@ -195,6 +225,17 @@ int exit_open_by_handle_at(struct trace_event_raw_sys_exit *ctx)
 	return on_open(ctx->ret, (__u32)PT_REGS_PARM3_SYSCALL(user_regs()), 0);
 }
 
+/* An io_uring instance's file: the anonymous inode named "[io_uring]". */
+static __always_inline bool is_uring_file(struct file *f)
+{
+	char name[11] = {};
+
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	return name[0] == '[' && name[1] == 'i' && name[2] == 'o' && name[3] == '_' &&
+	       name[4] == 'u' && name[5] == 'r' && name[6] == 'i' && name[7] == 'n' &&
+	       name[8] == 'g' && name[9] == ']';
+}
+
 /* fd is about to be dropped from the current table: if it is a writer of a
  * tracked inode, tell the daemon, which then reads the writer count. */
 static __always_inline int on_fd_drop(int fd)
@@ -204,15 +245,28 @@ static __always_inline int on_fd_drop(int fd)
 	struct inode *inode;
 	struct file *f;
 
+	release_hint();
 	f = fd_file(fd);
 	if (!f || !(BPF_CORE_READ(f, f_mode) & K_FMODE_WRITE))
 		return 0;
 	inode = BPF_CORE_READ(f, f_inode);
+	if (!inode)
+		return 0;
+	if ((BPF_CORE_READ(inode, i_mode) & K_S_IFMT) != K_S_IFREG) {
+		/* a ring that holds fixed files: they go with it */
+		if ((holder_flags(cur_tgid()) & INUSE_HOLDER_URING) && is_uring_file(f))
+			emit_simple(INUSE_EV_HINT, INUSE_HINT_URING_CLOSE, NULL, 0, -1, false);
+		return 0; /* pipes, sockets, devices */
+	}
 	inode_key(inode, &key);
 	st = bpf_map_lookup_elem(&inodes, &key);
-	if (!st)
-		return 0;
-	emit_simple(INUSE_EV_CLOSE, 0, &key, (__u64)inode, fd, st->watch != 0);
+	if (!st && is_overlay(inode)) {
+		inode = data_inode(inode);
+		inode_key(inode, &key);
+		st = bpf_map_lookup_elem(&inodes, &key);
+	}
+	if (st)
+		emit_simple(INUSE_EV_CLOSE, 0, &key, (__u64)inode, fd, st->watch != 0);
 	return 0;
 }
 
@@ -241,7 +295,8 @@ int enter_dup3(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_close_range")
 int exit_close_range(struct trace_event_raw_sys_exit *ctx)
 {
-	if (is_holder(cur_tgid()))
+	release_hint();
+	if (holder_flags(cur_tgid()))
 		emit_simple(INUSE_EV_HINT, INUSE_HINT_CLOSE_RANGE, NULL, 0, -1, false);
 	return 0;
 }
@@ -250,22 +305,50 @@ int exit_close_range(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_munmap")
 int exit_munmap(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tgid = cur_tgid();
-	__u32 *v = bpf_map_lookup_elem(&holders, &tgid);
-
-	if (v && (*v & INUSE_HOLDER_MMAP))
+	if (holder_flags(cur_tgid()) & INUSE_HOLDER_MMAP)
 		emit_simple(INUSE_EV_HINT, INUSE_HINT_MUNMAP, NULL, 0, -1, false);
 	return 0;
+}
+
+/* A rename may have moved a tracked file or one of its directories. */
+static __always_inline int on_rename(long ret)
+{
+	if (ret == 0 && tracked_files)
+		rate_limited_hint(&last_rename_hint_ns, INUSE_RENAME_HINT_NS, INUSE_HINT_RENAME,
+				  false);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_rename")
+int exit_rename(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_rename(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat")
+int exit_renameat(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_rename(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat2")
+int exit_renameat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_rename(ctx->ret);
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u32 pf;
 
-	if (ptgid == ctgid || !is_holder(ptgid))
-		return 0; /* a thread, or nothing inherited */
-	holder_add(ctgid, INUSE_HOLDER_FD);
+	if (ptgid == ctgid)
+		return 0; /* a thread */
+	pf = holder_flags(ptgid);
+	if (!pf)
+		return 0; /* nothing inherited */
+	holder_add(ctgid, pf);
 	emit_simple(INUSE_EV_FORK, ctgid, NULL, 0, -1, false);
 	return 0;
 }
@@ -273,7 +356,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p)
 {
-	if (is_holder(p->tgid))
+	if (holder_flags(p->tgid))
 		emit_simple(INUSE_EV_EXEC, 0, NULL, 0, -1, false);
 	return 0;
 }
@@ -283,32 +366,42 @@ int BPF_PROG(on_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
 
-	if (p->signal->live.counter != 0 || !is_holder(tgid))
+	if (p->signal->live.counter != 0)
 		return 0; /* other threads still hold the fd table */
+	release_hint();
+	if (!holder_flags(tgid))
+		return 0;
 	bpf_map_delete_elem(&holders, &tgid);
 	emit_simple(INUSE_EV_EXIT, 0, NULL, 0, -1, false);
 	return 0;
 }
 
 /*
- * Write activity, off the syscall path: an inode got dirty. Tracked inodes
- * get their write time and generation; an untracked regular file that the
- * kernel counts writers for was opened by a path no hook sees (an io_uring
- * fixed file, a kernel-internal open): it is added and reported.
+ * Write activity, off the syscall path: an inode got dirty. A write dirties
+ * data pages or moves the modification time; an atime update, a chmod or
+ * another metadata-only change does neither and is not counted. Tracked
+ * inodes get their write time and generation; an untracked regular file
+ * that the kernel counts writers for was opened by a path no hook sees (a
+ * kernel-internal open, a ring slot on a kernel without that hook): it is
+ * added and reported.
  */
 SEC("tp_btf/writeback_mark_inode_dirty")
 int BPF_PROG(on_dirty, struct inode *inode, int flags)
 {
 	struct inuse_inode *st, fresh = {};
 	struct inuse_key key;
-	__u64 now;
+	__u64 now, mt;
 
 	if (!inode_tracked_kind(inode))
 		return 0;
 	inode_key(inode, &key);
-	now = bpf_ktime_get_boot_ns();
 	st = bpf_map_lookup_elem(&inodes, &key);
 	if (st) {
+		mt = inode_mtime_ns(inode);
+		if (!((__u32)flags & dirty_pages_flag()) && mt == st->mtime_ns)
+			return 0;
+		now = bpf_ktime_get_boot_ns();
+		st->mtime_ns = mt;
 		st->last_write_ns = now;
 		__sync_fetch_and_add(&st->write_gen, 1);
 		stat_inc(INUSE_STAT_WRITES);
@@ -320,47 +413,149 @@ int BPF_PROG(on_dirty, struct inode *inode, int flags)
 	}
 	if (BPF_CORE_READ(inode, i_writecount.counter) <= 0)
 		return 0;
+	now = bpf_ktime_get_boot_ns();
 	fresh.inode_ptr = (__u64)inode;
 	fresh.first_open_ns = now;
 	fresh.last_write_ns = now;
 	fresh.write_gen = 1;
+	fresh.mtime_ns = inode_mtime_ns(inode);
 	if (bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST) != 0)
 		return 0;
 	stat_inc(INUSE_STAT_DISCOVERED);
-	emit_simple(INUSE_EV_DISCOVER, 0, &key, (__u64)inode, -1, false);
+	{
+		struct inuse_ev *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		struct dentry *d = inode_some_dentry(inode);
+
+		if (!e) {
+			note_lost();
+			return 0;
+		}
+		ev_fill(e, INUSE_EV_DISCOVER, now, false);
+		e->ino = key.ino;
+		e->dev = key.dev;
+		e->inode_ptr = (__u64)inode;
+		if (d) {
+			/* a name, walked by the daemon */
+			e->dentry_ptr = (__u64)d;
+			e->name_inode_ptr = (__u64)inode;
+			e->sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			e->evflags = INUSE_EVF_NAME_WANTED;
+		}
+		stat_inc(INUSE_STAT_EVENTS);
+		bpf_ringbuf_submit(e, wake_flags(now, false));
+	}
 	return 0;
 }
 
-/* io_uring: opens that install an fd, and closes, never pass the syscall
- * hooks. Optional: the daemon turns it off where the tracepoint differs. */
+/* ---- io_uring ---- */
+
+/* The parts of io_uring's structures read here (Linux 6.13+ layout; on
+ * older kernels the fields are absent and fixed files are found by their
+ * first write instead). */
+struct io_open___inuse {
+	__u32 file_slot;
+} __attribute__((preserve_access_index));
+
+struct io_rsrc_node___inuse {
+	unsigned long file_ptr;
+} __attribute__((preserve_access_index));
+
+struct io_rsrc_data___inuse {
+	unsigned int nr;
+	struct io_rsrc_node___inuse **nodes;
+} __attribute__((preserve_access_index));
+
+struct io_file_table___inuse {
+	struct io_rsrc_data___inuse data;
+} __attribute__((preserve_access_index));
+
+struct io_ring_ctx___inuse {
+	struct io_file_table___inuse file_table;
+} __attribute__((preserve_access_index));
+
+struct io_kiocb___inuse {
+	struct io_cmd_data cmd;
+	struct io_ring_ctx___inuse *ctx;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool uring_tables_known(void)
+{
+	return bpf_core_field_exists(struct io_rsrc_data___inuse, nodes) &&
+	       bpf_core_field_exists(struct io_rsrc_node___inuse, file_ptr);
+}
+
+/* The file in fixed-file slot idx of ring ctx, or NULL. */
+static __always_inline struct file *uring_slot_file(struct io_ring_ctx___inuse *ctx, __u32 idx)
+{
+	struct io_rsrc_node___inuse **nodes, *node = NULL;
+	unsigned long fp;
+
+	if (!uring_tables_known())
+		return NULL;
+	if (idx >= BPF_CORE_READ(ctx, file_table.data.nr))
+		return NULL;
+	nodes = BPF_CORE_READ(ctx, file_table.data.nodes);
+	if (!nodes || bpf_probe_read_kernel(&node, sizeof(node), nodes + idx) || !node)
+		return NULL;
+	fp = BPF_CORE_READ(node, file_ptr);
+	return (struct file *)(fp & K_FFS_MASK);
+}
+
+/* io_uring: opens, into an fd or a fixed-file slot, and closes never pass
+ * the syscall hooks. Optional: the daemon turns it off where it does not
+ * load. */
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(on_uring_complete, void *ctx_, struct io_kiocb *req, struct io_uring_cqe *cqe)
 {
+	struct io_kiocb___inuse *r = (void *)req;
 	__u8 op = BPF_CORE_READ(req, opcode);
+	struct io_open___inuse *open;
+	__u32 slot, idx;
+	struct file *f;
 	int res;
 
 	if (op == IORING_OP_CLOSE) {
-		if (is_holder(cur_tgid()))
+		if (holder_flags(cur_tgid()))
 			emit_simple(INUSE_EV_HINT, INUSE_HINT_URING_CLOSE, NULL, 0, -1, false);
 		return 0;
 	}
 	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
 		return 0;
 	res = BPF_CORE_READ(cqe, res);
-	return on_open(res, FLAGS_UNKNOWN, INUSE_EVF_URING);
+	if (res < 0)
+		return 0;
+	open = (void *)&r->cmd;
+	slot = BPF_CORE_READ(open, file_slot);
+	if (!slot)
+		return on_open(res, FLAGS_UNKNOWN, INUSE_EVF_URING);
+	idx = slot == K_FILE_INDEX_ALLOC ? (__u32)res : slot - 1;
+	f = uring_slot_file(BPF_CORE_READ(r, ctx), idx);
+	if (!file_is_writer(f))
+		return 0;
+	return track_open(f, (int)idx, 0, INUSE_EVF_URING | INUSE_EVF_FIXED);
 }
 
 /* ---- scans, run by the daemon through BPF iterators ---- */
 
-static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *task,
-				     struct file *f, int fd)
+/* A process whose last thread is exiting: its EXIT event has been or is
+ * about to be sent, so what it still holds must not be added back. */
+static __always_inline bool process_dying(struct task_struct *task)
 {
+	return BPF_CORE_READ(task, signal, live.counter) == 0;
+}
+
+/* Writes one SCAN record (and, for an overlay file, its upper name) to
+ * the iterator's output. */
+static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *task, struct file *f,
+				     int fd, __u32 evflags)
+{
+	struct inode *name_inode, *inode;
 	struct inuse_inode fresh = {};
-	struct inuse_scan_rec *r;
+	struct inuse_ev_path_l *r;
+	struct dentry *dentry, *up;
 	struct inuse_key key;
-	struct inode *inode;
 	struct scratch *s;
-	__u32 zero = 0, evflags = 0, tgid, len;
+	__u32 zero = 0, tgid, len;
 	int off;
 
 	r = bpf_map_lookup_elem(&scan_rec_map, &zero);
@@ -368,35 +563,79 @@ static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *t
 	if (!r || !s)
 		return 0;
 	tgid = BPF_CORE_READ(task, tgid);
-	inode = BPF_CORE_READ(f, f_inode);
+	name_inode = BPF_CORE_READ(f, f_inode);
+	inode = data_inode(name_inode);
+	dentry = BPF_CORE_READ(f, f_path.dentry);
 	inode_key(inode, &key);
 	fresh.inode_ptr = (__u64)inode;
-	fresh.dentry_ptr = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	fresh.dentry_ptr = (__u64)dentry;
 	fresh.open_gen = 1;
 	fresh.first_open_ns = bpf_ktime_get_boot_ns(); /* found now: a new lifetime */
+	fresh.mtime_ns = inode_mtime_ns(inode);
 	bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST);
-	holder_add(tgid, fd >= 0 ? INUSE_HOLDER_FD : INUSE_HOLDER_MMAP);
+	holder_add(tgid, (evflags & INUSE_EVF_MMAP)    ? INUSE_HOLDER_MMAP
+			 : (evflags & INUSE_EVF_FIXED) ? INUSE_HOLDER_URING
+						       : INUSE_HOLDER_FD);
 
-	r->ino = key.ino;
-	r->dev = key.dev;
-	r->fd = fd;
-	r->tgid = tgid;
-	r->uid = BPF_CORE_READ(task, cred, uid.val);
-	r->inode_ptr = (__u64)inode;
-	r->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
-	r->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
-	r->f_flags = BPF_CORE_READ(f, f_flags);
-	r->f_mode = BPF_CORE_READ(f, f_mode);
-	BPF_CORE_READ_STR_INTO(&r->comm, task, group_leader, comm);
+	__builtin_memset(&r->h, 0, sizeof(r->h));
+	r->h.type = INUSE_EV_SCAN;
+	r->h.tgid = tgid;
+	r->h.tid = tgid;
+	r->h.ino = key.ino;
+	r->h.dev = key.dev;
+	r->h.fd = fd;
+	r->h.uid = BPF_CORE_READ(task, cred, uid.val);
+	r->h.inode_ptr = (__u64)inode;
+	r->h.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	r->h.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	r->h.dentry_ptr = (__u64)dentry;
+	r->h.name_inode_ptr = (__u64)name_inode;
+	r->h.sb_dev = BPF_CORE_READ(name_inode, i_sb, s_dev);
+	r->h.f_flags = BPF_CORE_READ(f, f_flags);
+	r->h.f_mode = BPF_CORE_READ(f, f_mode);
+	BPF_CORE_READ_STR_INTO(&r->h.comm, task, group_leader, comm);
 	if (host_mntns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != host_mntns)
 		evflags |= INUSE_EVF_FOREIGN_NS;
-	off = walk_path(BPF_CORE_READ(f, f_path.mnt), BPF_CORE_READ(f, f_path.dentry), s->buf,
-			&evflags);
+	off = walk_path(dentry, s->buf, &evflags, &r->h.name_hash);
 	len = INUSE_PATH_MAX - off;
-	r->evflags = evflags | INUSE_EVF_PATH;
-	r->path_len = len;
+	r->h.evflags = evflags | INUSE_EVF_PATH;
+	r->h.path_len = len;
 	bpf_probe_read_kernel(r->path, len & SCRATCH_MASK, s->buf + (off & SCRATCH_MASK));
-	bpf_seq_write(seq, r, INUSE_SCAN_HDR + (len & SCRATCH_MASK));
+	bpf_seq_write(seq, r, sizeof(r->h) + (len & SCRATCH_MASK));
+
+	up = name_inode != inode ? overlay_upper_dentry(name_inode) : NULL;
+	if (!up)
+		return 0;
+	evflags = 0;
+	off = walk_path(up, s->buf, &evflags, &r->h.name_hash);
+	len = INUSE_PATH_MAX - off;
+	r->h.type = INUSE_EV_NAME;
+	r->h.dentry_ptr = (__u64)up;
+	r->h.name_inode_ptr = (__u64)inode;
+	r->h.sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	r->h.evflags = evflags | INUSE_EVF_PATH;
+	r->h.path_len = len;
+	bpf_probe_read_kernel(r->path, len & SCRATCH_MASK, s->buf + (off & SCRATCH_MASK));
+	bpf_seq_write(seq, r, sizeof(r->h) + (len & SCRATCH_MASK));
+	return 0;
+}
+
+struct ring_walk {
+	struct seq_file *seq;
+	struct task_struct *task;
+	struct io_ring_ctx___inuse *ctx;
+	__u32 nr;
+};
+
+static long ring_slot(__u32 i, struct ring_walk *w)
+{
+	struct file *f;
+
+	if (i >= w->nr)
+		return 1;
+	f = uring_slot_file(w->ctx, i);
+	if (f && file_is_writer(f))
+		scan_emit(w->seq, w->task, f, (int)i, INUSE_EVF_FIXED | INUSE_EVF_URING);
 	return 0;
 }
 
@@ -406,13 +645,23 @@ int scan_files(struct bpf_iter__task_file *ctx)
 	struct task_struct *task = ctx->task;
 	struct file *f = ctx->file;
 
-	if (!task || !f)
+	if (!task || !f || process_dying(task))
 		return 0;
-	if (task->pid != task->tgid)
-		return 0; /* threads share the leader's table */
-	if (!file_is_writer(f))
-		return 0;
-	return scan_emit(ctx->meta->seq, task, f, ctx->fd);
+	if (file_is_writer(f))
+		return scan_emit(ctx->meta->seq, task, f, ctx->fd, 0);
+	/* an io_uring instance: the files in its fixed-file table */
+	if (uring_tables_known() && is_uring_file(f)) {
+		struct ring_walk w = {.seq = ctx->meta->seq, .task = task};
+		struct io_ring_ctx___inuse *rc = BPF_CORE_READ(f, private_data);
+
+		w.ctx = rc;
+		w.nr = BPF_CORE_READ(rc, file_table.data.nr);
+		if (w.nr > INUSE_URING_SLOTS_MAX)
+			w.nr = INUSE_URING_SLOTS_MAX;
+		if (w.nr)
+			bpf_loop(w.nr, ring_slot, &w, 0);
+	}
+	return 0;
 }
 
 /* A mapping holds its file: if that file was opened for writing, the
@@ -424,54 +673,175 @@ int scan_vmas(struct bpf_iter__task_vma *ctx)
 	struct vm_area_struct *vma = ctx->vma;
 	struct file *f;
 
-	if (!task || !vma)
+	if (!task || !vma || process_dying(task))
 		return 0;
 	f = BPF_CORE_READ(vma, vm_file);
 	if (!file_is_writer(f))
 		return 0;
-	return scan_emit(ctx->meta->seq, task, f, -1);
+	return scan_emit(ctx->meta->seq, task, f, -1, INUSE_EVF_MMAP);
 }
 
+/* ---- probes, run on demand with BPF_PROG_TEST_RUN ---- */
+
 /*
- * The kernel's writer count of up to INUSE_PROBE_BATCH inodes, run on demand
- * with BPF_PROG_TEST_RUN (args[0] = how many). An inode pointer is trusted
- * only while the inode there still has the same identity: once the last
- * writer is gone the inode may be freed, and then nobody writes it.
+ * The kernel's writer count and modification time of inode i of the batch.
+ * An inode pointer is trusted only while the inode there still has the same
+ * identity: once the last writer is gone the inode may be freed, and then
+ * nobody writes it.
  */
+static long probe_one(__u32 i, void *unused)
+{
+	struct inuse_probe_req *rq = bpf_map_lookup_elem(&probe_req, &i);
+	struct inuse_probe_res *rs = bpf_map_lookup_elem(&probe_res, &i);
+	struct inuse_key k;
+	struct inode *inode;
+
+	if (!rq || !rs)
+		return 1;
+	inode = (struct inode *)rq->inode_ptr;
+	rs->writecount = 0;
+	rs->nlink = 0;
+	rs->flags = INUSE_PROBE_GONE;
+	rs->mtime_ns = 0;
+	if (!inode || !BPF_CORE_READ(inode, i_sb))
+		return 0;
+	inode_key(inode, &k);
+	if (k.ino != rq->ino || k.dev != rq->dev)
+		return 0;
+	rs->flags = 0;
+	rs->writecount = BPF_CORE_READ(inode, i_writecount.counter);
+	rs->nlink = BPF_CORE_READ(inode, __i_nlink);
+	rs->mtime_ns = inode_mtime_ns(inode);
+	return 0;
+}
+
+/* args[0]: how many of probe_req to read (at most INUSE_PROBE_BATCH). */
 SEC("raw_tp")
 int probe(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 n = ctx->args[0];
 
-	for (__u32 i = 0; i < INUSE_PROBE_BATCH && i < n; i++) {
-		struct inuse_probe_req *rq;
-		struct inuse_probe_res *rs;
-		struct inode *inode;
-		__u64 ino = 0;
-		struct super_block *sb = NULL;
-		__u32 dev = 0;
-		__u32 key = i;
+	bpf_loop(n < INUSE_PROBE_BATCH ? n : INUSE_PROBE_BATCH, probe_one, NULL, 0);
+	return 0;
+}
 
-		rq = bpf_map_lookup_elem(&probe_req, &key);
-		rs = bpf_map_lookup_elem(&probe_res, &key);
-		if (!rq || !rs)
-			break;
-		inode = (struct inode *)rq->inode_ptr;
-		rs->writecount = 0;
-		rs->nlink = 0;
-		rs->flags = INUSE_PROBE_GONE;
-		if (!inode)
-			continue;
-		if (bpf_probe_read_kernel(&ino, sizeof(ino), &inode->i_ino) ||
-		    bpf_probe_read_kernel(&sb, sizeof(sb), &inode->i_sb) || !sb ||
-		    bpf_probe_read_kernel(&dev, sizeof(dev), &sb->s_dev))
-			continue;
-		if (ino != rq->ino || dev != rq->dev)
-			continue;
-		rs->flags = 0;
-		bpf_probe_read_kernel(&rs->writecount, sizeof(rs->writecount),
-				      &inode->i_writecount.counter);
-		bpf_probe_read_kernel(&rs->nlink, sizeof(rs->nlink), &inode->i_nlink);
+/* The current path of dentry i of the batch, if it still names the inode
+ * it named when it was recorded. */
+static long walk_one(__u32 i, void *unused)
+{
+	struct inuse_walk_req *rq = bpf_map_lookup_elem(&walk_req, &i);
+	struct inuse_walk_res *rs = bpf_map_lookup_elem(&walk_res, &i);
+	__u32 zero = 0, evflags = 0, len;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	struct dentry *dentry;
+	int off;
+
+	if (!rq || !rs || !s)
+		return 1;
+	rs->len = 0;
+	rs->evflags = 0;
+	rs->sb_dev = 0;
+	if (rq->flags & INUSE_WALK_UPPER) {
+		/* the upper file of an overlay inode */
+		dentry = overlay_upper_dentry((struct inode *)rq->inode_ptr);
+		if (!dentry)
+			return 0;
+	} else {
+		dentry = (struct dentry *)rq->dentry_ptr;
+		if (!dentry || (__u64)BPF_CORE_READ(dentry, d_inode) != rq->inode_ptr)
+			return 0;
 	}
+	off = walk_path(dentry, s->buf, &evflags, &rs->name_hash);
+	len = INUSE_PATH_MAX - off;
+	rs->dentry_ptr = (__u64)dentry;
+	rs->len = len;
+	rs->evflags = evflags;
+	rs->sb_dev = BPF_CORE_READ(dentry, d_sb, s_dev);
+	bpf_probe_read_kernel(rs->path, len & SCRATCH_MASK, s->buf + (off & SCRATCH_MASK));
+	return 0;
+}
+
+/* args[0]: how many of walk_req to walk (at most INUSE_WALK_BATCH). */
+SEC("raw_tp")
+int walk(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 n = ctx->args[0];
+
+	bpf_loop(n < INUSE_WALK_BATCH ? n : INUSE_WALK_BATCH, walk_one, NULL, 0);
+	return 0;
+}
+
+/* The fingerprint of dentry i of the batch, if it still names its inode. */
+static long hash_one(__u32 i, void *unused)
+{
+	struct inuse_walk_req *rq = bpf_map_lookup_elem(&hash_req, &i);
+	struct inuse_hash_res *rs = bpf_map_lookup_elem(&hash_res, &i);
+	struct dentry *dentry;
+
+	if (!rq || !rs)
+		return 1;
+	rs->name_hash = 0;
+	rs->evflags = 0;
+	dentry = (struct dentry *)rq->dentry_ptr;
+	if (!dentry || (__u64)BPF_CORE_READ(dentry, d_inode) != rq->inode_ptr)
+		return 0;
+	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
+		rs->evflags = INUSE_EVF_UNLINKED;
+	rs->name_hash = walk_fingerprint(dentry);
+	return 0;
+}
+
+/* args[0]: how many of hash_req to read (at most INUSE_HASH_BATCH). */
+SEC("raw_tp")
+int hashprobe(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 n = ctx->args[0];
+
+	bpf_loop(n < INUSE_HASH_BATCH ? n : INUSE_HASH_BATCH, hash_one, NULL, 0);
+	return 0;
+}
+
+/* What the kernel knows of the file behind descriptor i of the batch. */
+static long fdprobe_one(__u32 i, void *unused)
+{
+	__s32 *fd = bpf_map_lookup_elem(&fdprobe_req, &i);
+	struct inuse_fdprobe_res *rs = bpf_map_lookup_elem(&fdprobe_res, &i);
+	struct inode *name_inode, *inode;
+	struct inuse_key k;
+	struct file *f;
+
+	if (!fd || !rs)
+		return 1;
+	__builtin_memset(rs, 0, sizeof(*rs));
+	rs->flags = INUSE_PROBE_GONE;
+	f = fd_file(*fd);
+	if (!f)
+		return 0;
+	name_inode = BPF_CORE_READ(f, f_inode);
+	if (!name_inode)
+		return 0;
+	inode = data_inode(name_inode);
+	inode_key(inode, &k);
+	rs->ino = k.ino;
+	rs->dev = k.dev;
+	rs->inode_ptr = (__u64)inode;
+	rs->writecount = BPF_CORE_READ(inode, i_writecount.counter);
+	rs->name_writecount = BPF_CORE_READ(name_inode, i_writecount.counter);
+	rs->flags = 0;
+	return 0;
+}
+
+/*
+ * args[0]: how many of fdprobe_req to read. Run by the daemon, so "current"
+ * is the daemon, whose descriptors were opened with O_PATH on the paths it
+ * was asked about: the writer count of the inode that holds the data,
+ * whatever name and file system led to it.
+ */
+SEC("raw_tp")
+int fdprobe(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 n = ctx->args[0];
+
+	bpf_loop(n < INUSE_FDPROBE_BATCH ? n : INUSE_FDPROBE_BATCH, fdprobe_one, NULL, 0);
 	return 0;
 }

@@ -52,7 +52,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct inuse_scan_rec);
+	__type(value, struct inuse_ev_path_l);
 } scan_rec_map SEC(".maps");
 
 struct {
@@ -69,6 +69,48 @@ struct {
 	__type(value, struct inuse_probe_res);
 } probe_res SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_WALK_BATCH);
+	__type(key, __u32);
+	__type(value, struct inuse_walk_req);
+} walk_req SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_WALK_BATCH);
+	__type(key, __u32);
+	__type(value, struct inuse_walk_res);
+} walk_res SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_HASH_BATCH);
+	__type(key, __u32);
+	__type(value, struct inuse_walk_req);
+} hash_req SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_HASH_BATCH);
+	__type(key, __u32);
+	__type(value, struct inuse_hash_res);
+} hash_res SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_FDPROBE_BATCH);
+	__type(key, __u32);
+	__type(value, __s32);
+} fdprobe_req SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_FDPROBE_BATCH);
+	__type(key, __u32);
+	__type(value, struct inuse_fdprobe_res);
+} fdprobe_res SEC(".maps");
+
 /* Set by the daemon between open and load. */
 const volatile __u64 wake_interval_ns = 2000000;
 const volatile __u64 ring_wake_bytes = 1 << 20;
@@ -83,6 +125,14 @@ __u64 last_wake_ns = 0;
  * through memory, without a syscall. */
 __u64 lost_events = 0;
 __u64 map_full_events = 0;
+
+/* Written by the daemon (through memory): how many tracked files have
+ * writers counted but no process known to hold them, and whether any file
+ * is tracked at all. They switch the RELEASE and RENAME hints on. */
+__u32 holderless_files = 0;
+__u32 tracked_files = 0;
+__u64 last_release_hint_ns = 0;
+__u64 last_rename_hint_ns = 0;
 
 static __always_inline void stat_inc(__u32 idx)
 {

@@ -53,6 +53,10 @@ INUSE_API int inuse_client__send(struct inuse_client *c, const char *req, size_t
  * -EMSGSIZE (longer than max_response). */
 INUSE_API int inuse_client__recv(struct inuse_client *c, char **resp, size_t *len);
 
+/* The next descriptor the daemon sent (with a snapshot answer), now the
+ * caller's; -ENOENT when none is waiting. */
+INUSE_API int inuse_client__take_fd(struct inuse_client *c);
+
 /* send + recv. */
 INUSE_API int inuse_client__call(struct inuse_client *c, const char *req, size_t len, char **resp,
 				 size_t *resp_len);
@@ -68,7 +72,7 @@ enum inuse_state {
 	INUSE_NOT_QUIET, /* wait: closed, but written less than "quiet" ago */
 };
 
-enum inuse_decision { INUSE_COPY = 0, INUSE_DEFER, INUSE_SKIP, INUSE_FLAG };
+enum inuse_decision { INUSE_COPY = 0, INUSE_DEFER, INUSE_SKIP, INUSE_FLAG, INUSE_SNAPSHOT };
 
 struct inuse_file {
 	const char *path;
@@ -84,6 +88,10 @@ struct inuse_file {
 	enum inuse_decision fallback; /* ...do this */
 	size_t nwriters;	      /* check: writers the client may see */
 	int consistent;		      /* verify: 1 if the copy is consistent */
+	int fd;			      /* snapshot: a read-only descriptor of the copy,
+					 owned by the result (dup it to keep it), -1: none */
+	unsigned long long size;      /* snapshot: bytes of the copy */
+	int cloned;		      /* snapshot: 1 if the copy shares the file's extents */
 };
 
 /* An answer: n files, valid until inuse_result__free. */
@@ -110,6 +118,20 @@ INUSE_API int inuse_client__verify(struct inuse_client *c, const char *const *pa
  * seconds), or timeout seconds. The call's own timeout must be longer. */
 INUSE_API int inuse_client__wait(struct inuse_client *c, const char *const *paths, size_t n,
 				 double timeout, double quiet, struct inuse_result **out);
+
+/*
+ * A consistent copy of files that stay open for writing: their writers are
+ * frozen for a moment (at most the policy's freeze_max), each file copied
+ * (a clone where the file system can), the writers thawed. Every path must
+ * be one the policy decides "snapshot" for; a database and its journal are
+ * given together. Each file of the result has its copy as fd. Errors:
+ * -EPERM (refused: the policy, the access rules, a writer that must not be
+ * frozen), -EIO (failed: the freeze or the copy did not work out, or the
+ * file was opened meanwhile by a writer the freeze did not hold),
+ * -EREMOTEIO, transport errors.
+ */
+INUSE_API int inuse_client__snapshot(struct inuse_client *c, const char *const *paths, size_t n,
+				     struct inuse_result **out);
 
 INUSE_API const char *inuse_decision_name(enum inuse_decision d);
 INUSE_API const char *inuse_state_name(enum inuse_state s);

@@ -16,9 +16,11 @@ pkgs=(
 bench=(lsof psmisc fatrace libbpf-tools postgresql)
 # every tool a test calls: curl and promtool (metrics), ss (iproute2), man,
 # systemd-analyze (systemd), nm (binutils), socat, setpriv and prlimit
-# (util-linux), tar, rsync and sqlite3 (the end-to-end backups). Under
-# CI=true a missing one fails its test instead of skipping it.
-tests=(curl prometheus iproute2 man-db systemd binutils socat util-linux tar rsync sqlite3)
+# (util-linux), tar, rsync and sqlite3 (the end-to-end backups), the file
+# systems of the file system tests. Under CI=true a missing one fails its
+# test instead of skipping it.
+tests=(curl prometheus iproute2 man-db systemd binutils socat util-linux tar rsync sqlite3
+	btrfs-progs xfsprogs e2fsprogs bindfs fuse3 python3)
 
 case "${1:-}" in
 "") ;;

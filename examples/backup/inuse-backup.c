@@ -120,8 +120,11 @@ static int tar_files(const char *archive, const char *dir, bool append, bool *wa
 			fwrite(files.f[i].rel, 1, strlen(files.f[i].rel) + 1, l);
 	fclose(l);
 	{
-		char *argv[] = {"tar", append ? "--append" : "--create", "--file", (char *)archive,
-				"-C", (char *)dir, "--null", "--files-from", list, NULL};
+		char *argv[] = {"tar",	  append ? "--append" : "--create",
+				"--file", (char *)archive,
+				"-C",	  (char *)dir,
+				"--null", "--files-from",
+				list,	  NULL};
 
 		rc = run(argv);
 	}
@@ -149,6 +152,13 @@ static int check(struct inuse_client *c, bool *which)
 		err = inuse_client__check(c, paths, n, &r);
 		if (err) {
 			fprintf(stderr, "inuse-backup: check: %s\n", strerror(-err));
+			return -1;
+		}
+		if (inuse_result__count(r) != n) {
+			/* answers must pair with the paths asked, one by one */
+			fprintf(stderr, "inuse-backup: check: %zu answers for %zu paths\n",
+				inuse_result__count(r), n);
+			inuse_result__free(r);
 			return -1;
 		}
 		for (size_t k = 0; k < n; k++) {
@@ -213,7 +223,9 @@ static char *fill_method(const char *m, const char *path, const char *dest)
 	if (!shell_safe(path) || !shell_safe(dest) || !(out = malloc(cap)))
 		return NULL;
 	while (*m) {
-		const char *v = !strncmp(m, "{path}", 6) ? path : !strncmp(m, "{dest}", 6) ? dest : NULL;
+		const char *v = !strncmp(m, "{path}", 6)   ? path
+				: !strncmp(m, "{dest}", 6) ? dest
+							   : NULL;
 
 		if (v) {
 			memcpy(out + n, v, strlen(v));
@@ -259,8 +271,8 @@ static int method_copy(struct file *f, const char *stage, const char *archive)
 		return 0;
 	}
 	{
-		char *argv[] = {"tar", "--append", "--file", (char *)archive, "-C", (char *)stage,
-				(char *)f->rel, NULL};
+		char *argv[] = {"tar", "--append",    "--file",	      (char *)archive,
+				"-C",  (char *)stage, (char *)f->rel, NULL};
 
 		if (run(argv) != 0)
 			return -1;
@@ -289,6 +301,12 @@ static long verify(struct inuse_client *c, bool *which)
 	if (err) {
 		fprintf(stderr, "inuse-backup: verify: %s\n", strerror(-err));
 		left = -1;
+	}
+	if (!err && inuse_result__count(r) != n) {
+		fprintf(stderr, "inuse-backup: verify: %zu answers for %zu files\n",
+			inuse_result__count(r), n);
+		left = -1;
+		err = -EPROTO;
 	}
 	for (size_t k = 0; !err && k < n; k++) {
 		const struct inuse_file *x = inuse_result__file(r, k);

@@ -566,7 +566,6 @@ static void test_query_errors(void **state)
 	} cases[] = {
 	    {"{\"op\":\"check\"}", "bad_request"},
 	    {"{\"op\":\"check\",\"paths\":[]}", "bad_request"},
-	    {"{\"op\":\"check\",\"paths\":[\"relative\"]}", "bad_request"},
 	    {"{\"op\":\"check\",\"paths\":[1]}", "bad_request"},
 	    {"{\"op\":\"wait\",\"paths\":[\"/x\"]}", "bad_request"},
 	    {"{\"op\":\"wait\",\"paths\":[\"/x\"],\"timeout\":-1}", "bad_request"},
@@ -589,6 +588,25 @@ static void test_query_errors(void **state)
 		assert_string_equal(
 		    json_string_value(json_object_get(json_object_get(j, "error"), "code")),
 		    cases[i].code);
+		json_decref(j);
+		free(line);
+	}
+	{
+		/* an unusable path is an error of its own, never the batch's */
+		static const char req[] = "{\"op\":\"check\",\"paths\":[\"relative\",\"/\"]}";
+		char *line = NULL;
+		json_t *j, *f;
+
+		assert_int_equal(inuse_client__call(c, req, sizeof(req) - 1, &line, NULL), 0);
+		j = json_loads(line, 0, NULL);
+		assert_true(json_is_true(json_object_get(j, "ok")));
+		f = json_object_get(j, "files");
+		assert_int_equal(json_array_size(f), 2);
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(f, 0), "state")), "error");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(f, 1), "state")),
+		    "not_regular");
 		json_decref(j);
 		free(line);
 	}

@@ -174,9 +174,9 @@ static bool read_line_fd(int fd, char *buf, size_t cap)
  * root opens and closes a file, then nobody opens one. Nobody's stream
  * must show its own file opened (the positive control: the subscription
  * was live, and, events being in order, the root file's would have come
- * before) and nothing of root's. (Its own file's close is not asserted:
- * the daemon decides visibility from the writers, and a closed file has
- * none left.) */
+ * before) and nothing of root's. (Its own file is held until then: the
+ * daemon decides visibility from the writers, and a closed file has none
+ * left, so its close is not asserted.) */
 static void test_stream_access(void **state)
 {
 	char secret[PATH_MAX], ndir[PATH_MAX], mine[PATH_MAX], line[1 << 14], out[1 << 16] = "";
@@ -207,6 +207,7 @@ static void test_stream_access(void **state)
 		struct inuse_client *c;
 		char *l = NULL;
 		bool seen_open = false;
+		int fd;
 
 		close(ready[0]), close(go[1]), close(lines[0]);
 		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
@@ -220,13 +221,15 @@ static void test_stream_access(void **state)
 		free(l);
 		if (write(ready[1], "s", 1) != 1 || read(go[0], &x, 1) != 1)
 			_exit(4);
-		close(open(mine, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+		/* held until its own open event came */
+		fd = open(mine, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		while (!seen_open && inuse_client__recv(c, &l, NULL) == 0) {
 			seen_open = strstr(l, "\"event\":\"open\"") && strstr(l, mine);
 			if (write(lines[1], l, strlen(l)) < 0 || write(lines[1], "\n", 1) != 1)
 				_exit(5);
 			free(l);
 		}
+		close(fd);
 		_exit(seen_open ? 0 : 6);
 	}
 	close(ready[1]), close(go[0]), close(lines[1]);
@@ -272,13 +275,13 @@ static void test_subscribe_errors(void **state)
 }
 
 /* inuse-ls --follow shows them to people: once it shows a marker file
- * (its subscription is live), a file opened and closed is shown opened by
- * this process, then closed. */
+ * (its subscription is live), a file opened is shown opened by this
+ * process, and, once closed, closed. */
 static void test_inuse_ls_follow(void **state)
 {
 	char path[PATH_MAX], marker[PATH_MAX], line[8192], by[64];
 	bool live = false, opened = false, closed = false;
-	int out[2];
+	int out[2], fd;
 	pid_t pid;
 
 	td_need(&D);
@@ -305,7 +308,8 @@ static void test_inuse_ls_follow(void **state)
 			live = strstr(line, "follow-marker-") != NULL;
 	}
 	assert_true(live);
-	close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
 	while (!closed && read_line_fd(out[0], line, sizeof(line))) {
 		char *at = strstr(line, path);
 
@@ -314,6 +318,8 @@ static void test_inuse_ls_follow(void **state)
 		if (strstr(line, " open  ")) {
 			assert_non_null(strstr(line, by));
 			opened = true;
+			close(fd); /* held until shown with its writer */
+			fd = -1;
 		}
 		if (strstr(line, " close ")) {
 			assert_true(opened); /* in order */
@@ -323,6 +329,8 @@ static void test_inuse_ls_follow(void **state)
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	close(out[0]);
+	if (fd >= 0)
+		close(fd);
 	assert_true(opened);
 	assert_true(closed);
 }

@@ -21,7 +21,8 @@ static size_t check_integrity(const struct table *t)
 	size_t fwd = 0, back = 0, chained = 0;
 	const struct entry *prev = NULL;
 
-	table_for_each(t, e) {
+	table_for_each(t, e)
+	{
 		assert_ptr_equal(e->prev, prev);
 		assert_ptr_equal(table_find(t, e->dev, e->ino), e);
 		prev = e;
@@ -97,9 +98,9 @@ static void test_init_bounds(void **state)
 		int rc;
 		size_t nbuckets;
 	} cases[] = {
-		{0, 1, -EINVAL, 0},  {1, 0, -EINVAL, 0},   {0, 0, -EINVAL, 0},
-		{1, 1, 0, 64},	     {64, 1, 0, 64},	   {65, 1, 0, 128},
-		{1000, 64, 0, 1024}, {NMANY, 8, 0, 32768}, {131072, 64, 0, 131072},
+	    {0, 1, -EINVAL, 0},	 {1, 0, -EINVAL, 0},   {0, 0, -EINVAL, 0},
+	    {1, 1, 0, 64},	 {64, 1, 0, 64},       {65, 1, 0, 128},
+	    {1000, 64, 0, 1024}, {NMANY, 8, 0, 32768}, {131072, 64, 0, 131072},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -207,7 +208,8 @@ static void test_many_entries(void **state)
 
 	/* insertion order */
 	i = 0;
-	table_for_each(&t, e) {
+	table_for_each(&t, e)
+	{
 		assert_ptr_equal(e, ents[i]);
 		i++;
 	}
@@ -287,7 +289,8 @@ static void test_many_entries(void **state)
 	}
 
 	/* the rest, front to back, with the safe iterator */
-	table_for_each_safe(&t, e, n) {
+	table_for_each_safe(&t, e, n)
+	{
 		(void)n;
 		table_remove(&t, e);
 		left--;
@@ -339,11 +342,10 @@ static void test_writer_update_keeps_earliest(void **state)
 	static const struct {
 		uint64_t old_since, new_since, want;
 	} cases[] = {
-		{100, 200, 100}, /* later sighting: keep the first */
-		{200, 100, 100}, /* earlier time learnt: take it */
-		{100, 0, 100},	 /* no time in the update: keep the known one */
-		{0, 0, 0},
-		{100, 100, 100},
+	    {100, 200, 100}, /* later sighting: keep the first */
+	    {200, 100, 100}, /* earlier time learnt: take it */
+	    {100, 0, 100},   /* no time in the update: keep the known one */
+	    {0, 0, 0},	     {100, 100, 100},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -377,8 +379,8 @@ static void test_writer_identity(void **state)
 	struct table t;
 	struct entry *e;
 	struct writer ws[] = {
-		mkwriter(10, 3, VIA_FD, 1),   mkwriter(10, 4, VIA_FD, 2), mkwriter(11, 3, VIA_FD, 3),
-		mkwriter(10, -1, VIA_MMAP, 4), mkwriter(10, 3, VIA_MMAP, 5),
+	    mkwriter(10, 3, VIA_FD, 1),	   mkwriter(10, 4, VIA_FD, 2),	 mkwriter(11, 3, VIA_FD, 3),
+	    mkwriter(10, -1, VIA_MMAP, 4), mkwriter(10, 3, VIA_MMAP, 5),
 	};
 	const size_t n = sizeof(ws) / sizeof(ws[0]);
 
@@ -433,7 +435,7 @@ static void test_max_writers(void **state)
 	assert_int_equal(entry_find_writer(e, 10, 1, VIA_FD)->since_ns, 50);
 
 	/* room again after a removal */
-	entry_del_writer(e, 0);
+	entry_del_writer(&t, e, 0);
 	assert_int_equal(e->nw, 2);
 	w = mkwriter(10, 3, VIA_FD, 200);
 	assert_non_null(entry_add_writer(&t, e, &w));
@@ -479,7 +481,7 @@ static void test_del_pid_has_pid(void **state)
 	assert_int_equal(table_init(&t, 16, 16), 0);
 	e = table_get(&t, 1, 1, NULL);
 	assert_false(entry_has_pid(e, 7));
-	assert_int_equal(entry_del_pid(e, 7), 0);
+	assert_int_equal(entry_del_pid(&t, e, 7), 0);
 	for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++) {
 		struct writer w = mkwriter(pids[i], (int32_t)i, VIA_FD, 1);
 
@@ -490,7 +492,7 @@ static void test_del_pid_has_pid(void **state)
 	assert_true(entry_has_pid(e, 9));
 	assert_false(entry_has_pid(e, 10));
 
-	assert_int_equal(entry_del_pid(e, 7), 4);
+	assert_int_equal(entry_del_pid(&t, e, 7), 4);
 	assert_int_equal(e->nw, 3);
 	assert_false(entry_has_pid(e, 7));
 	assert_true(entry_has_pid(e, 8));
@@ -500,9 +502,9 @@ static void test_del_pid_has_pid(void **state)
 	assert_non_null(entry_find_writer(e, 9, 3, VIA_FD));
 	assert_non_null(entry_find_writer(e, 8, 5, VIA_FD));
 
-	assert_int_equal(entry_del_pid(e, 7), 0);
-	assert_int_equal(entry_del_pid(e, 9), 1);
-	assert_int_equal(entry_del_pid(e, 8), 2);
+	assert_int_equal(entry_del_pid(&t, e, 7), 0);
+	assert_int_equal(entry_del_pid(&t, e, 9), 1);
+	assert_int_equal(entry_del_pid(&t, e, 8), 2);
 	assert_int_equal(e->nw, 0);
 	assert_false(entry_has_pid(e, 8));
 	table_fini(&t);
@@ -522,48 +524,112 @@ static void test_del_writer(void **state)
 
 		assert_non_null(entry_add_writer(&t, e, &w));
 	}
-	entry_del_writer(e, 4);
-	entry_del_writer(e, 100);
+	entry_del_writer(&t, e, 4);
+	entry_del_writer(&t, e, 100);
 	assert_int_equal(e->nw, 4);
-	entry_del_writer(e, 1);
+	entry_del_writer(&t, e, 1);
 	assert_int_equal(e->nw, 3);
 	assert_int_equal(e->w[0].fd, 0);
 	assert_int_equal(e->w[1].fd, 3);
 	assert_int_equal(e->w[2].fd, 2);
 	assert_null(entry_find_writer(e, 5, 1, VIA_FD));
-	entry_del_writer(e, 2);
-	entry_del_writer(e, 0);
-	entry_del_writer(e, 0);
+	entry_del_writer(&t, e, 2);
+	entry_del_writer(&t, e, 0);
+	entry_del_writer(&t, e, 0);
 	assert_int_equal(e->nw, 0);
-	entry_del_writer(e, 0);
+	entry_del_writer(&t, e, 0);
 	assert_int_equal(e->nw, 0);
 	table_fini(&t);
 }
 
-/* entry_set_path copies exactly len bytes, replaces an old path, clears only
- * PF_NO_PATH, and drops the cached rendering. */
-static void test_set_path(void **state)
+/* entry_set_name copies exactly len bytes and resets the host path;
+ * entry_set_host sets e->path, and an alias key finds the entry until the
+ * name changes or the entry goes; the cached rendering is dropped. */
+static void test_names_and_aliases(void **state)
 {
 	static const char src[] = "/var/log/syslogXXXX";
 	struct table t;
-	struct entry *e;
+	struct entry *e, *o;
 
 	assert_int_equal(table_init(&t, 16, 4), 0);
 	e = table_get(&t, 1, 1, NULL);
-	e->pflags = PF_NO_PATH | PF_DELETED;
+	o = table_get(&t, 1, 2, NULL);
 	e->json = strdup("{\"cached\":1}");
 	e->json_len = 12;
-	assert_int_equal(entry_set_path(e, src, 15), 0);
-	assert_string_equal(e->path, "/var/log/syslog");
-	assert_ptr_not_equal(e->path, src);
-	assert_int_equal(e->pflags, PF_DELETED);
+	assert_int_equal(entry_set_name(&t, e, NAME_OPENED, src, 15, 7, 0x10, 0x20, NF_UNLINKED),
+			 0);
+	assert_string_equal(e->names[NAME_OPENED].fs_path, "/var/log/syslog");
+	assert_ptr_not_equal(e->names[NAME_OPENED].fs_path, src);
+	assert_int_equal(e->names[NAME_OPENED].sb_dev, 7);
+	assert_int_equal(e->names[NAME_OPENED].flags, NF_UNLINKED);
+	assert_null(e->path);
 	assert_null(e->json);
-	assert_int_equal(e->json_len, 0);
 
-	assert_int_equal(entry_set_path(e, "/tmp/new name", 13), 0);
-	assert_string_equal(e->path, "/tmp/new name");
-	assert_int_equal(entry_set_path(e, "", 0), 0);
-	assert_string_equal(e->path, "");
+	/* a host path, with an alias identity */
+	assert_int_equal(entry_set_host(&t, e, NAME_OPENED, "/host/log/syslog", 9, 99), 0);
+	assert_string_equal(e->path, "/host/log/syslog");
+	assert_ptr_equal(table_find_any(&t, 9, 99), e);
+	assert_null(table_find(&t, 9, 99));
+	assert_ptr_equal(table_find_any(&t, 1, 2), o);
+	/* an alias equal to the entry's own key is no alias */
+	assert_int_equal(entry_set_host(&t, o, NAME_OPENED, "/o", 1, 2), 0);
+	assert_int_equal(t.naliases, 1);
+
+	/* the upper name is shown when the opened one is not reachable */
+	assert_int_equal(entry_set_name(&t, e, NAME_UPPER, "/up", 3, 8, 0, 0, 0), 0);
+	assert_int_equal(entry_set_host(&t, e, NAME_UPPER, "/srv/up", 0, 0), 0);
+	assert_string_equal(e->path, "/host/log/syslog");
+	assert_int_equal(entry_set_name(&t, e, NAME_OPENED, "/x", 2, 7, 0, 0, 0), 0);
+	assert_string_equal(e->path, "/srv/up");
+	assert_null(table_find_any(&t, 9, 99)); /* the renamed name lost its alias */
+	assert_int_equal(t.naliases, 0);
+
+	assert_int_equal(entry_set_host(&t, e, NAME_OPENED, "/y", 9, 100), 0);
+	assert_ptr_equal(table_find_any(&t, 9, 100), e);
+	table_remove(&t, e);
+	assert_null(table_find_any(&t, 9, 100));
+	assert_int_equal(t.naliases, 0);
+	assert_int_equal(entry_set_name(&t, o, 5, "/z", 2, 0, 0, 0, 0), -EINVAL);
+	table_fini(&t);
+}
+
+/* The pid index lists the entries a pid writes, whatever adds or removes
+ * its writers. */
+static void test_pid_index(void **state)
+{
+	struct table t;
+	struct entry *a, *b;
+	struct writer w1 = mkwriter(7, 1, VIA_FD, 1), w2 = mkwriter(7, 2, VIA_FD, 1);
+	struct writer w3 = mkwriter(8, 1, VIA_MMAP, 1);
+	struct entry *const *l;
+	size_t n;
+
+	assert_int_equal(table_init(&t, 16, 4), 0);
+	a = table_get(&t, 1, 1, NULL);
+	b = table_get(&t, 1, 2, NULL);
+	l = table_pid_entries(&t, 7, &n);
+	assert_int_equal(n, 0);
+	assert_null(l);
+	assert_non_null(entry_add_writer(&t, a, &w1));
+	assert_non_null(entry_add_writer(&t, a, &w2));
+	assert_non_null(entry_add_writer(&t, b, &w1));
+	assert_non_null(entry_add_writer(&t, b, &w3));
+	l = table_pid_entries(&t, 7, &n);
+	assert_int_equal(n, 2);
+	assert_true((l[0] == a && l[1] == b) || (l[0] == b && l[1] == a));
+	/* one of two writers of pid 7 in a goes: a stays listed */
+	entry_del_writer(&t, a, 0);
+	table_pid_entries(&t, 7, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(entry_del_pid(&t, a, 7), 1);
+	l = table_pid_entries(&t, 7, &n);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(l[0], b);
+	table_remove(&t, b);
+	table_pid_entries(&t, 7, &n);
+	assert_int_equal(n, 0);
+	table_pid_entries(&t, 8, &n);
+	assert_int_equal(n, 0);
 	table_fini(&t);
 }
 
@@ -598,7 +664,7 @@ static void test_touch(void **state)
 
 	e->json = strdup("c");
 	e->json_len = 1;
-	assert_int_equal(entry_del_pid(e, 1), 1);
+	assert_int_equal(entry_del_pid(&t, e, 1), 1);
 	assert_null(e->json);
 	assert_int_equal(e->json_len, 0);
 
@@ -611,18 +677,19 @@ static void test_touch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_bounds),
-		cmocka_unit_test(test_get_find_remove),
-		cmocka_unit_test(test_many_entries),
-		cmocka_unit_test(test_max_files),
-		cmocka_unit_test(test_writer_update_keeps_earliest),
-		cmocka_unit_test(test_writer_identity),
-		cmocka_unit_test(test_max_writers),
-		cmocka_unit_test(test_many_writers),
-		cmocka_unit_test(test_del_pid_has_pid),
-		cmocka_unit_test(test_del_writer),
-		cmocka_unit_test(test_set_path),
-		cmocka_unit_test(test_touch),
+	    cmocka_unit_test(test_init_bounds),
+	    cmocka_unit_test(test_get_find_remove),
+	    cmocka_unit_test(test_many_entries),
+	    cmocka_unit_test(test_max_files),
+	    cmocka_unit_test(test_writer_update_keeps_earliest),
+	    cmocka_unit_test(test_writer_identity),
+	    cmocka_unit_test(test_max_writers),
+	    cmocka_unit_test(test_many_writers),
+	    cmocka_unit_test(test_del_pid_has_pid),
+	    cmocka_unit_test(test_del_writer),
+	    cmocka_unit_test(test_names_and_aliases),
+	    cmocka_unit_test(test_pid_index),
+	    cmocka_unit_test(test_touch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/jname.h"
 #include "common/pathutil.h"
 #include "common/strbuf.h"
 #include "common/timeutil.h"
@@ -23,24 +24,24 @@ enum { EXIT_NONE_OPEN = 0, EXIT_SOME_OPEN = 1, EXIT_ERR = 2 };
 #define LIST_OK "{\"id\":1,\"ok\":true,"
 
 static const char usage[] =
-	"Usage: inuse-ls [OPTION]... [PATH]...\n"
-	"List the regular files open for writing on this machine, with their writers,\n"
-	"from inused. With PATHs, tell for each whether it is open for writing.\n"
-	"\n"
-	"  -j, --json              print the daemon's JSON answer (see docs/protocol.md)\n"
-	"  -f, --follow            then show files as they are opened and closed, until\n"
-	"                          interrupted (with --json: the event stream as is)\n"
-	"  -u, --under DIR         only files below DIR\n"
-	"  -p, --pid PID           only files PID writes\n"
-	"  -U, --user USER         only files USER's processes write (name or uid)\n"
-	"  -o, --older-than DUR    only files open for writing longer than DUR (90s, 2h)\n"
-	"  -s, --socket PATH       inused's socket (default $INUSE_SOCKET or " INUSE_DEFAULT_SOCKET_PATH
-	")\n"
-	"  -h, --help              show this help and exit\n"
-	"  -V, --version           show the version and exit\n"
-	"\n"
-	"Exit status: 0 when none of the given PATHs is open for writing (or, without\n"
-	"PATHs, when the list was printed), 1 when some are, 2 on error.\n";
+    "Usage: inuse-ls [OPTION]... [PATH]...\n"
+    "List the regular files open for writing on this machine, with their writers,\n"
+    "from inused. With PATHs, tell for each whether it is open for writing.\n"
+    "\n"
+    "  -j, --json              print the daemon's JSON answer (see docs/protocol.md)\n"
+    "  -f, --follow            then show files as they are opened and closed, until\n"
+    "                          interrupted (with --json: the event stream as is)\n"
+    "  -u, --under DIR         only files below DIR\n"
+    "  -p, --pid PID           only files PID writes\n"
+    "  -U, --user USER         only files USER's processes write (name or uid)\n"
+    "  -o, --older-than DUR    only files open for writing longer than DUR (90s, 2h)\n"
+    "  -s, --socket PATH       inused's socket (default $INUSE_SOCKET or " INUSE_DEFAULT_SOCKET_PATH
+    ")\n"
+    "  -h, --help              show this help and exit\n"
+    "  -V, --version           show the version and exit\n"
+    "\n"
+    "Exit status: 0 when none of the given PATHs is open for writing (or, without\n"
+    "PATHs, when the list was printed), 1 when some are, 2 on error.\n";
 
 struct args {
 	bool json;
@@ -79,12 +80,11 @@ static long long parse_user(const char *s)
 static void parse_args(struct args *a, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"json", no_argument, NULL, 'j'},	    {"under", required_argument, NULL, 'u'},
-		{"follow", no_argument, NULL, 'f'},
-		{"pid", required_argument, NULL, 'p'},	    {"user", required_argument, NULL, 'U'},
-		{"older-than", required_argument, NULL, 'o'}, {"socket", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},	    {"version", no_argument, NULL, 'V'},
-		{0},
+	    {"json", no_argument, NULL, 'j'},	      {"under", required_argument, NULL, 'u'},
+	    {"follow", no_argument, NULL, 'f'},	      {"pid", required_argument, NULL, 'p'},
+	    {"user", required_argument, NULL, 'U'},   {"older-than", required_argument, NULL, 'o'},
+	    {"socket", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {0},
 	};
 	uint64_t ns;
 	char *end;
@@ -149,7 +149,7 @@ static json_t *build_request(const struct args *a)
 			fprintf(stderr, "inuse-ls: %s: %s\n", a->under, strerror(errno));
 			exit(EXIT_ERR);
 		}
-		json_object_set_new(req, "under", json_string(r));
+		json_object_set_new(req, "under", jname_new(r, strlen(r)));
 		free(r);
 	}
 	if (a->pid)
@@ -168,7 +168,7 @@ static json_t *build_request(const struct args *a)
 				fprintf(stderr, "inuse-ls: %s: %s\n", a->paths[i], strerror(errno));
 				exit(EXIT_ERR);
 			}
-			json_array_append_new(ps, json_string(ab));
+			json_array_append_new(ps, jname_new(ab, strlen(ab)));
 			free(ab);
 		}
 		json_object_set_new(req, "paths", ps);
@@ -195,6 +195,21 @@ static void ago(double wall, double now, char *buf, size_t len)
 	format_duration(now > wall ? (uint64_t)((now - wall) * 1e9) : 0, buf, len);
 }
 
+/* A name from an answer (a string, or an array of bytes), escaped for the
+ * terminal into tmp; NULL when absent. */
+static const char *shown(json_t *v, struct strbuf *tmp)
+{
+	size_t len;
+	char *raw = jname_get(v, (size_t)1 << 20, &len);
+
+	sb_reset(tmp);
+	if (!raw)
+		return NULL;
+	name_display(tmp, raw, len);
+	free(raw);
+	return tmp->buf;
+}
+
 static void writers_text(json_t *f, struct strbuf *b)
 {
 	json_t *ws = json_object_get(f, "writers"), *w;
@@ -202,15 +217,19 @@ static void writers_text(json_t *f, struct strbuf *b)
 
 	json_array_foreach(ws, i, w)
 	{
-		char ub[32];
+		const char *mode = json_string_value(json_object_get(w, "mode")) ?: "";
+		struct strbuf cb = {0};
+		char uid[32];
 
 		if (i)
 			sb_adds(b, ",");
-		sb_printf(b, "%lld/%s(%s)", (long long)json_integer_value(json_object_get(w, "pid")),
-			  json_string_value(json_object_get(w, "comm")),
-			  user_name(json_integer_value(json_object_get(w, "uid")), ub, sizeof(ub)));
-		if (!strcmp(json_string_value(json_object_get(w, "mode")) ?: "", "mmap"))
-			sb_adds(b, "[mmap]");
+		sb_printf(
+		    b, "%lld/%s(%s)", (long long)json_integer_value(json_object_get(w, "pid")),
+		    shown(json_object_get(w, "comm"), &cb) ?: "?",
+		    user_name(json_integer_value(json_object_get(w, "uid")), uid, sizeof(uid)));
+		if (!strcmp(mode, "mmap") || !strcmp(mode, "uring"))
+			sb_printf(b, "[%s]", mode);
+		sb_free(&cb);
 	}
 	if (json_array_size(ws) == 0)
 		sb_adds(b, "?");
@@ -223,8 +242,8 @@ static void print_file(json_t *f, double now, double started)
 {
 	double first = json_number_value(json_object_get(f, "first_open"));
 	double lw = json_number_value(json_object_get(f, "last_write"));
-	const char *path = json_string_value(json_object_get(f, "path"));
-	struct strbuf w = {0};
+	struct strbuf pb = {0}, w = {0};
+	const char *path = shown(json_object_get(f, "path"), &pb);
 	char open_for[32], written[32];
 
 	if (json_is_null(json_object_get(f, "first_open"))) {
@@ -236,11 +255,25 @@ static void print_file(json_t *f, double now, double started)
 	}
 	ago(lw, now, written, sizeof(written));
 	writers_text(f, &w);
-	printf("%-8s %-8s %-30s %s%s%s\n", open_for, written, w.buf ? w.buf : "",
-	       path ? path : "(unknown path)",
+	if (!path) {
+		/* not reachable from here: where it is within its file system */
+		const char *fs = shown(json_object_get(f, "fs_path"), &pb);
+		const char *dev = json_string_value(json_object_get(f, "fs_dev"));
+
+		sb_free(&pb);
+		if (fs)
+			sb_printf(&pb, "(not mounted here: %s on device %s)", fs, dev ? dev : "?");
+		else
+			sb_adds(&pb, "(unknown path)");
+		path = pb.buf;
+	}
+	printf("%-8s %-8s %-30s %s%s%s%s\n", open_for, written, w.buf ? w.buf : "", path,
+	       json_is_true(json_object_get(f, "path_truncated")) ? " (path too long: its end)"
+								  : "",
 	       json_is_true(json_object_get(f, "deleted")) ? " (deleted)" : "",
-	       json_is_true(json_object_get(f, "other_mntns")) ? " (other mount namespace)" : "");
+	       json_is_true(json_object_get(f, "path_stale")) ? " (renamed: old name)" : "");
 	sb_free(&w);
+	sb_free(&pb);
 }
 
 /* Streams open and close events until the daemon goes or a signal. */
@@ -255,7 +288,7 @@ static int follow(struct inuse_client *c, const struct args *a)
 		char *r = realpath(a->under, NULL);
 
 		if (r)
-			json_object_set_new(req, "under", json_string(r));
+			json_object_set_new(req, "under", jname_new(r, strlen(r)));
 		free(r);
 	}
 	reqs = json_dumps(req, JSON_COMPACT);
@@ -278,13 +311,16 @@ static int follow(struct inuse_client *c, const struct args *a)
 			time_t t = (time_t)json_number_value(json_object_get(ev, "time"));
 			char ts[16];
 
+			struct strbuf pb = {0};
+
 			strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
 			writers_text(f, &w);
 			printf("%s %-5s %s%s%s\n", ts, kind,
-			       json_string_value(json_object_get(f, "path")) ?: "(unknown path)",
+			       shown(json_object_get(f, "path"), &pb) ?: "(unknown path)",
 			       !strcmp(kind, "open") ? "  by " : "",
 			       !strcmp(kind, "open") && w.buf ? w.buf : "");
 			sb_free(&w);
+			sb_free(&pb);
 		} else if (!json_is_true(json_object_get(ev, "ok"))) {
 			fprintf(stderr, "inuse-ls: inused refused to stream events\n");
 			json_decref(ev);
@@ -342,9 +378,9 @@ int main(int argc, char **argv)
 	o.socket_path = a.socket;
 	err = inuse_client__open(&o, &c);
 	if (err)
-		return connect_error(err, a.socket ? a.socket
-						   : getenv(INUSE_SOCKET_ENV) ? getenv(INUSE_SOCKET_ENV)
-									      : INUSE_DEFAULT_SOCKET_PATH);
+		return connect_error(err, a.socket		     ? a.socket
+					  : getenv(INUSE_SOCKET_ENV) ? getenv(INUSE_SOCKET_ENV)
+								     : INUSE_DEFAULT_SOCKET_PATH);
 	if (!a.json)
 		started = hello_started(c);
 	req = build_request(&a);
@@ -401,14 +437,20 @@ int main(int argc, char **argv)
 
 			json_array_foreach(ps, i, p)
 			{
-				const char *st = json_string_value(json_object_get(p, "state"));
+				const char *st =
+				    json_string_value(json_object_get(p, "state")) ?: "?";
+				struct strbuf nb = {0};
 
-				printf("%s: %s\n", a.paths[i],
-				       !strcmp(st, "open")	   ? "open for writing"
-				       : !strcmp(st, "not_open")   ? "not open for writing"
-				       : !strcmp(st, "missing")	   ? "no such file"
+				if (i >= (size_t)a.npaths)
+					break;
+				name_display(&nb, a.paths[i], strlen(a.paths[i]));
+				printf("%s: %s\n", nb.buf,
+				       !strcmp(st, "open")	    ? "open for writing"
+				       : !strcmp(st, "not_open")    ? "not open for writing"
+				       : !strcmp(st, "missing")	    ? "no such file"
 				       : !strcmp(st, "not_regular") ? "not a regular file"
 								    : st);
+				sb_free(&nb);
 			}
 			if (json_array_size(files))
 				printf("\n");

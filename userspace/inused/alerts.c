@@ -190,7 +190,9 @@ uint64_t alerts_tick(struct alerts *a, uint64_t now_mono)
 		return 0;
 	table_for_each(&a->t->table, e)
 	{
-		const struct rule *r = policy_match(a->pol, e->path ? e->path : "");
+		/* the rule goes by the path: resolved now if it was not yet */
+		const struct rule *r = (tracker_resolve_names(a->t, e),
+					policy_match(a->pol, e->path ? e->path : ""));
 		uint64_t age = age_of(a, e, now_boot);
 		uint64_t idle = e->last_write_ns && now_boot > e->last_write_ns
 					? now_boot - e->last_write_ns

@@ -37,6 +37,8 @@ enum inused_fault {
 	FAULT_REALERT_EVERY_TICK, /* an alert repeats every tick */
 	FAULT_NO_PSEUDO_FILTER,	  /* proc, sysfs... knobs are tracked */
 	FAULT_NO_TABLE_LIMIT,	  /* the table grows past --max-files */
+	FAULT_TRUST_FULL_TABLE,	  /* a full table is trusted to know every
+				     file open for writing */
 };
 
 #ifdef INUSE_FAULT

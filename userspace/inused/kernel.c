@@ -19,20 +19,20 @@
 
 /* Pseudo file systems whose "regular files" are control knobs, not data. */
 static const uint32_t skip_magics[] = {
-	0x9fa0,	    /* proc */
-	0x62656572, /* sysfs */
-	0x27e0eb,   /* cgroup */
-	0x63677270, /* cgroup2 */
-	0x64626720, /* debugfs */
-	0x74726163, /* tracefs */
-	0x73636673, /* securityfs */
-	0xcafe4a11, /* bpf */
-	0x62656570, /* configfs */
-	0x6165676c, /* pstore */
-	0xde5e81e4, /* efivarfs */
-	0xf97cff8c, /* selinuxfs */
-	0x65735543, /* fusectl */
-	0x42494e4d, /* binfmt_misc */
+    0x9fa0,	/* proc */
+    0x62656572, /* sysfs */
+    0x27e0eb,	/* cgroup */
+    0x63677270, /* cgroup2 */
+    0x64626720, /* debugfs */
+    0x74726163, /* tracefs */
+    0x73636673, /* securityfs */
+    0xcafe4a11, /* bpf */
+    0x62656570, /* configfs */
+    0x6165676c, /* pstore */
+    0xde5e81e4, /* efivarfs */
+    0xf97cff8c, /* selinuxfs */
+    0x65735543, /* fusectl */
+    0x42494e4d, /* binfmt_misc */
 };
 
 int kernel_mount_fs(void)
@@ -62,12 +62,29 @@ static uint32_t host_mntns(void)
 	return inum;
 }
 
+/* A record whose size and path length agree. */
+static bool record_ok(const struct inuse_ev *ev, size_t len)
+{
+	if (len < sizeof(*ev))
+		return false;
+	if (!(ev->evflags & INUSE_EVF_PATH))
+		return true;
+	return ev->path_len > 0 && ev->path_len < INUSE_PATH_MAX &&
+	       ev->path_len <= len - sizeof(*ev);
+}
+
 static int ring_cb(void *ctx, void *data, size_t len)
 {
 	struct kernel *k = ctx;
+	struct inuse_ev ev;
 
-	if (len < sizeof(struct inuse_ev))
+	/* records are 8-byte aligned in the ring; copied anyway, the
+	 * header is small and the callee may keep pointers into it */
+	if (len < sizeof(ev))
 		return 0; /* not ours: skip, keep draining */
+	memcpy(&ev, data, sizeof(ev));
+	if (!record_ok(&ev, len))
+		return 0;
 	k->on_event(k->ctx, data, len);
 	return 0;
 }
@@ -80,7 +97,8 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 	if (!s)
 		return -errno ? -errno : -ENOMEM;
 	bpf_map__set_max_entries(s->maps.inodes, (uint32_t)o->max_files);
-	bpf_map__set_max_entries(s->maps.holders, (uint32_t)(o->max_files < 65536 ? 65536 : o->max_files));
+	bpf_map__set_max_entries(s->maps.holders,
+				 (uint32_t)(o->max_files < 65536 ? 65536 : o->max_files));
 	bpf_map__set_max_entries(s->maps.events, (uint32_t)o->ring_bytes);
 	s->rodata->wake_interval_ns = o->wake_interval_ns;
 	s->rodata->ring_wake_bytes = o->ring_bytes / 4;
@@ -93,6 +111,9 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 	bpf_program__set_autoattach(s->progs.scan_files, false);
 	bpf_program__set_autoattach(s->progs.scan_vmas, false);
 	bpf_program__set_autoattach(s->progs.probe, false);
+	bpf_program__set_autoattach(s->progs.walk, false);
+	bpf_program__set_autoattach(s->progs.fdprobe, false);
+	bpf_program__set_autoattach(s->progs.hashprobe, false);
 
 	err = inuse_bpf__load(s);
 	if (err) {
@@ -119,7 +140,8 @@ int kernel_open(struct kernel *k, const struct kernel_opts *o, kernel_event_fn f
 	if (err) {
 		if (!o->no_uring)
 			log_warn("io_uring hook does not load here (%s); io_uring opens are found "
-				 "by their writes instead", strerror(-err));
+				 "by their writes instead",
+				 strerror(-err));
 		err = open_and_load(k, o, false);
 	}
 	if (err) {
@@ -160,47 +182,28 @@ int kernel_drain(struct kernel *k)
 	return ring_buffer__consume(k->rb);
 }
 
+static int run_batch(struct bpf_program *prog, struct bpf_map *reqm, const void *req,
+		     struct bpf_map *resm, void *res, size_t n);
+
 int kernel_probe(struct kernel *k, const struct inuse_probe_req *req, struct inuse_probe_res *res,
 		 size_t n)
 {
-	int reqfd = bpf_map__fd(k->skel->maps.probe_req);
-	int resfd = bpf_map__fd(k->skel->maps.probe_res);
-	__u64 args[1] = {n};
-	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = args, .ctx_size_in = sizeof(args));
-	uint32_t count = (uint32_t)n;
 	int err;
 
-	if (n == 0)
-		return 0;
 	if (n > INUSE_PROBE_BATCH)
 		return -E2BIG;
-	/* one syscall each way for the whole batch */
-	{
-		uint32_t keys[INUSE_PROBE_BATCH];
-
-		for (uint32_t i = 0; i < count; i++)
-			keys[i] = i;
-		LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-		err = bpf_map_update_batch(reqfd, keys, req, &count, &bopts);
-		if (err)
-			return -errno;
-		err = bpf_prog_test_run_opts(bpf_program__fd(k->skel->progs.probe), &topts);
-		if (err)
-			return -errno;
+	err = run_batch(k->skel->progs.probe, k->skel->maps.probe_req, req, k->skel->maps.probe_res,
+			res, n);
+	if (!err && n)
 		k->probes++;
-		count = (uint32_t)n;
-		err = bpf_map_lookup_batch(resfd, NULL, &(uint32_t){0}, keys, res, &count, &bopts);
-		if (err && errno != ENOENT)
-			return -errno;
-		if (count < n)
-			return -EIO;
-	}
-	return 0;
+	return err;
 }
 
 struct scan_buf {
 	char data[1 << 16];
 	size_t len;
+	/* one record, aligned for the callback */
+	_Alignas(8) char rec[sizeof(struct inuse_ev) + INUSE_PATH_MAX];
 };
 
 int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, void *ctx)
@@ -251,17 +254,22 @@ int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, vo
 			if (n == 0)
 				break;
 			b->len += (size_t)n;
-			while (b->len - off >= INUSE_SCAN_HDR) {
-				const struct inuse_scan_rec *r = (const void *)(b->data + off);
-				size_t rl = INUSE_SCAN_HDR + r->path_len;
+			while (b->len - off >= sizeof(struct inuse_ev)) {
+				struct inuse_ev h;
+				size_t rl;
 
-				if (r->path_len >= INUSE_PATH_MAX) {
+				/* copied out: records follow each other unaligned */
+				memcpy(&h, b->data + off, sizeof(h));
+				if ((h.type != INUSE_EV_SCAN && h.type != INUSE_EV_NAME) ||
+				    h.path_len >= INUSE_PATH_MAX) {
 					ret = -EPROTO;
 					break;
 				}
+				rl = sizeof(h) + h.path_len;
 				if (b->len - off < rl)
 					break;
-				fn(ctx, r);
+				memcpy(b->rec, b->data + off, rl);
+				fn(ctx, (const struct inuse_ev *)b->rec, rl);
 				off += rl;
 			}
 			memmove(b->data, b->data + off, b->len - off);
@@ -275,6 +283,69 @@ int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, vo
 	}
 	free(b);
 	return ret;
+}
+
+/* Runs an on-demand program over n entries of its request map. */
+static int run_batch(struct bpf_program *prog, struct bpf_map *reqm, const void *req,
+		     struct bpf_map *resm, void *res, size_t n)
+{
+	int reqfd = bpf_map__fd(reqm), resfd = bpf_map__fd(resm);
+	__u64 args[1] = {n};
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = args, .ctx_size_in = sizeof(args));
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint32_t keys[INUSE_PROBE_BATCH];
+	uint32_t count = (uint32_t)n;
+
+	_Static_assert(INUSE_HASH_BATCH <= INUSE_PROBE_BATCH, "batch keys");
+	if (n == 0)
+		return 0;
+	if (n > INUSE_PROBE_BATCH)
+		return -E2BIG;
+	for (uint32_t i = 0; i < count; i++)
+		keys[i] = i;
+	if (bpf_map_update_batch(reqfd, keys, req, &count, &bopts))
+		return -errno;
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &topts))
+		return -errno;
+	count = (uint32_t)n;
+	if (bpf_map_lookup_batch(resfd, NULL, &(uint32_t){0}, keys, res, &count, &bopts) &&
+	    errno != ENOENT)
+		return -errno;
+	return count < n ? -EIO : 0;
+}
+
+int kernel_walk(struct kernel *k, const struct inuse_walk_req *req, struct inuse_walk_res *res,
+		size_t n)
+{
+	if (n > INUSE_WALK_BATCH)
+		return -E2BIG;
+	return run_batch(k->skel->progs.walk, k->skel->maps.walk_req, req, k->skel->maps.walk_res,
+			 res, n);
+}
+
+int kernel_hashprobe(struct kernel *k, const struct inuse_walk_req *req, struct inuse_hash_res *res,
+		     size_t n)
+{
+	if (n > INUSE_HASH_BATCH)
+		return -E2BIG;
+	return run_batch(k->skel->progs.hashprobe, k->skel->maps.hash_req, req,
+			 k->skel->maps.hash_res, res, n);
+}
+
+int kernel_fdprobe(struct kernel *k, const int32_t *fds, struct inuse_fdprobe_res *res, size_t n)
+{
+	if (n > INUSE_FDPROBE_BATCH)
+		return -E2BIG;
+	return run_batch(k->skel->progs.fdprobe, k->skel->maps.fdprobe_req, fds,
+			 k->skel->maps.fdprobe_res, res, n);
+}
+
+void kernel_set_hints(struct kernel *k, uint32_t holderless, uint32_t tracked)
+{
+	if (k->skel->bss->holderless_files != holderless)
+		__atomic_store_n(&k->skel->bss->holderless_files, holderless, __ATOMIC_RELAXED);
+	if (k->skel->bss->tracked_files != tracked)
+		__atomic_store_n(&k->skel->bss->tracked_files, tracked, __ATOMIC_RELAXED);
 }
 
 static int inodes_fd(struct kernel *k)
@@ -291,10 +362,11 @@ int kernel_forget(struct kernel *k, uint32_t dev, uint64_t ino)
 	return 0;
 }
 
-int kernel_restore(struct kernel *k, uint32_t dev, uint64_t ino, uint64_t inode_ptr)
+int kernel_restore(struct kernel *k, uint32_t dev, uint64_t ino, uint64_t inode_ptr,
+		   uint64_t mtime_ns)
 {
 	struct inuse_key key = {.ino = ino, .dev = dev};
-	struct inuse_inode v = {.inode_ptr = inode_ptr, .open_gen = 1};
+	struct inuse_inode v = {.inode_ptr = inode_ptr, .open_gen = 1, .mtime_ns = mtime_ns};
 
 	v.first_open_ns = clock_boot_ns();
 

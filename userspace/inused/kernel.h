@@ -27,17 +27,18 @@ struct kernel_opts {
 /* Called for every ring record; len is the record size. */
 typedef void (*kernel_event_fn)(void *ctx, const struct inuse_ev *ev, size_t len);
 
-/* Called for every scan record. */
-typedef void (*kernel_scan_fn)(void *ctx, const struct inuse_scan_rec *r);
+/* Called for every scan record (SCAN or NAME; the path, if any, follows
+ * the header and fits in len). */
+typedef void (*kernel_scan_fn)(void *ctx, const struct inuse_ev *r, size_t len);
 
 struct kernel {
 	struct inuse_bpf *skel;
 	struct ring_buffer *rb;
 	kernel_event_fn on_event;
 	void *ctx;
-	bool uring;		/* io_uring program loaded */
-	uint64_t scans;		/* iterator runs */
-	uint64_t probes;	/* probe runs */
+	bool uring;	 /* io_uring program loaded */
+	uint64_t scans;	 /* iterator runs */
+	uint64_t probes; /* probe runs */
 };
 
 /* Mounts tracefs if it is not there. 0 or -errno. */
@@ -56,13 +57,30 @@ int kernel_drain(struct kernel *k);
 int kernel_probe(struct kernel *k, const struct inuse_probe_req *req, struct inuse_probe_res *res,
 		 size_t n);
 
-/* Walks the fd tables (and, if vmas, the shared writable mappings) of one
- * process (pid > 0) or of every process (pid == 0). */
+/* Walks the fd tables, io_uring file tables (and, if vmas, the mappings)
+ * of one process (pid > 0) or of every process (pid == 0). */
 int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, void *ctx);
+
+/* The current paths of n dentries (n <= INUSE_WALK_BATCH). */
+int kernel_walk(struct kernel *k, const struct inuse_walk_req *req, struct inuse_walk_res *res,
+		size_t n);
+
+/* The current fingerprints of n dentries' paths (n <= INUSE_HASH_BATCH). */
+int kernel_hashprobe(struct kernel *k, const struct inuse_walk_req *req, struct inuse_hash_res *res,
+		     size_t n);
+
+/* What the kernel knows of the files behind n of the daemon's own
+ * descriptors (n <= INUSE_FDPROBE_BATCH). */
+int kernel_fdprobe(struct kernel *k, const int32_t *fds, struct inuse_fdprobe_res *res, size_t n);
+
+/* Tells the kernel side how many files have no known holder and whether
+ * any file is tracked (switches the release and rename hints). */
+void kernel_set_hints(struct kernel *k, uint32_t holderless, uint32_t tracked);
 
 /* Kernel inode map. */
 int kernel_forget(struct kernel *k, uint32_t dev, uint64_t ino);
-int kernel_restore(struct kernel *k, uint32_t dev, uint64_t ino, uint64_t inode_ptr);
+int kernel_restore(struct kernel *k, uint32_t dev, uint64_t ino, uint64_t inode_ptr,
+		   uint64_t mtime_ns);
 int kernel_read_inode(struct kernel *k, uint32_t dev, uint64_t ino, struct inuse_inode *out);
 int kernel_set_watch(struct kernel *k, uint32_t dev, uint64_t ino, bool watch);
 

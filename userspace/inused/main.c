@@ -14,6 +14,7 @@
 
 #include "common/timeutil.h"
 #include "inused/alerts.h"
+#include "inused/freeze.h"
 #include "inused/kernel.h"
 #include "inused/log.h"
 #include "inused/loop.h"
@@ -27,7 +28,7 @@
 
 /* Paths are re-checked (rename, unlink) in slices of this many per tick. */
 #define VALIDATE_PER_TICK 2000
-#define VALIDATE_TICK_NS (250 * NSEC_PER_MSEC)
+#define VALIDATE_TICK_NS  (250 * NSEC_PER_MSEC)
 
 struct daemon {
 	struct options o;
@@ -39,25 +40,35 @@ struct daemon {
 	struct policy pol;
 	struct alerts al;
 	struct metrics m;
+	struct freezer fz;
 	struct prom_sources ps;
 	uint64_t next_metrics;
 	uint64_t next_alert, next_hook;
 	uint64_t hooks_seen; /* hooks started, when next_hook was computed */
-	struct loop_watch ring_w, sig_w;
+	struct loop_watch ring_w, sig_w, mounts_w;
 	uint64_t tail_drain_at; /* CLOCK_MONOTONIC; 0: none */
 	uint64_t next_validate;
 	uint64_t watchdog_ns; /* half the service watchdog; 0: none */
 	uint64_t next_watchdog;
 	bool stop;
+	uint64_t boot_t0; /* CLOCK_MONOTONIC: loading began */
 };
 
 static void on_ring(struct loop_watch *w, uint32_t events)
 {
 	struct daemon *d = w->data;
 
-	tracker_sync(&d->t);
+	tracker_sync_background(&d->t);
 	/* records submitted without a wake-up right after this one */
 	d->tail_drain_at = clock_mono_ns() + d->o.wake_interval_ns;
+}
+
+/* The mount table changed (EPOLLPRI on mountinfo). */
+static void on_mounts(struct loop_watch *w, uint32_t events)
+{
+	struct daemon *d = w->data;
+
+	tracker_mounts_changed(&d->t);
 }
 
 /*
@@ -94,8 +105,8 @@ static void reload(struct daemon *d)
 	d->pol = np;
 	d->proto.pol = &d->pol;
 	d->next_alert = clock_mono_ns(); /* thresholds may have changed */
-	log_info("SIGHUP: config %s loaded (%zu rules)", d->pol.source ? d->pol.source : "(built-in)",
-		 d->pol.nrules);
+	log_info("SIGHUP: config %s loaded (%zu rules)",
+		 d->pol.source ? d->pol.source : "(built-in)", d->pol.nrules);
 }
 
 /* A file came into the table or is leaving it. */
@@ -151,8 +162,7 @@ static int setup_signals(struct daemon *d)
 	return loop_add(&d->loop, &d->sig_w, fd, EPOLLIN, on_signal, d);
 }
 
-static int64_t timeout_ns(struct daemon *d, uint64_t now, uint64_t next_recheck,
-			  uint64_t next_wait)
+static int64_t timeout_ns(struct daemon *d, uint64_t now, uint64_t next_recheck, uint64_t next_wait)
 {
 	uint64_t next = 0;
 
@@ -198,7 +208,7 @@ static int run(struct daemon *d)
 
 			d->tail_drain_at = n > 0 ? now + d->o.wake_interval_ns : 0;
 			if (n > 0)
-				tracker_sync(&d->t);
+				tracker_sync_background(&d->t);
 		}
 		if (d->t.table.count && now >= d->next_validate) {
 			tracker_validate_paths(&d->t, VALIDATE_PER_TICK);
@@ -300,12 +310,12 @@ int main(int argc, char **argv)
 	}
 
 	so = (struct server_opts){
-		.path = d.o.socket,
-		.mode = 0660,
-		.gid = gid,
-		.max_line = d.o.max_line,
-		.max_out = d.o.max_output,
-		.max_conns = d.o.max_clients,
+	    .path = d.o.socket,
+	    .mode = 0660,
+	    .gid = gid,
+	    .max_line = d.o.max_line,
+	    .max_out = d.o.max_output,
+	    .max_conns = d.o.max_clients,
 	};
 	/* the instance lock and socket first: a second daemon stops here,
 	 * before it attaches anything */
@@ -313,16 +323,17 @@ int main(int argc, char **argv)
 		return 1;
 
 	ko = (struct kernel_opts){
-		.max_files = d.o.max_files,
-		.ring_bytes = d.o.ring_bytes,
-		.wake_interval_ns = d.o.wake_interval_ns,
-		.no_uring = d.o.no_uring,
+	    .max_files = d.o.max_files,
+	    .ring_bytes = d.o.ring_bytes,
+	    .wake_interval_ns = d.o.wake_interval_ns,
+	    .no_uring = d.o.no_uring,
 	};
-	if (tracker_init(&d.t, &d.k, d.o.max_files, d.o.max_writers)) {
+	if (tracker_init(&d.t, &d.k, d.o.max_files, d.o.max_writers, NULL)) {
 		log_err("out of memory");
 		server_close(&d.srv);
 		return 1;
 	}
+	d.boot_t0 = clock_mono_ns();
 	if (kernel_open(&d.k, &ko, tracker_on_event, &d.t)) {
 		server_close(&d.srv);
 		tracker_fini(&d.t);
@@ -332,15 +343,32 @@ int main(int argc, char **argv)
 		uint64_t t0 = clock_mono_ns();
 
 		tracker_reconcile(&d.t);
-		log_info("%zu files open for writing at start (table built in %.1f ms)",
-			 d.t.table.count, (double)(clock_mono_ns() - t0) / 1e6);
+		log_info("%zu files open for writing at start (BPF loaded and attached in %.1f ms, "
+			 "table built in %.1f ms)",
+			 d.t.table.count, (double)(t0 - d.boot_t0) / 1e6,
+			 (double)(clock_mono_ns() - t0) / 1e6);
 	}
 	if (loop_add(&d.loop, &d.ring_w, kernel_ring_fd(&d.k), EPOLLIN, on_ring, &d)) {
 		log_err("cannot watch the event buffer");
 		ret = 1;
 		goto out;
 	}
+	if (mounts_fd(&d.t.mounts) >= 0 &&
+	    loop_add(&d.loop, &d.mounts_w, mounts_fd(&d.t.mounts), EPOLLPRI, on_mounts, &d))
+		log_warn("cannot watch the mount table: mount changes are seen late");
 	proto_init(&d.proto, &d.t, &d.srv, gid, &d.pol);
+	{
+		/* what a daemon killed during a snapshot left frozen is thawed */
+		char state[4200];
+		int n;
+
+		snprintf(state, sizeof(state), "%s.frozen", d.o.socket);
+		freezer_init(&d.fz, state);
+		n = freezer_recover(&d.fz);
+		if (n)
+			log_warn("thawed %d writer(s) left frozen by a previous inused", n);
+		d.proto.fz = &d.fz;
+	}
 	d.srv.on_line = proto_line;
 	d.srv.on_oversize = proto_oversize;
 	d.srv.on_gone = proto_gone;
@@ -358,7 +386,8 @@ int main(int argc, char **argv)
 	d.t.notify_ctx = &d;
 	d.srv.ctx = &d.proto;
 	log_info("ready on %s (io_uring hook %s); list with: inuse-ls%s%s", d.o.socket,
-		 d.k.uring ? "on" : "off", strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? " --socket " : "",
+		 d.k.uring ? "on" : "off",
+		 strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? " --socket " : "",
 		 strcmp(d.o.socket, INUSE_DEFAULT_SOCKET) ? d.o.socket : "");
 	{
 		uint64_t usec = 0;

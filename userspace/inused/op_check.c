@@ -21,7 +21,9 @@
 #include "common/timeutil.h"
 #include "inused/fault.h"
 #include "inused/policy.h"
-#include "inused/proto_int.h"
+#include "common/jname.h"
+#include "inused/ops.h"
+#include "inused/request.h"
 #include "inused/render.h"
 
 #define TOKEN_VERSION 1
@@ -57,8 +59,10 @@ static void token_fill(struct proto *p, const struct stat *st, const struct entr
 	tk->mtime_ns = ts_ns(&st->st_mtim);
 	tk->ctime_ns = ts_ns(&st->st_ctim);
 	tk->instance = p->t->start_boot_ns;
+	/* the kernel map is keyed by the inode that holds the data, which a
+	 * name through an overlay does not stat(2) to */
 	if ((e || !tracker_table_trusted(p->t)) &&
-	    kernel_read_inode(p->t->k, tk->dev, tk->ino, &v) == 0) {
+	    kernel_read_inode(p->t->k, e ? e->dev : tk->dev, e ? e->ino : tk->ino, &v) == 0) {
 		tk->life = v.first_open_ns ? v.first_open_ns : 1;
 		tk->open_gen = v.open_gen;
 		tk->write_gen = v.write_gen;
@@ -78,11 +82,12 @@ static int token_parse(const char *s, struct token *tk)
 {
 	int v, n = 0;
 
-	if (!s || sscanf(s,
-			 "%d.%" SCNx32 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64
-			 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 "%n",
-			 &v, &tk->dev, &tk->ino, &tk->size, &tk->mtime_ns, &tk->ctime_ns, &tk->life,
-			 &tk->open_gen, &tk->write_gen, &tk->instance, &n) != 10 ||
+	if (!s ||
+	    sscanf(s,
+		   "%d.%" SCNx32 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64
+		   ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 "%n",
+		   &v, &tk->dev, &tk->ino, &tk->size, &tk->mtime_ns, &tk->ctime_ns, &tk->life,
+		   &tk->open_gen, &tk->write_gen, &tk->instance, &n) != 10 ||
 	    s[n] != '\0' || v != TOKEN_VERSION)
 		return -EINVAL;
 	return 0;
@@ -92,29 +97,6 @@ static void count_decision(struct proto *p, enum decision d)
 {
 	if ((size_t)d < sizeof(p->st.by_decision) / sizeof(p->st.by_decision[0]))
 		p->st.by_decision[d]++;
-}
-
-/* Appends ,"key":value for the writers, first_open and last_write members of
- * an entry, taken from its rendering. */
-static void add_entry_members(struct tracker *t, struct entry *e, struct strbuf *b)
-{
-	static const char *const keys[] = {"writers", "first_open", "last_write"};
-	struct strbuf eb = {0};
-	json_t *ej;
-
-	if (render_entry(t, e, &eb))
-		return;
-	ej = json_loadb(eb.buf, eb.len, 0, NULL);
-	for (size_t i = 0; ej && i < sizeof(keys) / sizeof(keys[0]); i++) {
-		char *v = json_dumps(json_object_get(ej, keys[i]),
-				     JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(16));
-
-		if (v)
-			sb_printf(b, ",\"%s\":%s", keys[i], v);
-		free(v);
-	}
-	json_decref(ej);
-	sb_free(&eb);
 }
 
 /* One path of a check: appends its JSON object to b. Written member by
@@ -134,7 +116,7 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 	if (proto_may_lookup(c, path))
 		ps = proto_path_state(p, path, &st, &e, &err);
 	sb_adds(b, "{\"path\":");
-	proto_add_str(b, path);
+	render_name(b, path);
 	sb_printf(b, ",\"state\":\"%s\"", path_state_name(ps));
 	r = policy_match(p->pol, path);
 	switch (ps) {
@@ -142,7 +124,8 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 		v = (struct verdict){.decision = DEC_SKIP, .reason = "missing", .rule = r->name};
 		break;
 	case PS_NOT_REGULAR:
-		v = (struct verdict){.decision = DEC_COPY, .reason = "not_regular", .rule = r->name};
+		v = (struct verdict){
+		    .decision = DEC_COPY, .reason = "not_regular", .rule = r->name};
 		break;
 	case PS_ERROR:
 		v = (struct verdict){.decision = DEC_FLAG, .reason = "error", .rule = r->name};
@@ -168,7 +151,7 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 		/* the token is digits, hex and dots: nothing to escape */
 		sb_printf(b, ",\"token\":\"%s\",\"size\":%lld", tok, (long long)st.st_size);
 		if (e && proto_visible(e, admin, c->cred.uid))
-			add_entry_members(t, e, b);
+			render_entry_members(t, e, b);
 		break;
 	}
 	}
@@ -188,51 +171,26 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 	sb_add(b, "}", 1);
 }
 
-/* Reads the "paths" member: a non-empty array of absolute path strings. */
-json_t *proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req)
-{
-	json_t *paths = json_object_get(req, "paths"), *v;
-	size_t i;
-
-	if (!json_is_array(paths) || json_array_size(paths) == 0) {
-		proto_send_error(p, c, id, "bad_request",
-				 "\"paths\" must be a non-empty array of absolute paths");
-		return NULL;
-	}
-	json_array_foreach(paths, i, v)
-	{
-		const char *s = json_string_value(v);
-
-		if (!s || s[0] != '/' || strlen(s) >= PATH_MAX) {
-			proto_send_error(p, c, id, "bad_request",
-					 "\"paths\" must be a non-empty array of absolute paths");
-			return NULL;
-		}
-	}
-	return paths;
-}
-
 void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
-	json_t *paths = proto_get_paths(p, c, id, req), *v;
 	bool admin = proto_is_admin(p, c);
 	struct strbuf b = {0};
-	size_t i;
+	struct namev paths;
 
-	if (!paths)
+	if (proto_get_paths(p, c, id, req, "paths", &paths))
 		return;
 	tracker_sync(p->t);
 	proto_add_id(&b, id);
 	sb_adds(&b, ",\"ok\":true,\"files\":[");
-	json_array_foreach(paths, i, v)
-	{
+	for (size_t i = 0; i < paths.n; i++) {
 		if (i)
 			sb_add(&b, ",", 1);
-		check_one(p, c, admin, json_string_value(v), &b);
+		check_one(p, c, admin, paths.v[i], &b);
 	}
-	sb_printf(&b, "],\"count\":%zu}\n", json_array_size(paths));
+	sb_printf(&b, "],\"count\":%zu}\n", paths.n);
 	conn_send(c, b.buf, b.len);
 	sb_free(&b);
+	namev_free(&paths);
 }
 
 /* Compares the token with the file now; NULL reason means consistent. */
@@ -252,7 +210,7 @@ static const char *verify_one(struct proto *p, struct conn *c, const char *path,
 		return "missing";
 	if (kdev_from_dev(st.st_dev) != tk.dev || st.st_ino != tk.ino)
 		return "replaced";
-	token_fill(p, &st, table_find(&p->t->table, kdev_from_dev(st.st_dev), st.st_ino), &now);
+	token_fill(p, &st, table_find_any(&p->t->table, kdev_from_dev(st.st_dev), st.st_ino), &now);
 	if (FAULT(VERIFY_STAT_ONLY)) {
 		now.write_gen = tk.write_gen;
 		now.ctime_ns = tk.ctime_ns;
@@ -281,21 +239,27 @@ void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
 	json_t *files = json_object_get(req, "files"), *f;
 	struct strbuf b = {0};
-	size_t i;
+	char **paths;
+	size_t i, n;
 
 	if (!json_is_array(files) || json_array_size(files) == 0) {
 		proto_send_error(p, c, id, "bad_request",
 				 "\"files\" must be a non-empty array of {\"path\",\"token\"}");
 		return;
 	}
+	n = json_array_size(files);
+	paths = calloc(n, sizeof(*paths));
+	if (!paths) {
+		proto_send_error(p, c, id, "internal", "out of memory");
+		return;
+	}
 	json_array_foreach(files, i, f)
 	{
-		const char *path = json_string_value(json_object_get(f, "path"));
-
-		if (!path || path[0] != '/' || !json_is_string(json_object_get(f, "token"))) {
+		paths[i] = jname_get(json_object_get(f, "path"), 4 * PATH_MAX, NULL);
+		if (!paths[i] || !json_is_string(json_object_get(f, "token"))) {
 			proto_send_error(p, c, id, "bad_request",
-					 "each of \"files\" needs \"path\" (absolute) and \"token\"");
-			return;
+					 "each of \"files\" needs \"path\" and \"token\"");
+			goto out;
 		}
 	}
 	tracker_sync(p->t);
@@ -303,16 +267,21 @@ void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	sb_adds(&b, ",\"ok\":true,\"files\":[");
 	json_array_foreach(files, i, f)
 	{
-		const char *path = json_string_value(json_object_get(f, "path"));
 		const char *tok = json_string_value(json_object_get(f, "token"));
 		bool consistent;
-		const char *why = verify_one(p, c, path, tok, &consistent);
-		proto_add_json(&b, i == 0,
-			       json_pack("{s:s, s:b, s:s}", "path", path, "consistent", consistent,
-					 "reason", why));
+		const char *why = verify_one(p, c, paths[i], tok, &consistent);
+
+		sb_adds(&b, i ? ",{\"path\":" : "{\"path\":");
+		render_name(&b, paths[i]);
+		sb_printf(&b, ",\"consistent\":%s,\"reason\":\"%s\"}",
+			  consistent ? "true" : "false", why);
 		p->st.verified[consistent ? 0 : 1]++;
 	}
-	sb_printf(&b, "],\"count\":%zu}\n", json_array_size(files));
+	sb_printf(&b, "],\"count\":%zu}\n", n);
 	conn_send(c, b.buf, b.len);
 	sb_free(&b);
+out:
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
 }

@@ -9,6 +9,7 @@
  * next event it gets is preceded by {"event":"lost","count":N}.
  */
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,9 @@
 
 #include "common/kdev.h"
 #include "common/timeutil.h"
-#include "inused/proto_int.h"
+#include "common/jname.h"
+#include "inused/ops.h"
+#include "inused/request.h"
 #include "inused/render.h"
 
 #define SUB_MAX_PENDING (256 * 1024)
@@ -27,21 +30,12 @@ enum { KIND_OPEN = 1, KIND_CLOSE = 2, KIND_ALERT = 4 };
 struct subscriber {
 	struct subscriber *prev, *next;
 	struct conn *c;
-	char *under;
-	size_t under_len;
+	struct under under;
+	bool has_under;
 	unsigned int kinds;
 	bool admin;
 	uint64_t lost;
 };
-
-static bool under_dir(const struct subscriber *s, const char *path)
-{
-	if (!s->under)
-		return true;
-	if (!path || strncmp(path, s->under, s->under_len))
-		return false;
-	return path[s->under_len] == '/' || path[s->under_len] == '\0' || s->under_len == 1;
-}
 
 static void sub_free(struct proto *p, struct subscriber *s)
 {
@@ -52,7 +46,8 @@ static void sub_free(struct proto *p, struct subscriber *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	p->nsubscribers--;
-	free(s->under);
+	if (s->has_under)
+		under_free(&s->under);
 	free(s);
 }
 
@@ -83,7 +78,7 @@ static void stream(struct proto *p, unsigned int kind, const char *name, struct 
 	struct strbuf b = {0};
 
 	for (struct subscriber *s = p->subscribers; s; s = s->next) {
-		if (!(s->kinds & kind) || !under_dir(s, e->path) ||
+		if (!(s->kinds & kind) || (s->has_under && !under_matches(p->t, &s->under, e)) ||
 		    !proto_visible(e, s->admin, s->c->cred.uid))
 			continue;
 		if (!b.len) {
@@ -135,16 +130,17 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		return;
 	}
 	if (v) {
-		const char *u = json_string_value(v);
+		char *u = jname_get(v, PATH_MAX, NULL);
+		int err = u ? under_init(p->t, u, &s->under) : -EINVAL;
 
-		if (!u || u[0] != '/' || !(s->under = strdup(u))) {
+		free(u);
+		if (err) {
 			free(s);
-			proto_send_error(p, c, id, "bad_request", "\"under\" must be an absolute path");
+			proto_send_error(p, c, id, "bad_request",
+					 "\"under\" must be an absolute path");
 			return;
 		}
-		s->under_len = strlen(s->under);
-		while (s->under_len > 1 && s->under[s->under_len - 1] == '/')
-			s->under[--s->under_len] = '\0';
+		s->has_under = true;
 	}
 	if (kinds) {
 		json_array_foreach(kinds, i, k)
@@ -161,10 +157,12 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
 				break;
 		}
 		if (!json_is_array(kinds) || i < json_array_size(kinds) || !s->kinds) {
-			free(s->under);
+			if (s->has_under)
+				under_free(&s->under);
 			free(s);
-			proto_send_error(p, c, id, "bad_request",
-					 "\"kinds\" must be a list of \"open\", \"close\", \"alert\"");
+			proto_send_error(
+			    p, c, id, "bad_request",
+			    "\"kinds\" must be a list of \"open\", \"close\", \"alert\"");
 			return;
 		}
 	} else {
@@ -188,7 +186,7 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	}
 }
 
-void proto_subscribers_gone(struct proto *p, struct conn *c)
+void op_subscribe_gone(struct proto *p, struct conn *c)
 {
 	struct subscriber *s = p->subscribers, *n;
 

@@ -18,15 +18,18 @@
 #include "common/kdev.h"
 #include "common/timeutil.h"
 #include "inused/fault.h"
-#include "inused/proto_int.h"
+#include "inused/ops.h"
+#include "inused/render.h"
+#include "inused/request.h"
 
 #define MAX_WAITERS 4096
 #define MAX_WAIT_NS (86400ULL * NSEC_PER_SEC)
 
 struct wait_path {
 	char *path;
-	uint32_t dev;
+	uint32_t dev; /* the key of the inode that holds the data */
 	uint64_t ino;
+	uint64_t sino; /* what stat(2) gives for the path */
 	bool regular;
 	const char *state; /* at the last evaluation */
 };
@@ -105,7 +108,7 @@ static bool path_free(struct proto *p, struct waiter *w, size_t i, uint64_t now_
 		wp->state = "not_open";
 		return true;
 	}
-	if (stat(wp->path, &st) != 0 || st.st_ino != wp->ino) {
+	if (stat(wp->path, &st) != 0 || st.st_ino != wp->sino) {
 		wp->state = "not_open";
 		return true; /* gone or replaced: nobody writes what we waited on */
 	}
@@ -126,12 +129,13 @@ static void answer(struct proto *p, struct waiter *w, bool done, uint64_t now)
 	struct strbuf b = {0};
 
 	proto_add_id(&b, w->id);
-	sb_printf(&b, ",\"ok\":true,\"done\":%s,\"waited\":%.6f,\"files\":[", done ? "true" : "false",
-		  (double)(now - w->start_mono) / 1e9);
-	for (size_t i = 0; i < w->n; i++)
-		proto_add_json(&b, i == 0,
-			       json_pack("{s:s, s:s}", "path", w->p[i].path, "state",
-					 w->p[i].state));
+	sb_printf(&b, ",\"ok\":true,\"done\":%s,\"waited\":%.6f,\"files\":[",
+		  done ? "true" : "false", (double)(now - w->start_mono) / 1e9);
+	for (size_t i = 0; i < w->n; i++) {
+		sb_adds(&b, i ? ",{\"path\":" : "{\"path\":");
+		render_name(&b, w->p[i].path);
+		sb_printf(&b, ",\"state\":\"%s\"}", w->p[i].state);
+	}
 	sb_adds(&b, "]}\n");
 	conn_send(w->c, b.buf, b.len);
 	conn_release(w->c);
@@ -157,32 +161,36 @@ static void evaluate(struct proto *p, struct waiter *w, uint64_t now)
 
 void op_wait(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
-	json_t *paths = proto_get_paths(p, c, id, req), *v;
 	uint64_t timeout = 0, quiet = 0;
+	struct namev paths;
 	struct waiter *w;
-	size_t i;
+	json_t *v;
 
-	if (!paths)
+	if (proto_get_paths(p, c, id, req, "paths", &paths))
 		return;
 	if (!(v = json_object_get(req, "timeout")) || proto_get_duration(v, &timeout) ||
 	    timeout > MAX_WAIT_NS) {
 		proto_send_error(p, c, id, "bad_request",
 				 "\"timeout\" (seconds, at most a day) is required");
+		namev_free(&paths);
 		return;
 	}
 	if ((v = json_object_get(req, "quiet")) &&
 	    (proto_get_duration(v, &quiet) || quiet > MAX_WAIT_NS)) {
 		proto_send_error(p, c, id, "bad_request", "\"quiet\" must be seconds");
+		namev_free(&paths);
 		return;
 	}
 	if (p->nwaiters >= MAX_WAITERS) {
 		proto_send_error(p, c, id, "busy", "too many waiting requests");
+		namev_free(&paths);
 		return;
 	}
 	w = calloc(1, sizeof(*w));
-	if (!w || !(w->p = calloc(json_array_size(paths), sizeof(*w->p)))) {
+	if (!w || !(w->p = calloc(paths.n, sizeof(*w->p)))) {
 		free(w);
 		proto_send_error(p, c, id, "internal", "out of memory");
+		namev_free(&paths);
 		return;
 	}
 	tracker_sync(p->t);
@@ -197,15 +205,15 @@ void op_wait(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		p->waiters->prev = w;
 	p->waiters = w;
 	p->nwaiters++;
-	json_array_foreach(paths, i, v)
-	{
+	for (size_t i = 0; i < paths.n; i++) {
 		struct wait_path *wp = &w->p[w->n++];
 		struct entry *e = NULL;
 		struct stat st;
 		int err;
 		enum path_state ps;
 
-		wp->path = strdup(json_string_value(v));
+		wp->path = paths.v[i]; /* taken */
+		paths.v[i] = NULL;
 		ps = proto_may_lookup(c, wp->path) ? proto_path_state(p, wp->path, &st, &e, &err)
 						   : PS_ERROR;
 		wp->regular = ps == PS_OPEN || ps == PS_NOT_OPEN;
@@ -213,10 +221,17 @@ void op_wait(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		if (wp->regular) {
 			wp->dev = kdev_from_dev(st.st_dev);
 			wp->ino = st.st_ino;
+			wp->sino = st.st_ino;
 		}
-		if (e)
+		if (e) {
+			/* waited on by its key: a name through an overlay has
+			 * its own identity */
+			wp->dev = e->dev;
+			wp->ino = e->ino;
 			kernel_set_watch(p->t->k, wp->dev, wp->ino, true);
+		}
 	}
+	namev_free(&paths);
 	p->st.by_op_wait_started++;
 	evaluate(p, w, clock_mono_ns());
 }
@@ -255,9 +270,8 @@ uint64_t proto_waiters_timer(struct proto *p, uint64_t now)
 	return next;
 }
 
-void proto_gone(void *ctx, struct conn *c)
+void op_wait_gone(struct proto *p, struct conn *c)
 {
-	struct proto *p = ctx;
 	struct waiter *w = p->waiters, *n;
 
 	for (; w; w = n) {
@@ -267,5 +281,4 @@ void proto_gone(void *ctx, struct conn *c)
 			waiter_free(p, w);
 		}
 	}
-	proto_subscribers_gone(p, c);
 }

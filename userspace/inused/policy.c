@@ -14,16 +14,16 @@
 #define PATTERN_MAX 256
 #define GLOB_STEPS_MAX 100000
 
-static const char *const dec_names[] = {"copy", "defer", "skip", "flag"};
+static const char *const dec_names[] = {"copy", "defer", "skip", "flag", "snapshot"};
 
 const char *decision_name(enum decision d)
 {
-	return (unsigned)d < 4 ? dec_names[d] : "?";
+	return (unsigned)d < DEC_NR ? dec_names[d] : "?";
 }
 
 static int decision_parse(const char *s, enum decision *d)
 {
-	for (int i = 0; s && i < 4; i++) {
+	for (int i = 0; s && i < DEC_NR; i++) {
 		if (!strcmp(s, dec_names[i])) {
 			*d = (enum decision)i;
 			return 0;
@@ -154,6 +154,10 @@ void policy_free(struct policy *p)
 	free(p->rules);
 	free(p->admin_group);
 	free(p->alerts.hook);
+	free(p->snapshot.dir);
+	for (size_t i = 0; i < p->snapshot.nnever; i++)
+		free(p->snapshot.never[i]);
+	free(p->snapshot.never);
 	free(p->source);
 	memset(p, 0, sizeof(*p));
 }
@@ -164,6 +168,8 @@ static void builtin_default(struct rule *r)
 	r->open = DEC_DEFER;
 	r->defer_max_ns = 300 * NSEC_PER_SEC;
 	r->fallback = DEC_FLAG;
+	r->freeze_max_ns = SNAPSHOT_FREEZE_MAX_NS;
+	r->snapshot_max_size = SNAPSHOT_MAX_SIZE;
 }
 
 void policy_builtin(struct policy *p)
@@ -241,6 +247,55 @@ static int get_string(struct loader *l, const config_setting_t *s, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+static int get_size(struct loader *l, const config_setting_t *s, uint64_t *out)
+{
+	const char *v = config_setting_get_string(s);
+	unsigned long long n;
+	char *end;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+		long long x = config_setting_get_int64(s);
+
+		if (config_setting_type(s) == CONFIG_TYPE_INT)
+			x = config_setting_get_int(s);
+		if (x < 0)
+			return fail(l, s, "\"%s\" must not be negative", config_setting_name(s));
+		*out = (uint64_t)x;
+		return 0;
+	}
+	if (!v || *v < '0' || *v > '9')
+		return fail(l, s, "\"%s\" must be a size such as \"64M\" or bytes",
+			    config_setting_name(s));
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || (*end && !strchr("KMGT", *end)) || (*end && end[1]))
+		return fail(l, s, "\"%s\" must be a size such as \"64M\" or bytes",
+			    config_setting_name(s));
+	for (const char *u = "KMGT"; *end && *u; u++) {
+		if (n > (1ULL << 53))
+			return fail(l, s, "\"%s\" is too large", config_setting_name(s));
+		n <<= 10;
+		if (*u == *end)
+			break;
+	}
+	*out = n;
+	return 0;
+}
+
+static int get_freeze_how(struct loader *l, const config_setting_t *s, int *how)
+{
+	static const char *const names[] = {"auto", "cgroup", "signal"};
+	const char *v = config_setting_get_string(s);
+
+	for (int i = 0; v && i < 3; i++) {
+		if (!strcmp(v, names[i])) {
+			*how = i;
+			return 0;
+		}
+	}
+	return fail(l, s, "\"freeze\" must be one of auto, cgroup, signal");
+}
+
 static int add_pattern(struct loader *l, const config_setting_t *s, struct rule *r)
 {
 	const char *v = config_setting_get_string(s);
@@ -302,6 +357,12 @@ static int parse_rule(struct loader *l, const config_setting_t *g, struct rule *
 			err = get_duration(l, s, &r->alert_after_ns);
 		else if (!strcmp(k, "alert_idle"))
 			err = get_duration(l, s, &r->alert_idle_ns);
+		else if (!strcmp(k, "freeze_max"))
+			err = get_duration(l, s, &r->freeze_max_ns);
+		else if (!strcmp(k, "snapshot_max_size"))
+			err = get_size(l, s, &r->snapshot_max_size);
+		else if (!strcmp(k, "freeze"))
+			err = get_freeze_how(l, s, &r->freeze_how);
 		else if (!dflt && !strcmp(k, "name"))
 			err = get_string(l, s, &r->name);
 		else if (!dflt && !strcmp(k, "match"))
@@ -314,8 +375,10 @@ static int parse_rule(struct loader *l, const config_setting_t *g, struct rule *
 	}
 	if (err)
 		return err;
-	if (r->fallback == DEC_DEFER)
-		return fail(l, g, "\"fallback\" cannot be defer");
+	if (r->fallback == DEC_DEFER || r->fallback == DEC_SNAPSHOT)
+		return fail(l, g, "\"fallback\" cannot be %s", decision_name(r->fallback));
+	if (r->open == DEC_SNAPSHOT && (r->freeze_max_ns == 0 || r->freeze_max_ns > 60 * NSEC_PER_SEC))
+		return fail(l, g, "\"freeze_max\" must be above 0 and at most 60s");
 	if (r->open == DEC_DEFER && r->defer_max_ns == 0)
 		return fail(l, g, "\"open\" is defer but \"defer_max\" is not set");
 	if (dflt)
@@ -366,6 +429,9 @@ static int parse_policy(struct loader *l, const config_setting_t *pg, struct pol
 		r->quiet_ns = p->dflt.quiet_ns;
 		r->alert_after_ns = p->dflt.alert_after_ns;
 		r->alert_idle_ns = p->dflt.alert_idle_ns;
+		r->freeze_max_ns = p->dflt.freeze_max_ns;
+		r->snapshot_max_size = p->dflt.snapshot_max_size;
+		r->freeze_how = p->dflt.freeze_how;
 		p->nrules = (size_t)i + 1;
 		if ((err = parse_rule(l, g, r, false)))
 			return err;
@@ -399,6 +465,44 @@ static int parse_alerts(struct loader *l, const config_setting_t *g, struct aler
 		return fail(l, g, "\"realert\" must be at least 1s");
 	if (!err && a->hook_timeout_ns == 0)
 		return fail(l, g, "\"hook_timeout\" must be above 0");
+	return err;
+}
+
+static int parse_snapshot(struct loader *l, const config_setting_t *g, struct snapshot_conf *sc)
+{
+	int n = config_setting_length(g), err = 0;
+
+	if (!config_setting_is_group(g))
+		return fail(l, g, "\"snapshot\" must be a group { ... }");
+	for (int i = 0; i < n && !err; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *k = config_setting_name(s);
+
+		if (!strcmp(k, "dir")) {
+			err = get_string(l, s, &sc->dir);
+			if (!err && sc->dir[0] != '/')
+				err = fail(l, s, "\"dir\" must be an absolute path");
+		} else if (!strcmp(k, "never_freeze")) {
+			int m = config_setting_length(s);
+
+			if (!config_setting_is_aggregate(s) || config_setting_is_group(s))
+				return fail(l, s, "\"never_freeze\" must be a list of cgroup patterns");
+			sc->never = calloc((size_t)m + 1, sizeof(*sc->never));
+			if (!sc->never)
+				return -ENOMEM;
+			for (int j = 0; j < m; j++) {
+				const char *v = config_setting_get_string_elem(s, (unsigned)j);
+
+				if (!v || v[0] != '/' || strlen(v) > PATTERN_MAX)
+					return fail(l, s, "a cgroup pattern must begin with '/'");
+				if (!(sc->never[sc->nnever] = strdup(v)))
+					return -ENOMEM;
+				sc->nnever++;
+			}
+		} else {
+			err = fail(l, s, "unknown setting \"%s\" in snapshot", k);
+		}
+	}
 	return err;
 }
 
@@ -440,6 +544,8 @@ int policy_load(const char *path, struct policy *out, char *err, size_t errlen)
 			ret = get_string(&l, s, &p.admin_group);
 		else if (!strcmp(k, "alerts"))
 			ret = parse_alerts(&l, s, &p.alerts);
+		else if (!strcmp(k, "snapshot"))
+			ret = parse_snapshot(&l, s, &p.snapshot);
 		else
 			ret = fail(&l, s, "unknown setting \"%s\"", k);
 	}

@@ -40,9 +40,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum decision { DEC_COPY = 0, DEC_DEFER, DEC_SKIP, DEC_FLAG };
+enum decision { DEC_COPY = 0, DEC_DEFER, DEC_SKIP, DEC_FLAG, DEC_SNAPSHOT, DEC_NR };
 
-/* "copy", "defer", "skip", "flag" */
+/* "copy", "defer", "skip", "flag", "snapshot" */
 const char *decision_name(enum decision d);
 
 struct rule {
@@ -56,6 +56,18 @@ struct rule {
 	char *method;
 	uint64_t alert_after_ns; /* alert when open for writing longer; 0: never */
 	uint64_t alert_idle_ns;	 /* alert when open and unwritten longer; 0: never */
+	/* open = "snapshot": how its writers are frozen, at most how long,
+	 * and how large a copy (where no clone can be made) may be */
+	uint64_t freeze_max_ns;
+	uint64_t snapshot_max_size;
+	int freeze_how; /* enum freeze_how */
+};
+
+/* The snapshot group: where plain copies go, what is never frozen. */
+struct snapshot_conf {
+	char *dir;	    /* spool for plain copies (default /var/tmp) */
+	char **never;	    /* cgroup path patterns, NULL-terminated */
+	size_t nnever;
 };
 
 struct alert_conf {
@@ -69,9 +81,14 @@ struct policy {
 	struct rule *rules;
 	size_t nrules;
 	struct alert_conf alerts;
+	struct snapshot_conf snapshot;
 	char *admin_group;
 	char *source; /* the file loaded, NULL: built in */
 };
+
+/* Defaults of open = "snapshot". */
+#define SNAPSHOT_FREEZE_MAX_NS (2ULL * 1000000000ULL)
+#define SNAPSHOT_MAX_SIZE (64ULL << 20)
 
 /* The built-in policy: defer up to 5 minutes, then flag; no rules. */
 void policy_builtin(struct policy *p);

@@ -75,7 +75,7 @@ void prom_render(void *ctx, struct strbuf *b)
 	one(b, "inuse_request_errors_total", "counter", "Requests answered with an error.",
 	    (double)p->st.errors);
 	head(b, "inuse_decisions_total", "counter", "Backup decisions of check, by decision.");
-	for (int d = 0; d < 4; d++)
+	for (int d = 0; d < DEC_NR; d++)
 		sb_printf(b, "inuse_decisions_total{decision=\"%s\"} %llu\n",
 			  decision_name((enum decision)d), (unsigned long long)p->st.by_decision[d]);
 	head(b, "inuse_request_duration_seconds", "histogram",
@@ -101,5 +101,32 @@ void prom_render(void *ctx, struct strbuf *b)
 			  proto_op_names[i], p->st.lat_sum[i]);
 		sb_printf(b, "inuse_request_duration_seconds_count{op=\"%s\"} %llu\n",
 			  proto_op_names[i], (unsigned long long)cum);
+	}
+	head(b, "inuse_snapshots_total", "counter", "Snapshot requests, by outcome.");
+	{
+		static const char *const outcome[] = {"taken", "refused", "failed"};
+
+		for (int k = 0; k < 3; k++)
+			sb_printf(b, "inuse_snapshots_total{outcome=\"%s\"} %llu\n", outcome[k],
+				  (unsigned long long)p->st.snapshots[k]);
+	}
+	one(b, "inuse_snapshot_bytes_total", "counter", "Bytes of snapshot copies handed out.",
+	    (double)p->st.snapshot_bytes);
+	head(b, "inuse_freeze_duration_seconds", "histogram",
+	     "How long writers were frozen for a snapshot (freeze to thaw).");
+	{
+		uint64_t cum = 0;
+
+		for (int k = 0; k <= PROTO_LAT_BUCKETS; k++) {
+			cum += p->st.freeze_count[k];
+			if (k < PROTO_LAT_BUCKETS)
+				sb_printf(b, "inuse_freeze_duration_seconds_bucket{le=\"%g\"} %llu\n",
+					  proto_lat_bounds[k], (unsigned long long)cum);
+			else
+				sb_printf(b, "inuse_freeze_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+					  (unsigned long long)cum);
+		}
+		sb_printf(b, "inuse_freeze_duration_seconds_sum %.9f\n", p->st.freeze_sum);
+		sb_printf(b, "inuse_freeze_duration_seconds_count %llu\n", (unsigned long long)cum);
 	}
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "inused/policy.h"
 #include "inused/server.h"
 #include "inused/tracker.h"
 
@@ -16,10 +17,11 @@
 
 struct policy;
 struct alerts;
+struct freezer;
 struct waiter;
 struct subscriber;
 
-#define PROTO_OPS 8
+#define PROTO_OPS	  16
 #define PROTO_LAT_BUCKETS 12
 /* Upper bounds (seconds) of the request latency histogram. */
 extern const double proto_lat_bounds[PROTO_LAT_BUCKETS];
@@ -30,15 +32,19 @@ struct proto_stats {
 	uint64_t requests;
 	uint64_t lat_count[PROTO_OPS][PROTO_LAT_BUCKETS + 1]; /* last: +Inf */
 	double lat_sum[PROTO_OPS];
-	uint64_t by_op[8];
+	uint64_t by_op[PROTO_OPS];
 	uint64_t errors;
-	uint64_t by_decision[4]; /* enum decision */
+	uint64_t by_decision[DEC_NR]; /* enum decision */
 	uint64_t verified[2];	 /* consistent, not */
 	uint64_t waits[2];	 /* answered done, timed out */
 	uint64_t waits_abandoned;
 	uint64_t by_op_wait_started;
 	uint64_t events_sent;	 /* stream events queued to subscribers */
 	uint64_t events_dropped; /* not queued: the subscriber was behind */
+	uint64_t snapshots[3];	 /* taken, refused, failed */
+	uint64_t snapshot_bytes;
+	uint64_t freeze_count[PROTO_LAT_BUCKETS + 1]; /* freeze durations, last: +Inf */
+	double freeze_sum;
 };
 
 struct proto {
@@ -46,7 +52,7 @@ struct proto {
 	struct server *srv;
 	const struct policy *pol;
 	const struct alerts *al; /* NULL: none */
-	gid_t admin_gid; /* members see every file; (gid_t)-1: root only */
+	gid_t admin_gid;	 /* members see every file; (gid_t)-1: root only */
 	uint64_t started_wall_ns;
 	struct proto_stats st;
 	struct waiter *waiters;
@@ -54,6 +60,7 @@ struct proto {
 	uint64_t seen_changes; /* tracker changes the waiters were evaluated at */
 	struct subscriber *subscribers;
 	size_t nsubscribers;
+	struct freezer *fz; /* snapshots; NULL: none */
 };
 
 void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,

@@ -3,10 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jname.h"
 #include "common/kdev.h"
 
 int render_time(struct strbuf *out, uint64_t wall_ns)
@@ -17,85 +17,155 @@ int render_time(struct strbuf *out, uint64_t wall_ns)
 			 (unsigned long long)(wall_ns % 1000000000ULL / 1000));
 }
 
-static json_t *time_json(const struct tracker *t, uint64_t boot_ns)
+int render_name(struct strbuf *out, const char *s)
 {
-	uint64_t wall = tracker_wall_ns(t, boot_ns);
-
-	if (!wall)
-		return json_null();
-	return json_real((double)(wall / 1000) / 1e6);
+	if (!s)
+		return sb_adds(out, "null");
+	return jname_append(out, s, strlen(s));
 }
 
 static const char *mode_name(const struct writer *w)
 {
 	if (w->via == VIA_MMAP)
 		return "mmap";
+	if (w->via == VIA_URING)
+		return "uring";
 	return (w->f_flags & O_ACCMODE) == O_RDWR ? "rw" : "w";
 }
 
-static json_t *writer_json(struct tracker *t, const struct writer *w)
+static int render_flags(struct strbuf *b, const struct writer *w)
 {
-	json_t *flags = json_array();
-	json_t *o;
+	static const struct {
+		uint32_t bit;
+		bool open_flags; /* asked for at open, not kept in f_flags */
+		const char *name;
+	} fl[] = {
+	    {O_APPEND, false, "append"},   {O_CREAT, true, "creat"},	{O_TRUNC, true, "trunc"},
+	    {O_CLOEXEC, false, "cloexec"}, {O_DIRECT, false, "direct"},
+	};
+	bool first = true;
+	int err = sb_adds(b, "[");
 
-	if (w->f_flags & O_APPEND)
-		json_array_append_new(flags, json_string("append"));
-	if (w->open_flags & O_CREAT)
-		json_array_append_new(flags, json_string("creat"));
-	if (w->open_flags & O_TRUNC)
-		json_array_append_new(flags, json_string("trunc"));
-	if (w->f_flags & O_CLOEXEC)
-		json_array_append_new(flags, json_string("cloexec"));
-	if (w->f_flags & O_DIRECT)
-		json_array_append_new(flags, json_string("direct"));
-	if ((w->f_flags & O_SYNC) == O_SYNC)
-		json_array_append_new(flags, json_string("sync"));
-	o = json_pack("{s:I, s:s, s:I, s:I, s:s, s:o, s:o}", "pid", (json_int_t)w->pid, "comm",
-		      w->comm, "uid", (json_int_t)w->uid, "cgroup_id", (json_int_t)w->cgroup_id,
-		      "mode", mode_name(w), "flags", flags, "since", time_json(t, w->since_ns));
-	if (o && w->via == VIA_FD)
-		json_object_set_new(o, "fd", json_integer(w->fd));
-	if (o) {
-		const char *cg = cgroup_path(&t->cg, w->cgroup_id, (pid_t)w->pid);
-
-		json_object_set_new(o, "cgroup", cg ? json_string(cg) : json_null());
+	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+		if (!((fl[i].open_flags ? w->open_flags : w->f_flags) & fl[i].bit))
+			continue;
+		err |= sb_printf(b, "%s\"%s\"", first ? "" : ",", fl[i].name);
+		first = false;
 	}
-	return o;
+	if ((w->f_flags & O_SYNC) == O_SYNC)
+		err |= sb_printf(b, "%s\"sync\"", first ? "" : ",");
+	return err | sb_adds(b, "]");
 }
 
+static int render_writer(struct tracker *t, const struct writer *w, struct strbuf *b)
+{
+	const char *cg = cgroup_path(&t->cg, w->cgroup_id, (pid_t)w->pid);
+	int err = 0;
+
+	err |= sb_printf(b, "{\"pid\":%u,\"comm\":", w->pid);
+	err |= jname_append(b, w->comm, strnlen(w->comm, sizeof(w->comm)));
+	err |= sb_printf(b, ",\"uid\":%u,\"cgroup_id\":%llu,\"mode\":\"%s\",\"flags\":", w->uid,
+			 (unsigned long long)w->cgroup_id, mode_name(w));
+	err |= render_flags(b, w);
+	err |= sb_adds(b, ",\"since\":");
+	err |= render_time(b, tracker_wall_ns(t, w->since_ns));
+	if (w->via == VIA_FD)
+		err |= sb_printf(b, ",\"fd\":%d", w->fd);
+	else if (w->via == VIA_URING)
+		err |= sb_printf(b, ",\"slot\":%d", w->fd);
+	err |= sb_adds(b, ",\"cgroup\":");
+	err |= render_name(b, cg);
+	return err | sb_adds(b, "}");
+}
+
+static int render_writers(struct tracker *t, const struct entry *e, struct strbuf *b)
+{
+	int err = sb_adds(b, "[");
+
+	for (uint32_t i = 0; i < e->nw; i++) {
+		if (i)
+			err |= sb_adds(b, ",");
+		err |= render_writer(t, &e->w[i], b);
+	}
+	return err | sb_adds(b, "]");
+}
+
+static const char *b(bool v)
+{
+	return v ? "true" : "false";
+}
+
+/* The members that change only with writers and names, without the
+ * closing brace. */
 static int build_cache(struct tracker *t, struct entry *e)
 {
-	json_t *writers = json_array(), *o;
-	char dev[32], *s;
-	size_t n;
+	const struct ename *up = &e->names[NAME_UPPER];
+	struct strbuf s = {0};
+	int err = 0;
 
-	snprintf(dev, sizeof(dev), "%u:%u", kdev_major(e->dev), kdev_minor(e->dev));
-	for (uint32_t i = 0; i < e->nw; i++)
-		json_array_append_new(writers, writer_json(t, &e->w[i]));
-	o = json_pack("{s:o, s:s, s:I, s:b, s:b, s:b, s:b, s:o, s:b, s:o, s:I, s:s}", "path",
-		      e->path ? json_string(e->path) : json_null(), "dev", dev, "ino",
-		      (json_int_t)e->ino, "deleted", !!(e->pflags & PF_DELETED), "renamed",
-		      !!(e->pflags & PF_RENAMED), "other_mntns", !!(e->pflags & PF_FOREIGN_NS),
-		      "path_truncated", !!(e->pflags & PF_TRUNCATED), "first_open",
-		      time_json(t, e->first_open_ns), "opened_before_start",
-		      e->first_open_ns == 0, "writers", writers, "writers_dropped",
-		      (json_int_t)e->writers_dropped, "holders",
-		      e->nw ? "known" : ((e->state & ES_UNKNOWN) ? "unknown" : "searching"));
-	if (!o)
-		return -ENOMEM;
-	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(16));
-	json_decref(o);
-	if (!s)
-		return -ENOMEM;
-	n = strlen(s);
-	if (n < 2 || s[n - 1] != '}') {
-		free(s);
-		return -EINVAL;
+	uint32_t dev = e->dev;
+	uint64_t ino = e->ino;
+
+	/* dev and ino are what stat(2) gives for the path shown: for a name
+	 * through an overlay, its own; the inode that holds the data (the
+	 * upper file) is then given apart */
+	for (int i = 0; i < ENTRY_NAMES; i++) {
+		if (e->path && e->names[i].host_path == e->path && e->names[i].alias_dev) {
+			dev = e->names[i].alias_dev;
+			ino = e->names[i].alias_ino;
+		}
 	}
-	s[--n] = '\0'; /* the dynamic part closes the object */
+	err |= sb_adds(&s, "{\"path\":");
+	err |= render_name(&s, e->path);
+	err |= sb_printf(&s, ",\"dev\":\"%u:%u\",\"ino\":%llu", kdev_major(dev), kdev_minor(dev),
+			 (unsigned long long)ino);
+	if (dev != e->dev || ino != e->ino)
+		err |=
+		    sb_printf(&s, ",\"data_dev\":\"%u:%u\",\"data_ino\":%llu", kdev_major(e->dev),
+			      kdev_minor(e->dev), (unsigned long long)e->ino);
+	if (up->host_path && up->host_path != e->path) {
+		err |= sb_adds(&s, ",\"upper_path\":");
+		err |= render_name(&s, up->host_path);
+	}
+	if (!e->path) {
+		/* not reachable here: where it is within its file system */
+		const struct ename *n = e->names[NAME_OPENED].fs_path ? &e->names[NAME_OPENED] : up;
+
+		err |= sb_adds(&s, ",\"fs_path\":");
+		if (n->fs_path && (n->flags & NF_TRUNC)) {
+			/* only its end is known: never shown as if it were whole */
+			struct strbuf tail = {0};
+
+			err |= sb_adds(&tail, "...");
+			err |= sb_adds(&tail, n->fs_path);
+			err |= render_name(&s, tail.buf);
+			sb_free(&tail);
+		} else {
+			err |= render_name(&s, n->fs_path);
+		}
+		if (n->fs_path)
+			err |= sb_printf(&s, ",\"fs_dev\":\"%u:%u\"", kdev_major(n->sb_dev),
+					 kdev_minor(n->sb_dev));
+	}
+	err |=
+	    sb_printf(&s,
+		      ",\"mounted\":%s,\"deleted\":%s,\"renamed\":%s,\"path_stale\":%s,"
+		      "\"other_mntns\":%s,\"path_truncated\":%s,\"first_open\":",
+		      b(!(e->pflags & (PF_UNMOUNTED | PF_NO_PATH)) || e->path != NULL),
+		      b(e->pflags & PF_DELETED), b(e->pflags & PF_RENAMED), b(e->pflags & PF_STALE),
+		      b(e->pflags & PF_FOREIGN_NS), b(e->pflags & PF_TRUNCATED));
+	err |= render_time(&s, tracker_wall_ns(t, e->first_open_ns));
+	err |= sb_printf(&s, ",\"opened_before_start\":%s,\"writers\":", b(e->first_open_ns == 0));
+	err |= render_writers(t, e, &s);
+	err |= sb_printf(&s, ",\"writers_dropped\":%u,\"holders\":\"%s\"", e->writers_dropped,
+			 e->nw ? "known" : ((e->state & ES_UNKNOWN) ? "unknown" : "searching"));
+	if (err) {
+		sb_free(&s);
+		return -ENOMEM;
+	}
 	free(e->json);
-	e->json = s;
-	e->json_len = n;
+	e->json = s.buf;
+	e->json_len = s.len;
 	return 0;
 }
 
@@ -103,6 +173,7 @@ int render_entry(struct tracker *t, struct entry *e, struct strbuf *out)
 {
 	int err = 0;
 
+	tracker_resolve_names(t, e);
 	if (!e->json && (err = build_cache(t, e)))
 		return err;
 	err |= sb_add(out, e->json, e->json_len);
@@ -113,5 +184,17 @@ int render_entry(struct tracker *t, struct entry *e, struct strbuf *out)
 	err |= sb_adds(out, ",\"open_gen\":");
 	err |= sb_add_u64(out, e->open_gen);
 	err |= sb_add(out, "}", 1);
+	return err ? -ENOMEM : 0;
+}
+
+int render_entry_members(struct tracker *t, struct entry *e, struct strbuf *out)
+{
+	int err = sb_adds(out, ",\"writers\":");
+
+	err |= render_writers(t, e, out);
+	err |= sb_adds(out, ",\"first_open\":");
+	err |= render_time(out, tracker_wall_ns(t, e->first_open_ns));
+	err |= sb_adds(out, ",\"last_write\":");
+	err |= render_time(out, tracker_wall_ns(t, e->last_write_ns));
 	return err ? -ENOMEM : 0;
 }

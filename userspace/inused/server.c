@@ -31,6 +31,9 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
+	for (int i = 0; i < c->nfds; i++)
+		for (int k = 0; k < c->fds[i].n; k++)
+			close(c->fds[i].fd[k]);
 	sb_free(&c->in);
 	sb_free(&c->out);
 	free(c);
@@ -42,10 +45,46 @@ static size_t pending(const struct conn *c)
 }
 
 /* Writes what the socket takes. -1 when the client is gone. */
+/* Sends up to len bytes; with the next batch of descriptors when the
+ * first of them is the byte they go with. */
+static ssize_t send_part(struct conn *c, size_t len)
+{
+	struct conn_fds *b = c->nfds ? &c->fds[0] : NULL;
+	char ctl[CMSG_SPACE(sizeof(int) * CONN_FDS_MAX)];
+	struct iovec iov = {c->out.buf + c->outoff, len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n;
+
+	if (b && b->at > c->sent && b->at - c->sent < len)
+		iov.iov_len = (size_t)(b->at - c->sent); /* up to the descriptors' byte */
+	if (b && b->at == c->sent) {
+		struct cmsghdr *cm;
+
+		memset(ctl, 0, sizeof(ctl));
+		m.msg_control = ctl;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)b->n);
+		cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)b->n);
+		memcpy(CMSG_DATA(cm), b->fd, sizeof(int) * (size_t)b->n);
+	}
+	n = sendmsg(c->w.fd, &m, MSG_NOSIGNAL);
+	if (n > 0 && m.msg_control) {
+		for (int k = 0; k < b->n; k++)
+			close(b->fd[k]);
+		memmove(&c->fds[0], &c->fds[1], sizeof(c->fds[0]) * (size_t)(c->nfds - 1));
+		c->nfds--;
+	}
+	if (n > 0)
+		c->sent += (uint64_t)n;
+	return n;
+}
+
 static int conn_flush(struct conn *c)
 {
 	while (pending(c)) {
-		ssize_t n = send(c->w.fd, c->out.buf + c->outoff, pending(c), MSG_NOSIGNAL);
+		ssize_t n = send_part(c, pending(c));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -87,6 +126,23 @@ int conn_send(struct conn *c, const void *data, size_t len)
 	if (sb_add(&c->out, data, len))
 		return -ENOMEM;
 	conn_update(c); /* EPOLLOUT: flushed by the loop */
+	return 0;
+}
+
+int conn_send_fds(struct conn *c, const void *data, size_t len, const int *fds, int n)
+{
+	struct conn_fds *b;
+
+	if (n < 0 || n > CONN_FDS_MAX || c->nfds == CONN_FD_BATCHES || !len)
+		return -EBUSY;
+	b = &c->fds[c->nfds];
+	b->at = c->sent + pending(c);
+	b->n = n;
+	memcpy(b->fd, fds, sizeof(int) * (size_t)n);
+	if (sb_add(&c->out, data, len))
+		return -ENOMEM; /* the descriptors are not taken */
+	c->nfds++;
+	conn_update(c);
 	return 0;
 }
 
@@ -241,8 +297,8 @@ static void accept_event(struct loop_watch *w, uint32_t events)
 		}
 		if (s->nconns >= s->o.max_conns) {
 			static const char msg[] =
-				"{\"id\":null,\"ok\":false,\"error\":{\"code\":\"busy\","
-				"\"message\":\"too many clients\"}}\n";
+			    "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"busy\","
+			    "\"message\":\"too many clients\"}}\n";
 
 			s->refused++;
 			if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)

@@ -20,6 +20,15 @@
 
 struct server;
 
+/* Descriptors that go with the byte at stream offset at (SCM_RIGHTS). */
+#define CONN_FD_BATCHES 4
+#define CONN_FDS_MAX 16
+struct conn_fds {
+	uint64_t at;
+	int fd[CONN_FDS_MAX];
+	int n;
+};
+
 struct conn {
 	struct server *srv;
 	struct loop_watch w;
@@ -30,6 +39,9 @@ struct conn {
 	bool discarding; /* skipping the rest of an oversized line */
 	bool closing;	 /* close once the output is flushed */
 	unsigned int async; /* requests still to be answered (waits) */
+	uint64_t sent;	    /* bytes the socket has taken so far */
+	struct conn_fds fds[CONN_FD_BATCHES];
+	int nfds;
 	struct conn *prev, *next;
 	void *user; /* the protocol's per-client state */
 };
@@ -76,6 +88,11 @@ void server_close(struct server *s);
 /* Queues bytes for the client; flushed as the socket allows (also when
  * called outside the client's own event, for late answers). */
 int conn_send(struct conn *c, const void *data, size_t len);
+/* Queues bytes with descriptors attached to their first byte (sent with
+ * SCM_RIGHTS). Takes the descriptors: they are closed once sent, or with
+ * the connection. -EBUSY when too many are waiting to go. */
+int conn_send_fds(struct conn *c, const void *data, size_t len, const int *fds, int n);
+
 /* Bytes queued for the client and not yet taken by its socket. */
 size_t conn_pending(const struct conn *c);
 

@@ -7,12 +7,33 @@
 
 #include "inused/fault.h"
 
+struct alias {
+	uint64_t ino;
+	uint32_t dev;
+	struct entry *e;
+	struct alias *next;
+};
+
+struct pidnode {
+	uint32_t pid;
+	uint32_t n, cap;
+	struct entry **ents;
+	struct pidnode *next;
+};
+
 static size_t hash_key(uint32_t dev, uint64_t ino, size_t nbuckets)
 {
 	uint64_t h = ino * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)dev * 0xC2B2AE3D27D4EB4FULL);
 
 	h ^= h >> 29;
 	return (size_t)(h & (nbuckets - 1));
+}
+
+static size_t hash_pid(uint32_t pid, size_t nbuckets)
+{
+	uint64_t h = (uint64_t)pid * 0x9E3779B97F4A7C15ULL;
+
+	return (size_t)((h >> 32) & (nbuckets - 1));
 }
 
 int table_init(struct table *t, size_t max_files, uint32_t max_writers)
@@ -25,8 +46,17 @@ int table_init(struct table *t, size_t max_files, uint32_t max_writers)
 	while (n < max_files && n < ((size_t)1 << 30))
 		n <<= 1;
 	t->buckets = calloc(n, sizeof(*t->buckets));
-	if (!t->buckets)
+	t->nabuckets = 1024;
+	t->abuckets = calloc(t->nabuckets, sizeof(*t->abuckets));
+	t->npbuckets = 4096;
+	t->pbuckets = calloc(t->npbuckets, sizeof(*t->pbuckets));
+	if (!t->buckets || !t->abuckets || !t->pbuckets) {
+		free(t->buckets);
+		free(t->abuckets);
+		free(t->pbuckets);
+		memset(t, 0, sizeof(*t));
 		return -ENOMEM;
+	}
 	t->nbuckets = n;
 	t->max_files = max_files;
 	t->max_writers = max_writers;
@@ -35,7 +65,10 @@ int table_init(struct table *t, size_t max_files, uint32_t max_writers)
 
 static void entry_free(struct entry *e)
 {
-	free(e->path);
+	for (int i = 0; i < ENTRY_NAMES; i++) {
+		free(e->names[i].fs_path);
+		free(e->names[i].host_path);
+	}
 	free(e->w);
 	free(e->json);
 	free(e);
@@ -49,7 +82,22 @@ void table_fini(struct table *t)
 		n = e->next;
 		entry_free(e);
 	}
+	for (size_t i = 0; t->abuckets && i < t->nabuckets; i++) {
+		for (struct alias *a = t->abuckets[i], *an; a; a = an) {
+			an = a->next;
+			free(a);
+		}
+	}
+	for (size_t i = 0; t->pbuckets && i < t->npbuckets; i++) {
+		for (struct pidnode *p = t->pbuckets[i], *pn; p; p = pn) {
+			pn = p->next;
+			free(p->ents);
+			free(p);
+		}
+	}
 	free(t->buckets);
+	free(t->abuckets);
+	free(t->pbuckets);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -63,6 +111,128 @@ struct entry *table_find(const struct table *t, uint32_t dev, uint64_t ino)
 		if (e->ino == ino && e->dev == dev)
 			return e;
 	return NULL;
+}
+
+struct entry *table_find_any(const struct table *t, uint32_t dev, uint64_t ino)
+{
+	struct entry *e = table_find(t, dev, ino);
+
+	if (e || !t->naliases)
+		return e;
+	for (struct alias *a = t->abuckets[hash_key(dev, ino, t->nabuckets)]; a; a = a->next)
+		if (a->ino == ino && a->dev == dev)
+			return a->e;
+	return NULL;
+}
+
+static void alias_del(struct table *t, uint32_t dev, uint64_t ino, const struct entry *e)
+{
+	struct alias **pp = &t->abuckets[hash_key(dev, ino, t->nabuckets)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		struct alias *a = *pp;
+
+		if (a->dev == dev && a->ino == ino && a->e == e) {
+			*pp = a->next;
+			free(a);
+			t->naliases--;
+			return;
+		}
+	}
+}
+
+static int alias_add(struct table *t, uint32_t dev, uint64_t ino, struct entry *e)
+{
+	size_t b = hash_key(dev, ino, t->nabuckets);
+	struct alias *a;
+
+	for (a = t->abuckets[b]; a; a = a->next) {
+		if (a->dev == dev && a->ino == ino) {
+			a->e = e; /* the newer name wins */
+			return 0;
+		}
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->dev = dev;
+	a->ino = ino;
+	a->e = e;
+	a->next = t->abuckets[b];
+	t->abuckets[b] = a;
+	t->naliases++;
+	return 0;
+}
+
+static struct pidnode *pid_find(const struct table *t, uint32_t pid)
+{
+	struct pidnode *p;
+
+	for (p = t->pbuckets[hash_pid(pid, t->npbuckets)]; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static void pid_link(struct table *t, uint32_t pid, struct entry *e)
+{
+	struct pidnode *p = pid_find(t, pid);
+
+	if (!p) {
+		size_t b = hash_pid(pid, t->npbuckets);
+
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return; /* per-pid lookups then miss: callers fall back */
+		p->pid = pid;
+		p->next = t->pbuckets[b];
+		t->pbuckets[b] = p;
+	}
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->ents[i] == e)
+			return;
+	if (p->n == p->cap) {
+		uint32_t cap = p->cap ? p->cap * 2 : 4;
+		struct entry **n = realloc(p->ents, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		p->ents = n;
+		p->cap = cap;
+	}
+	p->ents[p->n++] = e;
+}
+
+static void pid_unlink(struct table *t, uint32_t pid, const struct entry *e)
+{
+	struct pidnode **pp = &t->pbuckets[hash_pid(pid, t->npbuckets)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		struct pidnode *p = *pp;
+
+		if (p->pid != pid)
+			continue;
+		for (uint32_t i = 0; i < p->n; i++) {
+			if (p->ents[i] == e) {
+				p->ents[i] = p->ents[--p->n];
+				break;
+			}
+		}
+		if (!p->n) {
+			*pp = p->next;
+			free(p->ents);
+			free(p);
+		}
+		return;
+	}
+}
+
+struct entry *const *table_pid_entries(const struct table *t, uint32_t pid, size_t *n)
+{
+	struct pidnode *p = pid_find(t, pid);
+
+	*n = p ? p->n : 0;
+	return p ? p->ents : NULL;
 }
 
 struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *created)
@@ -110,6 +280,11 @@ void table_remove(struct table *t, struct entry *e)
 			break;
 		}
 	}
+	for (int i = 0; i < ENTRY_NAMES; i++)
+		if (e->names[i].alias_dev)
+			alias_del(t, e->names[i].alias_dev, e->names[i].alias_ino, e);
+	for (uint32_t i = 0; i < e->nw; i++)
+		pid_unlink(t, e->w[i].pid, e);
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -122,17 +297,69 @@ void table_remove(struct table *t, struct entry *e)
 	entry_free(e);
 }
 
-int entry_set_path(struct entry *e, const char *path, size_t len)
+/* e->path: the host path of the name writers opened, else of the upper
+ * file, else none. */
+static void entry_pick_path(struct entry *e)
 {
-	char *p = malloc(len + 1);
+	const char *p = NULL;
 
-	if (!p)
-		return -ENOMEM;
-	memcpy(p, path, len);
-	p[len] = '\0';
-	free(e->path);
+	for (int i = 0; i < ENTRY_NAMES && !p; i++)
+		p = e->names[i].host_path;
 	e->path = p;
-	e->pflags &= ~PF_NO_PATH;
+}
+
+int entry_set_name(struct table *t, struct entry *e, unsigned int i, const char *fs_path,
+		   size_t len, uint32_t sb_dev, uint64_t dentry_ptr, uint64_t inode_ptr,
+		   uint32_t flags)
+{
+	struct ename *n;
+	char *p = NULL;
+
+	if (i >= ENTRY_NAMES)
+		return -EINVAL;
+	n = &e->names[i];
+	if (fs_path) {
+		p = malloc(len + 1);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p, fs_path, len);
+		p[len] = '\0';
+	}
+	entry_set_host(t, e, i, NULL, 0, 0);
+	free(n->fs_path);
+	n->fs_path = p;
+	n->sb_dev = sb_dev;
+	n->dentry_ptr = dentry_ptr;
+	n->inode_ptr = inode_ptr;
+	n->flags = flags;
+	n->mounts_gen = 0;
+	entry_touch(e);
+	return 0;
+}
+
+int entry_set_host(struct table *t, struct entry *e, unsigned int i, const char *host,
+		   uint32_t alias_dev, uint64_t alias_ino)
+{
+	struct ename *n;
+	char *h = NULL;
+
+	if (i >= ENTRY_NAMES)
+		return -EINVAL;
+	n = &e->names[i];
+	if (host && !(h = strdup(host)))
+		return -ENOMEM;
+	if (n->alias_dev && (n->alias_dev != alias_dev || n->alias_ino != alias_ino))
+		alias_del(t, n->alias_dev, n->alias_ino, e);
+	free(n->host_path);
+	n->host_path = h;
+	n->alias_dev = 0;
+	n->alias_ino = 0;
+	if (alias_dev && (alias_dev != e->dev || alias_ino != e->ino) &&
+	    alias_add(t, alias_dev, alias_ino, e) == 0) {
+		n->alias_dev = alias_dev;
+		n->alias_ino = alias_ino;
+	}
+	entry_pick_path(e);
 	entry_touch(e);
 	return 0;
 }
@@ -178,25 +405,31 @@ struct writer *entry_add_writer(struct table *t, struct entry *e, const struct w
 		e->capw = cap;
 	}
 	e->w[e->nw] = *w;
+	pid_link(t, w->pid, e);
 	return &e->w[e->nw++];
 }
 
-void entry_del_writer(struct entry *e, uint32_t i)
+void entry_del_writer(struct table *t, struct entry *e, uint32_t i)
 {
+	uint32_t pid;
+
 	if (i >= e->nw)
 		return;
+	pid = e->w[i].pid;
 	e->w[i] = e->w[e->nw - 1];
 	e->nw--;
 	entry_touch(e);
+	if (!entry_has_pid(e, pid))
+		pid_unlink(t, pid, e);
 }
 
-uint32_t entry_del_pid(struct entry *e, uint32_t pid)
+uint32_t entry_del_pid(struct table *t, struct entry *e, uint32_t pid)
 {
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < e->nw;) {
 		if (e->w[i].pid == pid) {
-			entry_del_writer(e, i);
+			entry_del_writer(t, e, i);
 			n++;
 		} else {
 			i++;

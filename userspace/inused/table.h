@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * table.h - the daemon's table of regular files open for writing, keyed by
- * inode identity (device, inode number), each with its writers.
+ * inode identity (device and inode number as stat(2) gives them for the
+ * inode that holds the data), each with its writers and its names.
+ *
+ * Indexes: by key, by alias key (the identity stat(2) gives for another
+ * name of the same data, an overlay's merged file), and by writer pid, so
+ * that what a process does costs what it holds, not the table.
  *
  * Memory is bounded: at most max_files entries and max_writers writers per
  * entry; what does not fit is counted, never dropped silently.
@@ -14,8 +19,9 @@
 #include <stdint.h>
 
 enum writer_via {
-	VIA_FD = 0,   /* an open file descriptor */
-	VIA_MMAP = 1, /* a shared writable mapping */
+	VIA_FD = 0,    /* an open file descriptor */
+	VIA_MMAP = 1,  /* a mapping */
+	VIA_URING = 2, /* an io_uring fixed-file slot (fd is the slot) */
 };
 
 struct writer {
@@ -27,31 +33,65 @@ struct writer {
 	uint32_t f_mode;
 	uint64_t cgroup_id;
 	uint64_t since_ns; /* CLOCK_BOOTTIME; 0: before inused started */
+	uint64_t start_ns; /* the process's start, CLOCK_BOOTTIME (pid reuse) */
 	uint8_t via;
 	bool seen; /* scratch mark for reconciliation */
 	char comm[16];
 };
 
+/* One name of an entry's data: a path within a file system, and that path
+ * in the host's mount namespace when the file system is mounted there. */
+struct ename {
+	char *fs_path;	     /* NULL: slot unused */
+	char *host_path;     /* NULL: not reachable in the host's namespace */
+	uint64_t dentry_ptr; /* the dentry the path was walked from */
+	uint64_t inode_ptr;  /* the inode that dentry names */
+	uint64_t mounts_gen; /* mount table generation host_path was resolved at */
+	uint64_t name_hash;  /* the path's fingerprint (INUSE_NAME_HASH), 0: none */
+	int mount_id;	     /* the mount host_path goes through, 0: none */
+	uint64_t alias_ino;  /* stat identity of host_path when it is not the */
+	uint32_t alias_dev;  /* entry's own (an overlay's merged file); 0: none */
+	uint32_t sb_dev;     /* device of the file system fs_path is in */
+	uint32_t flags;	     /* NF_* */
+};
+
+/* ename slots */
+#define NAME_OPENED 0 /* the name writers opened (the latest one, hard links) */
+#define NAME_UPPER  1 /* an overlay file's upper-layer file */
+#define ENTRY_NAMES 2
+
+/* ename->flags */
+#define NF_TRUNC    0x1 /* longer than the kernel walks: fs_path is its tail */
+#define NF_UNLINKED 0x2 /* the name was deleted */
+#define NF_DETACHED 0x4 /* the walk did not reach the file system's root */
+
 /* entry->pflags */
-#define PF_DELETED 0x1
-#define PF_RENAMED 0x2
-#define PF_FOREIGN_NS 0x4
-#define PF_TRUNCATED 0x8
-#define PF_NO_PATH 0x10
+#define PF_DELETED    0x1
+#define PF_RENAMED    0x2  /* renamed (or moved) since it was first seen */
+#define PF_FOREIGN_NS 0x4  /* opened from another mount namespace */
+#define PF_TRUNCATED  0x8  /* the name is longer than the kernel walks */
+#define PF_NO_PATH    0x10 /* no name known yet */
+#define PF_UNMOUNTED  0x20 /* no name is reachable in the host's namespace */
+#define PF_MTIME      0x40 /* writes are seen by the modification time only */
+#define PF_STALE      0x80 /* the name shown could not be confirmed */
 
 /* entry->state */
-#define ES_SUSPECT 0x1  /* a writer may have gone: read the writer count */
-#define ES_ORPHAN 0x2   /* counted writers, none known: look for them */
-#define ES_UNKNOWN 0x4  /* looked, found no holder (in flight, io_uring, kernel) */
+#define ES_SUSPECT 0x1	/* a writer may have gone: read the writer count */
+#define ES_ORPHAN  0x2	/* counted writers, none known: look for them */
+#define ES_UNKNOWN 0x4	/* looked, found no holder (in flight, io_uring, kernel) */
+#define ES_NAME	   0x8	/* a name of it waits to be walked */
+#define ES_BORN	   0x10 /* new, not announced to the stream yet */
 
 struct entry {
 	uint64_t ino;
 	uint32_t dev;
 	uint32_t pflags;
 	uint64_t inode_ptr;
-	char *path;
+	const char *path; /* the name shown: one of names[].host_path, or NULL */
+	struct ename names[ENTRY_NAMES];
 	uint64_t first_open_ns; /* CLOCK_BOOTTIME; 0: before inused started */
-	uint64_t last_write_ns; /* 0: no write seen */
+	uint64_t last_write_ns; /* CLOCK_BOOTTIME; 0: no write seen */
+	uint64_t mtime_ns;	/* modification time last seen, ns since the epoch */
 	uint64_t write_gen;
 	uint64_t open_gen;
 	struct writer *w;
@@ -63,12 +103,15 @@ struct entry {
 	uint32_t last_closer;  /* pid whose close made it suspect */
 	bool alert_firing;
 	uint64_t alert_last_mono; /* when it was last alerted */
-	uint64_t recheck_at;   /* CLOCK_MONOTONIC ns, 0: none scheduled */
-	char *json;            /* cached rendering of the stable part */
+	uint64_t recheck_at;	  /* CLOCK_MONOTONIC ns, 0: none scheduled */
+	char *json;		  /* cached rendering of the stable part */
 	size_t json_len;
-	struct entry *hnext;              /* hash chain */
-	struct entry *prev, *next;        /* all entries, in insertion order */
+	struct entry *hnext;	   /* hash chain */
+	struct entry *prev, *next; /* all entries, in insertion order */
 };
+
+struct alias;
+struct pidnode;
 
 struct table {
 	struct entry **buckets;
@@ -78,6 +121,11 @@ struct table {
 	uint32_t max_writers;
 	uint64_t full_events; /* entries refused because the table was full */
 	struct entry *head, *tail;
+	struct alias **abuckets; /* alias key -> entry */
+	size_t nabuckets;
+	size_t naliases;
+	struct pidnode **pbuckets; /* writer pid -> entries */
+	size_t npbuckets;
 };
 
 int table_init(struct table *t, size_t max_files, uint32_t max_writers);
@@ -85,14 +133,25 @@ void table_fini(struct table *t);
 
 struct entry *table_find(const struct table *t, uint32_t dev, uint64_t ino);
 
+/* By key, or else by alias key. */
+struct entry *table_find_any(const struct table *t, uint32_t dev, uint64_t ino);
+
 /* Finds or adds; NULL (and full_events counted) when the table is full or
  * memory is short. *created tells which. */
 struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *created);
 
 void table_remove(struct table *t, struct entry *e);
 
-/* Sets the path (copied); 0 or -ENOMEM. */
-int entry_set_path(struct entry *e, const char *path, size_t len);
+/* Sets name slot i of e (paths copied; fs_path NULL clears the slot). The
+ * host path and alias are reset: they are resolved later. 0 or -ENOMEM. */
+int entry_set_name(struct table *t, struct entry *e, unsigned int i, const char *fs_path,
+		   size_t len, uint32_t sb_dev, uint64_t dentry_ptr, uint64_t inode_ptr,
+		   uint32_t flags);
+
+/* Sets the host path of name slot i (copied, NULL: none) and its alias key
+ * (dev 0: none), and e->path. 0 or -ENOMEM. */
+int entry_set_host(struct table *t, struct entry *e, unsigned int i, const char *host,
+		   uint32_t alias_dev, uint64_t alias_ino);
 
 /* Adds or updates the writer (pid, fd, via); returns it, or NULL when
  * max_writers is reached (counted in writers_dropped). */
@@ -101,12 +160,16 @@ struct writer *entry_add_writer(struct table *t, struct entry *e, const struct w
 struct writer *entry_find_writer(struct entry *e, uint32_t pid, int32_t fd, uint8_t via);
 
 /* Removes writer i (order not kept). */
-void entry_del_writer(struct entry *e, uint32_t i);
+void entry_del_writer(struct table *t, struct entry *e, uint32_t i);
 
 /* Removes every writer of pid; returns how many. */
-uint32_t entry_del_pid(struct entry *e, uint32_t pid);
+uint32_t entry_del_pid(struct table *t, struct entry *e, uint32_t pid);
 
 bool entry_has_pid(const struct entry *e, uint32_t pid);
+
+/* The entries with a writer of pid: *n of them, valid until the table
+ * changes. */
+struct entry *const *table_pid_entries(const struct table *t, uint32_t pid, size_t *n);
 
 /* The cached rendering is stale. */
 void entry_touch(struct entry *e);

@@ -13,13 +13,17 @@
 #include "common/strbuf.h"
 #include "common/timeutil.h"
 
+#define CLIENT_FDS 32
+
 struct inuse_client {
 	int fd;
 	int timeout_ms;
 	size_t max_response;
 	char *path;
-	struct strbuf in; /* bytes read past the last answer */
-	size_t scanned;	  /* bytes of in known to hold no newline */
+	struct strbuf in;    /* bytes read past the last answer */
+	size_t scanned;	     /* bytes of in known to hold no newline */
+	int fds[CLIENT_FDS]; /* descriptors received (snapshots), in order */
+	int nfds;
 };
 
 int inuse_client__open(const struct inuse_client_opts *opts, struct inuse_client **out)
@@ -70,6 +74,8 @@ void inuse_client__free(struct inuse_client *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
+	for (int i = 0; i < c->nfds; i++)
+		close(c->fds[i]);
 	sb_free(&c->in);
 	free(c->path);
 	free(c);
@@ -120,8 +126,8 @@ static int wait_for(struct inuse_client *c, short events, uint64_t deadline)
 
 int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
 {
-	uint64_t deadline = clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) *
-							      NSEC_PER_MSEC;
+	uint64_t deadline =
+	    clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) * NSEC_PER_MSEC;
 	struct iovec iov[2] = {{(void *)req, len}, {"\n", 1}};
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
 	size_t total = len + 1, sent = 0;
@@ -144,8 +150,8 @@ int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
 		}
 		sent += (size_t)n;
 		while (n > 0 && m.msg_iovlen) {
-			size_t take = (size_t)n < m.msg_iov[0].iov_len ? (size_t)n
-								       : m.msg_iov[0].iov_len;
+			size_t take =
+			    (size_t)n < m.msg_iov[0].iov_len ? (size_t)n : m.msg_iov[0].iov_len;
 
 			m.msg_iov[0].iov_base = (char *)m.msg_iov[0].iov_base + take;
 			m.msg_iov[0].iov_len -= take;
@@ -159,15 +165,58 @@ int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
 	return 0;
 }
 
+/* recv(), keeping the descriptors that come with the bytes (SCM_RIGHTS);
+ * past CLIENT_FDS waiting, more are closed. */
+static ssize_t recv_fds(struct inuse_client *c, char *buf, size_t len)
+{
+	char ctl[CMSG_SPACE(sizeof(int) * 16)];
+	struct iovec iov = {buf, len};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	ssize_t n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		size_t k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c->nfds < CLIENT_FDS)
+				c->fds[c->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
+int inuse_client__take_fd(struct inuse_client *c)
+{
+	int fd;
+
+	if (!c->nfds)
+		return -ENOENT;
+	fd = c->fds[0];
+	memmove(c->fds, c->fds + 1, sizeof(int) * (size_t)(c->nfds - 1));
+	c->nfds--;
+	return fd;
+}
+
 int inuse_client__recv(struct inuse_client *c, char **resp, size_t *len)
 {
-	uint64_t deadline = clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) *
-							      NSEC_PER_MSEC;
+	uint64_t deadline =
+	    clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) * NSEC_PER_MSEC;
 
 	for (;;) {
 		char *nl = c->in.len > c->scanned
-				   ? memchr(c->in.buf + c->scanned, '\n', c->in.len - c->scanned)
-				   : NULL;
+			       ? memchr(c->in.buf + c->scanned, '\n', c->in.len - c->scanned)
+			       : NULL;
 		ssize_t n;
 		int err;
 
@@ -191,7 +240,7 @@ int inuse_client__recv(struct inuse_client *c, char **resp, size_t *len)
 			return -EMSGSIZE;
 		if (sb_reserve(&c->in, 1 << 16))
 			return -ENOMEM;
-		n = recv(c->fd, c->in.buf + c->in.len, c->in.cap - c->in.len - 1, MSG_DONTWAIT);
+		n = recv_fds(c, c->in.buf + c->in.len, c->in.cap - c->in.len - 1);
 		if (n > 0) {
 			c->in.len += (size_t)n;
 			c->in.buf[c->in.len] = '\0';

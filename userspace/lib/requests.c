@@ -4,24 +4,27 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/jname.h"
 #include "inuse.h"
 
 struct inuse_result {
 	char *line;
 	json_t *root;
 	struct inuse_file *files;
+	char **names; /* paths sent as byte arrays, decoded; one per file */
 	size_t n;
 	int done;
 };
 
-static const char *const decisions[] = {"copy", "defer", "skip", "flag"};
-static const char *const states[] = {"not_open", "open",  "missing",
+static const char *const decisions[] = {"copy", "defer", "skip", "flag", "snapshot"};
+static const char *const states[] = {"not_open",    "open",  "missing",
 				     "not_regular", "error", "not_quiet"};
 
 const char *inuse_decision_name(enum inuse_decision d)
 {
-	return (unsigned)d < 4 ? decisions[d] : "?";
+	return (unsigned)d < 5 ? decisions[d] : "?";
 }
 
 const char *inuse_state_name(enum inuse_state s)
@@ -62,6 +65,12 @@ void inuse_result__free(struct inuse_result *r)
 	if (!r)
 		return;
 	json_decref(r->root);
+	for (size_t i = 0; r->files && i < r->n; i++)
+		if (r->files[i].fd >= 0)
+			close(r->files[i].fd);
+	for (size_t i = 0; r->names && i < r->n; i++)
+		free(r->names[i]);
+	free(r->names);
 	free(r->files);
 	free(r->line);
 	free(r);
@@ -101,14 +110,23 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 		return -EPROTO;
 	}
 	if (!json_is_true(json_object_get(r->root, "ok"))) {
+		const char *code =
+		    json_string_value(json_object_get(json_object_get(r->root, "error"), "code"));
+		int e = code && !strcmp(code, "refused")  ? -EPERM
+			: code && !strcmp(code, "failed") ? -EIO
+							  : -EREMOTEIO;
+
 		inuse_result__free(r);
-		return -EREMOTEIO;
+		return e;
 	}
 	files = json_object_get(r->root, "files");
 	r->done = json_is_true(json_object_get(r->root, "done"));
 	r->n = json_array_size(files);
 	r->files = calloc(r->n ? r->n : 1, sizeof(*r->files));
-	if (!r->files) {
+	for (size_t k = 0; r->files && k < r->n; k++)
+		r->files[k].fd = -1;
+	r->names = calloc(r->n ? r->n : 1, sizeof(*r->names));
+	if (!r->files || !r->names) {
 		inuse_result__free(r);
 		return -ENOMEM;
 	}
@@ -117,9 +135,16 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 		struct inuse_file *x = &r->files[i];
 
 		x->path = str(f, "path");
+		if (!x->path && json_is_array(json_object_get(f, "path"))) {
+			/* a name that is not UTF-8 comes as its bytes */
+			r->names[i] = jname_get(json_object_get(f, "path"), (size_t)1 << 20, NULL);
+			x->path = r->names[i];
+		}
 		x->state = (enum inuse_state)lookup(str(f, "state"), states, 6, INUSE_ERROR);
-		x->decision = (enum inuse_decision)lookup(str(f, "decision"), decisions, 4, INUSE_FLAG);
-		x->fallback = (enum inuse_decision)lookup(str(f, "fallback"), decisions, 4, INUSE_FLAG);
+		x->decision =
+		    (enum inuse_decision)lookup(str(f, "decision"), decisions, 4, INUSE_FLAG);
+		x->fallback =
+		    (enum inuse_decision)lookup(str(f, "fallback"), decisions, 4, INUSE_FLAG);
 		x->reason = str(f, "reason");
 		x->rule = str(f, "rule");
 		x->token = str(f, "token");
@@ -128,6 +153,9 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 		x->defer_max = json_number_value(json_object_get(f, "defer_max"));
 		x->nwriters = json_array_size(json_object_get(f, "writers"));
 		x->consistent = json_is_true(json_object_get(f, "consistent"));
+		x->fd = -1;
+		x->size = (unsigned long long)json_integer_value(json_object_get(f, "size"));
+		x->cloned = json_is_true(json_object_get(f, "cloned"));
 	}
 	*out = r;
 	return 0;
@@ -137,20 +165,70 @@ static json_t *path_array(const char *const *paths, size_t n)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_string(paths[i]));
+	for (size_t i = 0; a && i < n; i++) {
+		json_t *v = paths[i] ? jname_new(paths[i], strlen(paths[i])) : NULL;
+
+		/* a path left out would shift every answer after it */
+		if (!v || json_array_append_new(a, v)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
 	return a;
 }
 
 int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
 			struct inuse_result **out)
 {
-	json_t *req;
+	json_t *req, *a;
 
 	if (!n)
 		return -EINVAL;
-	req = json_pack("{s:s, s:o}", "op", "check", "paths", path_array(paths, n));
+	a = path_array(paths, n);
+	if (!a)
+		return -ENOMEM;
+	req = json_pack("{s:s, s:o}", "op", "check", "paths", a);
 	return req ? exchange(c, req, out) : -ENOMEM;
+}
+
+int inuse_client__snapshot(struct inuse_client *c, const char *const *paths, size_t n,
+			   struct inuse_result **out)
+{
+	struct inuse_result *r;
+	json_t *req, *a;
+	int err;
+
+	if (!n || n > 16)
+		return -EINVAL;
+	a = path_array(paths, n);
+	if (!a)
+		return -ENOMEM;
+	req = json_pack("{s:s, s:o}", "op", "snapshot", "paths", a);
+	if (!req)
+		return -ENOMEM;
+	/* descriptors of an earlier answer would be taken for these */
+	while ((err = inuse_client__take_fd(c)) >= 0)
+		close(err);
+	err = exchange(c, req, &r);
+	if (err)
+		return err;
+	/* one descriptor per file that has a copy ("fd": its index), in order;
+	 * a companion that did not exist has none */
+	for (size_t i = 0; i < r->n; i++) {
+		json_t *f = json_array_get(json_object_get(r->root, "files"), i);
+		int fd;
+
+		if (!json_is_integer(json_object_get(f, "fd")))
+			continue;
+		fd = inuse_client__take_fd(c);
+		if (fd < 0) {
+			inuse_result__free(r);
+			return -EPROTO;
+		}
+		r->files[i].fd = fd;
+	}
+	*out = r;
+	return 0;
 }
 
 int inuse_client__verify(struct inuse_client *c, const char *const *paths,
@@ -162,21 +240,32 @@ int inuse_client__verify(struct inuse_client *c, const char *const *paths,
 		json_decref(files);
 		return n ? -ENOMEM : -EINVAL;
 	}
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(files, json_pack("{s:s, s:s}", "path", paths[i], "token",
-						       tokens[i] ? tokens[i] : ""));
+	for (size_t i = 0; i < n; i++) {
+		json_t *p = paths[i] ? jname_new(paths[i], strlen(paths[i])) : NULL;
+		json_t *f =
+		    p ? json_pack("{s:o, s:s}", "path", p, "token", tokens[i] ? tokens[i] : "")
+		      : NULL;
+
+		if (!f || json_array_append_new(files, f)) {
+			json_decref(files);
+			return -ENOMEM;
+		}
+	}
 	req = json_pack("{s:s, s:o}", "op", "verify", "files", files);
 	return req ? exchange(c, req, out) : -ENOMEM;
 }
 
-int inuse_client__wait(struct inuse_client *c, const char *const *paths, size_t n,
-		       double timeout, double quiet, struct inuse_result **out)
+int inuse_client__wait(struct inuse_client *c, const char *const *paths, size_t n, double timeout,
+		       double quiet, struct inuse_result **out)
 {
-	json_t *req;
+	json_t *req, *a;
 
 	if (!n || timeout < 0 || quiet < 0)
 		return -EINVAL;
-	req = json_pack("{s:s, s:o, s:f, s:f}", "op", "wait", "paths", path_array(paths, n),
-			"timeout", timeout, "quiet", quiet);
+	a = path_array(paths, n);
+	if (!a)
+		return -ENOMEM;
+	req = json_pack("{s:s, s:o, s:f, s:f}", "op", "wait", "paths", a, "timeout", timeout,
+			"quiet", quiet);
 	return req ? exchange(c, req, out) : -ENOMEM;
 }

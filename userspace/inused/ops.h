@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * ops.h - the request handlers, one file each (op_*.c), and what each must
+ * do when a client goes away. Called by proto.c's dispatch table only;
+ * they take their helpers from request.h.
+ */
+#ifndef INUSED_OPS_H
+#define INUSED_OPS_H
+
+#include <jansson.h>
+
+#include "inused/proto.h"
+
+void op_hello(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_stats(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_wait(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_snapshot(struct proto *p, struct conn *c, json_t *id, json_t *req);
+
+/* The client is going: its waits and its subscription end. */
+void op_wait_gone(struct proto *p, struct conn *c);
+void op_subscribe_gone(struct proto *p, struct conn *c);
+
+#endif

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "inused/request.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "common/jname.h"
+#include "common/kdev.h"
+#include "common/timeutil.h"
+#include "inused/fault.h"
+
+/* Appends the request id, as given, or null. */
+void proto_add_id(struct strbuf *b, json_t *id)
+{
+	char *s = id ? json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+	sb_adds(b, "{\"id\":");
+	sb_adds(b, s ? s : "null");
+	free(s);
+}
+
+void proto_send_error(struct proto *p, struct conn *c, json_t *id, const char *code,
+		      const char *msg)
+{
+	struct strbuf b = {0};
+
+	p->st.errors++;
+	proto_add_id(&b, id);
+	sb_adds(&b, ",\"ok\":false,\"error\":{\"code\":");
+	proto_add_str(&b, code);
+	sb_adds(&b, ",\"message\":");
+	proto_add_str(&b, msg);
+	sb_adds(&b, "}}\n");
+	conn_send(c, b.buf, b.len);
+	sb_free(&b);
+}
+
+void proto_add_json(struct strbuf *b, bool first, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(16)) : NULL;
+
+	if (!first)
+		sb_add(b, ",", 1);
+	sb_adds(b, s ? s : "null");
+	free(s);
+	json_decref(o);
+}
+
+void proto_add_str(struct strbuf *b, const char *s)
+{
+	if (!s)
+		sb_adds(b, "null");
+	else
+		jname_append(b, s, strlen(s));
+}
+
+void proto_send_obj(struct conn *c, json_t *id, json_t *body)
+{
+	struct strbuf b = {0};
+	char *s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(16));
+
+	proto_add_id(&b, id);
+	sb_adds(&b, ",\"ok\":true");
+	if (s && strlen(s) > 2) {
+		sb_adds(&b, ",");
+		sb_add(&b, s + 1, strlen(s) - 1); /* the body's members and its } */
+	} else {
+		sb_adds(&b, "}");
+	}
+	sb_adds(&b, "\n");
+	conn_send(c, b.buf, b.len);
+	sb_free(&b);
+	free(s);
+}
+
+/* Is gid among the supplementary groups of the client process? */
+static bool pid_in_group(pid_t pid, gid_t gid)
+{
+	char path[64], line[4096];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *s, *end;
+
+		if (strncmp(line, "Groups:", 7))
+			continue;
+		for (s = line + 7;; s = end) {
+			unsigned long g = strtoul(s, &end, 10);
+
+			if (end == s)
+				break;
+			if ((gid_t)g == gid)
+				found = true;
+		}
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+bool proto_is_admin(const struct proto *p, const struct conn *c)
+{
+	if (c->cred.uid == 0)
+		return true;
+	if (p->admin_gid == (gid_t)-1)
+		return false;
+	return c->cred.gid == p->admin_gid || pid_in_group(c->cred.pid, p->admin_gid);
+}
+
+bool proto_visible(const struct entry *e, bool admin, uid_t uid)
+{
+	if (FAULT(LEAK))
+		return true;
+	if (admin)
+		return true;
+	for (uint32_t i = 0; i < e->nw; i++)
+		if (e->w[i].uid == uid)
+			return true;
+	return false;
+}
+
+int proto_get_duration(json_t *v, uint64_t *ns)
+{
+	if (json_is_number(v)) {
+		double d = json_number_value(v);
+
+		if (d < 0 || d > 1e10)
+			return -EINVAL;
+		*ns = (uint64_t)(d * 1e9);
+		return 0;
+	}
+	if (json_is_string(v))
+		return parse_duration(json_string_value(v), ns);
+	return -EINVAL;
+}
+
+void namev_free(struct namev *nv)
+{
+	for (size_t i = 0; i < nv->n; i++)
+		free(nv->v[i]);
+	free(nv->v);
+	nv->v = NULL;
+	nv->n = 0;
+}
+
+int proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req, const char *member,
+		    struct namev *out)
+{
+	json_t *paths = json_object_get(req, member), *v;
+	char msg[160];
+	size_t i;
+
+	out->v = NULL;
+	out->n = 0;
+	snprintf(msg, sizeof(msg),
+		 "\"%s\" must be a non-empty array of absolute paths (strings, or arrays of "
+		 "byte values)",
+		 member);
+	if (!json_is_array(paths) || json_array_size(paths) == 0) {
+		proto_send_error(p, c, id, "bad_request", msg);
+		return -EINVAL;
+	}
+	out->v = calloc(json_array_size(paths), sizeof(*out->v));
+	if (!out->v) {
+		proto_send_error(p, c, id, "internal", "out of memory");
+		return -ENOMEM;
+	}
+	json_array_foreach(paths, i, v)
+	{
+		/* a path too long for the kernel is kept (up to a bound) and
+		 * answered as an error of its own */
+		char *s = jname_get(v, 4 * PATH_MAX, NULL);
+
+		if (!s) {
+			namev_free(out);
+			proto_send_error(p, c, id, errno == ENOMEM ? "internal" : "bad_request",
+					 errno == ENOMEM ? "out of memory" : msg);
+			return -EINVAL;
+		}
+		out->v[out->n++] = s;
+	}
+	return 0;
+}
+
+const char *path_state_name(enum path_state s)
+{
+	static const char *const n[] = {"not_open", "open", "missing", "not_regular", "error"};
+
+	return n[s];
+}
+
+/*
+ * Does stat(2) on this device give, for every file, the identity of the
+ * inode that holds its data (what the table is keyed by)? Not for an
+ * overlay's merged files, nor for file systems not known here: those are
+ * asked of the kernel through a descriptor. Remembered per device.
+ */
+#define FS_CACHE 64
+static bool keyed_by_stat(dev_t dev, const char *path)
+{
+	static struct {
+		dev_t dev;
+		bool used, keyed;
+	} cache[FS_CACHE];
+	static const unsigned long keyed_types[] = {
+	    0xEF53,	/* ext2/3/4 */
+	    0x58465342, /* xfs */
+	    0x9123683E, /* btrfs (its subvolume devices are in the keys) */
+	    0x01021994, /* tmpfs */
+	    0x65735546, /* fuse */
+	    0x4d44,	/* vfat */
+	    0x2011BAB0, /* exfat */
+	    0xF2F52010, /* f2fs */
+	    0x6969,	/* nfs */
+	    0x3153464a, /* jfs */
+	    0x52654973, /* reiserfs */
+	    0x858458f6, /* ramfs */
+	};
+	size_t slot = (size_t)(dev * 0x9E3779B97F4A7C15ULL >> 58) % FS_CACHE;
+	struct statfs sf;
+	bool keyed = false;
+
+	if (cache[slot].used && cache[slot].dev == dev)
+		return cache[slot].keyed;
+	if (statfs(path, &sf) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(keyed_types) / sizeof(keyed_types[0]); i++)
+		if ((unsigned long)sf.f_type == keyed_types[i])
+			keyed = true;
+	cache[slot].dev = dev;
+	cache[slot].used = true;
+	cache[slot].keyed = keyed;
+	return keyed;
+}
+
+enum path_state proto_path_state(struct proto *p, const char *path, struct stat *st,
+				 struct entry **e, int *err)
+{
+	struct tracker *t = p->t;
+	uint32_t kd, dev;
+	uint64_t ino;
+	int fd, r;
+
+	*e = NULL;
+	*err = 0;
+	if (path[0] != '/') {
+		*err = EINVAL;
+		return PS_ERROR;
+	}
+	if (strlen(path) >= PATH_MAX) {
+		*err = ENAMETOOLONG;
+		return PS_ERROR;
+	}
+	if (stat(path, st) != 0) {
+		*err = errno;
+		return errno == ENOENT || errno == ENOTDIR ? PS_MISSING : PS_ERROR;
+	}
+	if (!S_ISREG(st->st_mode))
+		return PS_NOT_REGULAR;
+	kd = kdev_from_dev(st->st_dev);
+	*e = table_find_any(&t->table, kd, st->st_ino);
+	if (FAULT(LAG) && *e && (*e)->first_open_ns + 300 * NSEC_PER_MSEC > clock_boot_ns())
+		*e = NULL;
+	if (*e) {
+		tracker_note_mtime(t, *e,
+				   (uint64_t)st->st_mtim.tv_sec * NSEC_PER_SEC +
+				       (uint64_t)st->st_mtim.tv_nsec);
+		return PS_OPEN;
+	}
+	if (tracker_table_trusted(t) && keyed_by_stat(st->st_dev, path))
+		return PS_NOT_OPEN;
+	/* the kernel's own count, through a descriptor of this very path */
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd >= 0) {
+		r = tracker_fd_writers(t, fd, &dev, &ino);
+		close(fd);
+		if (r == 1) {
+			*e = table_find(&t->table, dev, ino);
+			return PS_OPEN;
+		}
+		if (r == 0)
+			return PS_NOT_OPEN;
+	}
+	if (tracker_kernel_has(t, kd, st->st_ino))
+		return PS_OPEN;
+	return PS_NOT_OPEN;
+}
+
+/* May uid/gid search directory st? (mode bits only) */
+static bool can_search(const struct stat *st, uid_t uid, gid_t gid)
+{
+	if (st->st_uid == uid)
+		return st->st_mode & S_IXUSR;
+	if (st->st_gid == gid)
+		return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
+}
+
+bool proto_may_lookup(const struct conn *c, const char *path)
+{
+	char dir[PATH_MAX];
+	size_t n;
+
+	if (c->cred.uid == 0)
+		return true;
+	if (path[0] != '/' || strlen(path) >= sizeof(dir))
+		return false;
+	for (const char *s = path + 1; (s = strchr(s, '/')); s++) {
+		struct stat st;
+
+		n = (size_t)(s - path);
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+		if (stat(dir, &st) != 0)
+			return true; /* the lookup fails for the client too: "missing" */
+		if (S_ISDIR(st.st_mode) && !can_search(&st, c->cred.uid, c->cred.gid))
+			return false;
+	}
+	return stat("/", &(struct stat){0}) == 0;
+}
+
+int under_init(struct tracker *t, const char *dir, struct under *u)
+{
+	char *canon;
+	size_t n;
+
+	memset(u, 0, sizeof(*u));
+	if (!dir || dir[0] != '/')
+		return -EINVAL;
+	canon = realpath(dir, NULL);
+	u->host = canon ? canon : strdup(dir);
+	if (!u->host)
+		return -ENOMEM;
+	n = strlen(u->host);
+	while (n > 1 && u->host[n - 1] == '/')
+		u->host[--n] = '\0';
+	u->host_len = n;
+	if (mounts_locate(&t->mounts, u->host, &u->sb_dev, &u->fs_path) == 0)
+		u->fs_len = strlen(u->fs_path);
+	return 0;
+}
+
+bool under_matches(struct tracker *t, const struct under *u, struct entry *e)
+{
+	if (!u->fs_path)
+		tracker_resolve_names(t, e); /* only host paths to compare */
+	for (int i = 0; i < ENTRY_NAMES; i++) {
+		const struct ename *n = &e->names[i];
+
+		if (n->host_path && path_under(n->host_path, u->host, u->host_len))
+			return true;
+		if (u->fs_path && n->fs_path && n->sb_dev == u->sb_dev &&
+		    !(n->flags & (NF_TRUNC | NF_DETACHED)) &&
+		    path_under(n->fs_path, u->fs_path, u->fs_len))
+			return true;
+	}
+	return false;
+}
+
+void under_free(struct under *u)
+{
+	free(u->host);
+	free(u->fs_path);
+	memset(u, 0, sizeof(*u));
+}
