@@ -77,7 +77,19 @@ TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
 BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait
 
-.PHONY: all deps bench run test unit integration clean install format tidy
+# ---- fault builds, for the tests' mutation check ----
+# One daemon per deliberate breakage (userspace/inused/fault.h), built from
+# the production objects except those of the files that use that fault,
+# which are compiled again with -DINUSE_FAULT. `all` and `install` never
+# build them; tests/integration/test_mutation.c runs tests against them.
+FAULTS     := drop-close close-trusts-table ignore-fork ignore-exec hint-is-exit ignore-lost \
+	      no-foreign-ns unlinked-dropped lag leak wait-early verify-stat-only \
+	      realert-every-tick no-pseudo-filter no-table-limit trust-full-table
+FAULT_BINS := $(FAULTS:%=$(B)/faults/inused-%)
+fault_id    = FAULT_$(shell echo $(1) | tr a-z- A-Z_)
+fault_src   = $(shell grep -l 'FAULT($(patsubst FAULT_%,%,$(call fault_id,$(1))))' $(INUSED_SRC))
+
+.PHONY: all deps bench run test unit integration faults clean install format tidy
 all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A) $(B)/libinuse.pc $(EXAMPLES) $(BENCH_BINS)
 
 $(B)/libinuse.pc: userspace/lib/libinuse.pc.in Makefile
@@ -121,6 +133,17 @@ $(LIBINUSE_A): $(LIB_OBJ)
 $(B)/inused: $(INUSED_OBJ) $(COMMON_OBJ)
 	$(CC) -o $@ $^ $(DAEMON_LIBS)
 
+define FAULT_RULES
+$(B)/faults/$(1)/%.o: %.c $(SKEL)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -DINUSE_FAULT=$(call fault_id,$(1)) -c $$< -o $$@
+
+$(B)/faults/inused-$(1): $(filter-out $(patsubst %.c,$(B)/%.o,$(call fault_src,$(1))),$(INUSED_OBJ)) \
+		$(patsubst %.c,$(B)/faults/$(1)/%.o,$(call fault_src,$(1))) $(COMMON_OBJ)
+	$$(CC) -o $$@ $$^ $$(DAEMON_LIBS)
+endef
+$(foreach f,$(FAULTS),$(eval $(call FAULT_RULES,$(f))))
+
 $(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
@@ -156,6 +179,9 @@ $(B)/tests/%: $(B)/tests/e2e/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 
 $(B)/tests/unit/%.o $(B)/tests/integration/%.o $(B)/tests/e2e/%.o $(TESTLIB_OBJ): CFLAGS += -Itests/lib
 $(INTEG_BIN) $(E2E_BIN): | $(BINS) $(EXAMPLES) $(BENCH_BINS)
+# the mutation check runs the other test programs against the fault builds
+$(B)/tests/test_mutation: | $(FAULT_BINS) $(filter-out $(B)/tests/test_mutation,$(INTEG_BIN)) \
+	$(E2E_BIN)
 
 run: deps all
 	@scripts/run.sh
@@ -166,6 +192,8 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@bench/run $(BENCH_ARGS)
 
+faults: $(FAULT_BINS)
+
 unit: $(UNIT_BIN)
 	@tests/run-all.sh $(UNIT_BIN)
 
@@ -174,7 +202,7 @@ integration: all $(INTEG_BIN)
 
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN) $(FAULT_BINS)
 	@tests/run-all.sh $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
 
 # Everything a system needs: programs, library, header, pkg-config file,

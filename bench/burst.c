@@ -11,7 +11,8 @@
  * holds exactly the H held files again (the time to resynchronise) or 10 s
  * pass (every stale or missing file is then a wrong answer). Prints
  * "key value" lines: operations, events seen and lost, reconciliations, wrong
- * answers, resync time.
+ * answers, resync time, and how many storm processes failed: a storm that
+ * did not happen proves nothing, so then the exit status is 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 					   {"held", required_argument, NULL, 'H'},
 					   {0}};
 	struct inuse_client_opts o = {.sz = sizeof(o), .timeout_ms = 60000};
-	long nprocs = 4, held = 16, *ops, total = 0;
+	long nprocs = 4, held = 16, *ops, total = 0, started = 0, failed = 0;
 	double seconds = 10;
 	unsigned long long checks = 0, wrong = 0;
 	long long lost0, lost1, rec0, rec1, ev0, ev1;
@@ -169,9 +170,14 @@ int main(int argc, char **argv)
 	ops = mmap(NULL, sizeof(long) * (size_t)nprocs, PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	until = clock_mono_ns() + (uint64_t)(seconds * 1e9);
-	for (long i = 0; i < nprocs; i++)
-		if (fork() == 0)
+	for (long i = 0; i < nprocs; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
 			storm(dir, (int)i, until, &ops[i]);
+		if (pid > 0)
+			started++;
+	}
 	while (clock_mono_ns() < until) {
 		struct inuse_result *r;
 
@@ -186,8 +192,9 @@ int main(int argc, char **argv)
 		}
 		inuse_result__free(r);
 	}
-	while (wait(NULL) > 0)
-		;
+	for (int st; wait(&st) > 0;)
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			failed++;
 	end = clock_mono_ns();
 	for (;;) {
 		bad = mismatches(c, dir, (size_t)held, &listed);
@@ -204,7 +211,8 @@ int main(int argc, char **argv)
 	ev1 = stat_of(c, "kernel_events");
 	for (long i = 0; i < nprocs; i++)
 		total += ops[i];
-	printf("procs %ld\n", nprocs);
+	printf("procs %ld\n", started);
+	printf("failed_procs %ld\n", failed + (nprocs - started));
 	printf("seconds %.1f\n", seconds);
 	printf("open_close_ops %ld\n", total);
 	printf("ops_per_s %.0f\n", (double)total / seconds);
@@ -216,5 +224,5 @@ int main(int argc, char **argv)
 	printf("wrong_after %zu\n", bad);
 	printf("resync_ms %.2f\n", bad ? -1.0 : (double)resync / 1e6);
 	inuse_client__free(c);
-	return 0;
+	return failed || started < nprocs || !total ? 1 : 0;
 }

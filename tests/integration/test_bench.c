@@ -48,8 +48,9 @@ static void test_bench_smoke(void **state)
 	}
 	assert_non_null(top);
 	assert_non_null(mkdtemp(results));
-	rc = td_sh(NULL, 0, "cd %s && bench/run --smoke --work /var/tmp/inuse-bench-smoke "
-			    "--results %s >&2",
+	rc = td_sh(NULL, 0,
+		   "cd %s && bench/run --smoke --work /var/tmp/inuse-bench-smoke "
+		   "--results %s >&2",
 		   top, results);
 	assert_int_equal(rc, 0);
 	r = load_result(results);
@@ -60,8 +61,7 @@ static void test_bench_smoke(void **state)
 			 4);
 	assert_true(json_number_value(json_object_get(json_object_get(r, "pgbench"), "none_tps")) >
 		    0);
-	assert_true(json_number_value(json_object_get(json_object_get(r, "queries"), "paths")) >
-		    0);
+	assert_true(json_number_value(json_object_get(json_object_get(r, "queries"), "paths")) > 0);
 	assert_true(json_number_value(json_object_get(json_object_get(r, "start"), "rss_mib")) > 0);
 
 	/* each listing candidate found every file (or every holder, for fuser) */
@@ -78,14 +78,18 @@ static void test_bench_smoke(void **state)
 					 json_string_value(json_object_get(x, "size")), k);
 		}
 	}
-	/* the burst: no wrong answer, and the table came back exact */
+	/* the burst: the storm happened (no storm process failed, opens and
+	 * closes done, checks asked during it), no wrong answer, the table
+	 * came back; on the 64K ring, events were lost and reconciled (or
+	 * the lost-events case was not tested) */
 	assert_int_equal(json_array_size(json_object_get(r, "burst")), 2);
 	json_array_foreach(json_object_get(r, "burst"), i, x)
 	{
-		assert_true(json_number_value(json_object_get(x, "checks")) > 0);
-		assert_int_equal(json_number_value(json_object_get(x, "wrong_during")), 0);
-		assert_int_equal(json_number_value(json_object_get(x, "wrong_after")), 0);
-		assert_true(json_number_value(json_object_get(x, "resync_ms")) >= 0);
+		const char *ring = json_string_value(json_object_get(x, "ring")) ?: "?";
+		const char *why = td_burst_problem(x, !strcmp(ring, "64K"));
+
+		if (why)
+			fail_msg("burst on the %s ring: %s", ring, why);
 	}
 	json_decref(r);
 	td_rmtree(results);
@@ -95,8 +99,9 @@ static void test_bench_smoke(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bench_smoke),
+	    cmocka_unit_test(test_bench_smoke),
 	};
 
+	td_filter_tests();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,19 +69,17 @@ static void test_scrape_and_promtool(void **state)
 	td_need(&D);
 	snprintf(path, sizeof(path), "%s/held", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	assert_true(td_wait_state(&D, path, "open"));
+	assert_true(td_state_is(&D, path, "open"));
 	assert_int_equal(sh(out, sizeof(out), "curl -sf %s/metrics", url), 0);
 	assert_true(value_of(out, "inuse_files_open_for_writing") >= 1);
 	assert_true(value_of(out, "inuse_writers") >= 1);
 	assert_non_null(strstr(out, "inuse_requests_total{op=\"list\"}"));
-	assert_non_null(strstr(out, "inuse_request_duration_seconds_bucket{op=\"list\",le=\"+Inf\"}"));
+	assert_non_null(
+	    strstr(out, "inuse_request_duration_seconds_bucket{op=\"list\",le=\"+Inf\"}"));
 	assert_non_null(strstr(out, "inuse_events_total{kind=\"open\"}"));
 	/* the exposition format, as Prometheus itself reads it */
-	if (sh(NULL, 0, "command -v promtool >/dev/null") != 0) {
-		if (td_must_run())
-			fail_msg("promtool is not installed");
-		skip();
-	}
+	if (sh(NULL, 0, "command -v promtool >/dev/null") != 0)
+		td_skip_or_fail("promtool (prometheus) is not installed");
 	assert_int_equal(sh(NULL, 0, "curl -sf %s/metrics | promtool check metrics", url), 0);
 	close(fd);
 }
@@ -91,8 +89,8 @@ static void test_not_found_and_loopback(void **state)
 	char out[4096];
 
 	td_need(&D);
-	assert_int_equal(sh(out, sizeof(out), "curl -s -o /dev/null -w '%%{http_code}' %s/nope", url),
-			 0);
+	assert_int_equal(
+	    sh(out, sizeof(out), "curl -s -o /dev/null -w '%%{http_code}' %s/nope", url), 0);
 	assert_string_equal(out, "404");
 	/* ":PORT" listens on 127.0.0.1 only */
 	assert_int_equal(sh(out, sizeof(out), "ss -Hltn 'sport = %s'", listen_arg), 0);
@@ -112,7 +110,7 @@ static void test_example_rules(void **state)
 	char cmd[PATH_MAX];
 
 	if (sh(NULL, 0, "command -v promtool >/dev/null") != 0)
-		skip();
+		td_skip_or_fail("promtool (prometheus) is not installed");
 	snprintf(cmd, sizeof(cmd), "promtool check rules %s/../contrib/prometheus/inuse-alerts.yml",
 		 td_bin(""));
 	assert_int_equal(sh(NULL, 0, "%s >/dev/null", cmd), 0);
@@ -121,11 +119,12 @@ static void test_example_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scrape_and_promtool),
-		cmocka_unit_test(test_not_found_and_loopback),
-		cmocka_unit_test(test_example_rules),
+	    cmocka_unit_test(test_scrape_and_promtool),
+	    cmocka_unit_test(test_not_found_and_loopback),
+	    cmocka_unit_test(test_example_rules),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	td_filter_tests();
 	return cmocka_run_group_tests_name("metrics", tests, group_setup, group_teardown);
 }

@@ -120,11 +120,12 @@ static void test_doc_shell_examples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_doc_requests),
-		cmocka_unit_test(test_doc_shell_examples),
+	    cmocka_unit_test(test_doc_requests),
+	    cmocka_unit_test(test_doc_shell_examples),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	td_filter_tests();
 	return cmocka_run_group_tests_name("docs/protocol.md examples", tests, group_setup,
 					   group_teardown);
 }

@@ -9,12 +9,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,11 +91,10 @@ static void test_open_and_close_events(void **state)
 	ev = next_event(c);
 	assert_string_equal(json_string_value(json_object_get(ev, "event")), "open");
 	assert_string_equal(ev_path(ev), path);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(
-							      json_object_get(ev, "file"), "writers"),
-						      0),
-						      "pid")),
-			 getpid());
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_array_get(json_object_get(json_object_get(ev, "file"), "writers"), 0), "pid")),
+	    getpid());
 	json_decref(ev);
 	close(fd);
 	ev = next_event(c);
@@ -123,16 +126,16 @@ static void test_slow_subscriber_loses_events(void **state)
 	snprintf(filt, sizeof(filt), ",\"under\":\"%s\"", dir);
 	c = subscribe(filt);
 	for (int i = 0; i < 4000; i++) {
-		snprintf(path, sizeof(path), "%s/slow-%04d-with-a-long-name-to-fill-the-buffer", dir,
-			 i);
+		snprintf(path, sizeof(path), "%s/slow-%04d-with-a-long-name-to-fill-the-buffer",
+			 dir, i);
 		/* kept: distinct inodes (a reused inode number is the same table
 		 * entry when its open and close land in one batch) */
 		close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
 	}
 	assert_true(td_barrier(&D, dir));
 	assert_true(json_integer_value(json_object_get(
-			    json_object_get(td_call(&D, "{\"op\":\"stats\"}"), "requests"),
-			    "events_dropped")) > 0);
+			json_object_get(td_call(&D, "{\"op\":\"stats\"}"), "requests"),
+			"events_dropped")) > 0);
 	/* reading again: a "lost" marker comes before the next event */
 	close(open(dir, O_RDONLY)); /* nothing: just to be explicit */
 	for (int i = 0; i < 20000 && !lost; i++) {
@@ -148,42 +151,113 @@ static void test_slow_subscriber_loses_events(void **state)
 	inuse_client__free(c);
 }
 
-/* Ordinary users get only their own processes' events. */
+/* One line from fd (without its newline) into buf, waiting at most
+ * TD_TIMEOUT_MS for each byte; false at EOF or timeout. */
+static bool read_line_fd(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n < cap - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		if (poll(&p, 1, TD_TIMEOUT_MS) != 1 || read(fd, buf + n, 1) != 1)
+			return false;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+/* Ordinary users get only their own processes' events: nobody subscribes;
+ * root opens and closes a file, then nobody opens one. Nobody's stream
+ * must show its own file opened (the positive control: the subscription
+ * was live, and, events being in order, the root file's would have come
+ * before) and nothing of root's. (Its own file is held until then: the
+ * daemon decides visibility from the writers, and a closed file has none
+ * left, so its close is not asserted.) */
 static void test_stream_access(void **state)
 {
-	char path[PATH_MAX], cmd[PATH_MAX * 2], out[4096] = "";
-	FILE *p;
-	size_t n;
-	int fd;
+	char secret[PATH_MAX], ndir[PATH_MAX], mine[PATH_MAX], line[1 << 14], out[1 << 16] = "";
+	int ready[2], go[2], lines[2];
+	bool opened = false;
+	int st = -1;
+	pid_t pid;
+	char x;
 
 	td_need(&D);
-	snprintf(path, sizeof(path), "%s/roots-secret", dir);
+	snprintf(secret, sizeof(secret), "%s/roots-secret", dir);
+	snprintf(ndir, sizeof(ndir), "%s/nobodys", dir);
+	snprintf(mine, sizeof(mine), "%s/nobodys-own", ndir);
+	assert_true(mkdir(ndir, 0755) == 0 || errno == EEXIST);
+	assert_int_equal(chown(ndir, 65534, 65534), 0);
+	chmod(dir, 0755);
 	chmod(D.dir, 0755);
 	chmod(D.sock, 0666);
-	snprintf(cmd, sizeof(cmd),
-		 "(printf '%%s\\n' '{\"op\":\"subscribe\"}'; sleep 2) | "
-		 "setpriv --reuid=65534 --regid=65534 --clear-groups socat - UNIX-CONNECT:%s",
-		 D.sock);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	usleep(500000);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	close(fd);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	pclose(p);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(lines, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct inuse_client_opts o = {
+		    .sz = sizeof(o), .socket_path = D.sock, .timeout_ms = TD_TIMEOUT_MS};
+		const char *req = "{\"id\":1,\"op\":\"subscribe\"}";
+		struct inuse_client *c;
+		char *l = NULL;
+		bool seen_open = false;
+		int fd;
+
+		close(ready[0]), close(go[1]), close(lines[0]);
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(2);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (inuse_client__open(&o, &c) ||
+		    inuse_client__call(c, req, strlen(req), &l, NULL) ||
+		    !strstr(l, "\"subscribed\":true"))
+			_exit(3);
+		free(l);
+		if (write(ready[1], "s", 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(4);
+		/* held until its own open event came */
+		fd = open(mine, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		while (!seen_open && inuse_client__recv(c, &l, NULL) == 0) {
+			seen_open = strstr(l, "\"event\":\"open\"") && strstr(l, mine);
+			if (write(lines[1], l, strlen(l)) < 0 || write(lines[1], "\n", 1) != 1)
+				_exit(5);
+			free(l);
+		}
+		close(fd);
+		_exit(seen_open ? 0 : 6);
+	}
+	close(ready[1]), close(go[0]), close(lines[1]);
+	assert_true(read_line_fd(ready[0], line, 2)); /* subscribed */
+	close(open(secret, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	assert_int_equal(write(go[1], "g", 1), 1);
+	while (read_line_fd(lines[0], line, sizeof(line))) {
+		opened |= strstr(line, "\"event\":\"open\"") && strstr(line, mine);
+		strncat(out, line, sizeof(out) - strlen(out) - 2);
+		strcat(out, "\n");
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
 	chmod(D.sock, 0660);
 	chmod(D.dir, 0700);
-	assert_non_null(strstr(out, "\"subscribed\":true"));
-	assert_null(strstr(out, "roots-secret"));
+	chmod(dir, 0700);
+	close(ready[0]), close(go[1]), close(lines[0]);
+	if (strstr(out, "roots-secret"))
+		fail_msg("nobody was told about root's file:\n%s", out);
+	if (!opened || !WIFEXITED(st) || WEXITSTATUS(st))
+		fail_msg("nobody's subscriber (status %d) got:\n%s", st, out);
 }
 
 static void test_subscribe_errors(void **state)
 {
 	static const char *const bad[] = {
-		"{\"op\":\"subscribe\",\"under\":\"relative\"}",
-		"{\"op\":\"subscribe\",\"kinds\":[\"explode\"]}",
-		"{\"op\":\"subscribe\",\"kinds\":\"open\"}",
+	    "{\"op\":\"subscribe\",\"under\":\"relative\"}",
+	    "{\"op\":\"subscribe\",\"kinds\":[\"explode\"]}",
+	    "{\"op\":\"subscribe\",\"kinds\":\"open\"}",
 	};
 	struct inuse_client_opts o = {.sz = sizeof(o), .socket_path = D.sock, .timeout_ms = 10000};
 
@@ -200,41 +274,78 @@ static void test_subscribe_errors(void **state)
 	}
 }
 
-/* inuse-ls --follow shows them to people. */
+/* inuse-ls --follow shows them to people: once it shows a marker file
+ * (its subscription is live), a file opened is shown opened by this
+ * process, and, once closed, closed. */
 static void test_inuse_ls_follow(void **state)
 {
-	char cmd[PATH_MAX * 2], out[8192] = "", path[PATH_MAX];
-	FILE *p;
-	size_t n;
+	char path[PATH_MAX], marker[PATH_MAX], line[8192], by[64];
+	bool live = false, opened = false, closed = false;
+	int out[2], fd;
+	pid_t pid;
 
 	td_need(&D);
 	snprintf(path, sizeof(path), "%s/followed", dir);
-	snprintf(cmd, sizeof(cmd), "timeout 2 %s --socket %s --follow --under %s",
-		 td_bin("inuse-ls"), D.sock, dir);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	usleep(500000);
-	close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	pclose(p);
-	assert_non_null(strstr(out, " open  "));
-	assert_non_null(strstr(out, " close "));
-	assert_non_null(strstr(out, path));
+	snprintf(by, sizeof(by), "by %d/", (int)getpid());
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (dup2(out[1], 1) < 0)
+			_exit(2);
+		execl(td_bin("inuse-ls"), "inuse-ls", "--socket", D.sock, "--follow", "--under",
+		      dir, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	for (int i = 0; i < 100 && !live; i++) {
+		struct pollfd p = {.fd = out[0], .events = POLLIN};
+
+		snprintf(marker, sizeof(marker), "%s/follow-marker-%d", dir, i);
+		close(open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+		while (!live && poll(&p, 1, 100) == 1 && read_line_fd(out[0], line, sizeof(line)))
+			live = strstr(line, "follow-marker-") != NULL;
+	}
+	assert_true(live);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	while (!closed && read_line_fd(out[0], line, sizeof(line))) {
+		char *at = strstr(line, path);
+
+		if (!at || (at[strlen(path)] != ' ' && at[strlen(path)] != '\0'))
+			continue;
+		if (strstr(line, " open  ")) {
+			assert_non_null(strstr(line, by));
+			opened = true;
+			close(fd); /* held until shown with its writer */
+			fd = -1;
+		}
+		if (strstr(line, " close ")) {
+			assert_true(opened); /* in order */
+			closed = true;
+		}
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	close(out[0]);
+	if (fd >= 0)
+		close(fd);
+	assert_true(opened);
+	assert_true(closed);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open_and_close_events),
-		cmocka_unit_test(test_slow_subscriber_loses_events),
-		cmocka_unit_test(test_stream_access),
-		cmocka_unit_test(test_subscribe_errors),
-		cmocka_unit_test(test_inuse_ls_follow),
+	    cmocka_unit_test(test_open_and_close_events),
+	    cmocka_unit_test(test_slow_subscriber_loses_events),
+	    cmocka_unit_test(test_stream_access),
+	    cmocka_unit_test(test_subscribe_errors),
+	    cmocka_unit_test(test_inuse_ls_follow),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (getenv("INUSE_TEST_FILTER"))
-		cmocka_set_test_filter(getenv("INUSE_TEST_FILTER"));
+	td_filter_tests();
 	return cmocka_run_group_tests_name("event stream", tests, group_setup, group_teardown);
 }

@@ -14,6 +14,7 @@
 
 #include "common/strbuf.h"
 #include "common/timeutil.h"
+#include "inused/fault.h"
 #include "inused/log.h"
 #include "inused/tracker.h"
 
@@ -201,6 +202,8 @@ uint64_t alerts_tick(struct alerts *a, uint64_t now_mono)
 
 		if (!over)
 			continue;
+		if (FAULT(REALERT_EVERY_TICK) && e->alert_firing)
+			e->alert_last_mono = now_mono - a->pol->alerts.realert_ns;
 		if (!e->alert_firing) {
 			e->alert_firing = true;
 			e->alert_last_mono = now_mono;

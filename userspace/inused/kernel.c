@@ -14,6 +14,7 @@
 
 #include "common/timeutil.h"
 #include "inuse.skel.h"
+#include "inused/fault.h"
 #include "inused/log.h"
 
 /* Pseudo file systems whose "regular files" are control knobs, not data. */
@@ -104,6 +105,8 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 	s->rodata->host_mntns = host_mntns();
 	for (size_t i = 0; i < sizeof(skip_magics) / sizeof(skip_magics[0]); i++)
 		s->rodata->skip_magic[i] = skip_magics[i];
+	if (FAULT(NO_PSEUDO_FILTER))
+		s->rodata->skip_magic[0] = 0;
 	bpf_program__set_autoload(s->progs.on_uring_complete, uring);
 	bpf_program__set_autoattach(s->progs.scan_files, false);
 	bpf_program__set_autoattach(s->progs.scan_vmas, false);

@@ -19,6 +19,7 @@
 
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/fault.h"
 #include "inused/policy.h"
 #include "common/jname.h"
 #include "inused/ops.h"
@@ -210,6 +211,10 @@ static const char *verify_one(struct proto *p, struct conn *c, const char *path,
 	if (kdev_from_dev(st.st_dev) != tk.dev || st.st_ino != tk.ino)
 		return "replaced";
 	token_fill(p, &st, table_find_any(&p->t->table, kdev_from_dev(st.st_dev), st.st_ino), &now);
+	if (FAULT(VERIFY_STAT_ONLY)) {
+		now.write_gen = tk.write_gen;
+		now.ctime_ns = tk.ctime_ns;
+	}
 	if (tk.life) {
 		/* it had writers at check time */
 		if (now.life && now.life != tk.life)

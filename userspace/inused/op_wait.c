@@ -17,6 +17,7 @@
 
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/fault.h"
 #include "inused/ops.h"
 #include "inused/render.h"
 #include "inused/request.h"
@@ -91,6 +92,10 @@ static bool path_free(struct proto *p, struct waiter *w, size_t i, uint64_t now_
 	struct stat st;
 	uint64_t mt, since;
 
+	if (FAULT(WAIT_EARLY)) {
+		wp->state = "not_open";
+		return true;
+	}
 	if (!wp->regular) {
 		wp->state = "not_regular";
 		return true;

@@ -15,6 +15,7 @@
 #include "common/jname.h"
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/fault.h"
 
 /* Appends the request id, as given, or null. */
 void proto_add_id(struct strbuf *b, json_t *id)
@@ -121,6 +122,8 @@ bool proto_is_admin(const struct proto *p, const struct conn *c)
 
 bool proto_visible(const struct entry *e, bool admin, uid_t uid)
 {
+	if (FAULT(LEAK))
+		return true;
 	if (admin)
 		return true;
 	for (uint32_t i = 0; i < e->nw; i++)
@@ -269,6 +272,8 @@ enum path_state proto_path_state(struct proto *p, const char *path, struct stat 
 		return PS_NOT_REGULAR;
 	kd = kdev_from_dev(st->st_dev);
 	*e = table_find_any(&t->table, kd, st->st_ino);
+	if (FAULT(LAG) && *e && (*e)->first_open_ns + 300 * NSEC_PER_MSEC > clock_boot_ns())
+		*e = NULL;
 	if (*e) {
 		tracker_note_mtime(t, *e,
 				   (uint64_t)st->st_mtim.tv_sec * NSEC_PER_SEC +

@@ -11,6 +11,7 @@
 
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/fault.h"
 #include "inused/log.h"
 
 /* Back-off of the count re-reads for a file with writers counted and none
@@ -514,6 +515,8 @@ static void on_open(struct tracker *t, const struct inuse_ev *ev, size_t len)
 	e->open_gen++;
 	if (ev->evflags & INUSE_EVF_FOREIGN_NS)
 		e->pflags |= PF_FOREIGN_NS;
+	if (FAULT(NO_FOREIGN_NS))
+		e->pflags &= ~PF_FOREIGN_NS;
 	names_of(t, e, ev);
 	writer_from(&w, ev);
 	w.since_ns = ev->ts_ns;
@@ -538,9 +541,15 @@ static void on_close(struct tracker *t, const struct inuse_ev *ev)
 
 	if (!e)
 		return;
+	if (FAULT(DROP_CLOSE))
+		return;
 	w = entry_find_writer(e, ev->tgid, ev->fd, VIA_FD);
 	if (w)
 		entry_del_writer(&t->table, e, (uint32_t)(w - e->w));
+	if (FAULT(CLOSE_TRUSTS_TABLE) && !e->nw) {
+		drop_entry(t, e);
+		return;
+	}
 	/* if writers remain counted and none is known, the closer is walked
 	 * first: it may hold the file through a dup or a mapping */
 	e->last_closer = ev->tgid;
@@ -664,13 +673,19 @@ void tracker_on_event(void *ctx, const struct inuse_ev *ev, size_t len)
 			on_release(t);
 		else if (ev->aux == INUSE_HINT_RENAME)
 			on_rename(t);
+		else if (FAULT(HINT_IS_EXIT))
+			on_exit_pid(t, ev->tgid, 0);
 		else
 			want_pid(t, ev->tgid);
 		break;
 	case INUSE_EV_EXEC:
+		if (FAULT(IGNORE_EXEC))
+			break;
 		want_pid(t, ev->tgid);
 		break;
 	case INUSE_EV_FORK:
+		if (FAULT(IGNORE_FORK))
+			break;
 		want_pid(t, ev->aux);
 		break;
 	case INUSE_EV_EXIT:
@@ -720,6 +735,8 @@ static void scan_rec(void *ctx, const struct inuse_ev *r, size_t len)
 	e->inode_ptr = r->inode_ptr;
 	if (r->evflags & INUSE_EVF_FOREIGN_NS)
 		e->pflags |= PF_FOREIGN_NS;
+	if (FAULT(NO_FOREIGN_NS))
+		e->pflags &= ~PF_FOREIGN_NS;
 	if (!e->names[NAME_OPENED].fs_path || (e->pflags & (PF_DELETED | PF_STALE)))
 		name_from(t, e, NAME_OPENED, r, len);
 	writer_from(&w, r);
@@ -787,6 +804,8 @@ static void sweep_entry(struct tracker *t, struct entry *e, uint32_t pid)
 /* Drops the writers a walk did not confirm. */
 static void sweep_unseen(struct tracker *t, uint32_t pid)
 {
+	if (FAULT(DROP_CLOSE))
+		return;
 	if (pid) {
 		size_t n;
 		struct entry **l = pid_entries(t, pid, &n);
@@ -895,6 +914,10 @@ static void settle_suspects(struct tracker *t)
 			struct entry *e = batch[i];
 
 			if (res[i].writecount > 0 && !(res[i].flags & INUSE_PROBE_GONE)) {
+				if (FAULT(UNLINKED_DROPPED) && res[i].nlink == 0) {
+					drop_entry(t, e);
+					continue;
+				}
 				t->st.kept++;
 				tracker_note_mtime(t, e, res[i].mtime_ns);
 				if (res[i].nlink == 0 && !(e->pflags & PF_DELETED)) {
@@ -938,6 +961,8 @@ static void settle_pids(struct tracker *t)
 
 bool tracker_table_trusted(const struct tracker *t)
 {
+	if (FAULT(TRUST_FULL_TABLE))
+		return !t->full_scan_wanted && t->lost_seen == t->lost_reconciled;
 	return !t->full_scan_wanted && t->lost_seen == t->lost_reconciled &&
 	       !t->table.full_events && !t->st.kernel_map_full;
 }
@@ -999,6 +1024,8 @@ static void sync_events(struct tracker *t, bool exact)
 			log_warn("draining events failed: %s", strerror(-n));
 		t->st.lost = lost;
 		t->st.kernel_map_full = kernel_map_full(t->k);
+		if (FAULT(IGNORE_LOST))
+			t->lost_seen = t->lost_reconciled = lost;
 		if (lost != t->lost_seen) {
 			log_warn("%llu events lost in the kernel: reconciling",
 				 (unsigned long long)(lost - t->lost_seen));
