@@ -78,6 +78,23 @@ static __always_inline struct file *fd_file(int fd)
 	return f;
 }
 
+/* Is fd of the current task close-on-exec? (kept in the fd table, not in
+ * the file's flags) */
+static __always_inline bool fd_cloexec(int fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	unsigned long word = 0;
+	struct fdtable *fdt;
+
+	if (fd < 0 || !task->files)
+		return false;
+	fdt = task->files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
+		return false;
+	bpf_probe_read_kernel(&word, sizeof(word), fdt->close_on_exec + fd / 64);
+	return (word >> (fd % 64)) & 1;
+}
+
 static __always_inline bool magic_skipped(unsigned long magic)
 {
 	for (int i = 0; i < INUSE_SKIP_MAGIC_MAX; i++) {

@@ -29,6 +29,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define K_O_RDWR	   2
 #define K_O_CREAT	   0100
 #define K_O_TRUNC	   01000
+#define K_O_CLOEXEC	   02000000
 #define K_FILE_INDEX_ALLOC 0xffffffffu
 #define K_FFS_MASK	   (~3UL) /* io_uring keeps flags in the low bits */
 
@@ -147,6 +148,8 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	e->f_flags = BPF_CORE_READ(f, f_flags);
 	e->f_mode = BPF_CORE_READ(f, f_mode);
 	e->open_flags = open_flags;
+	if (!(evflags & INUSE_EVF_FIXED) && fd_cloexec(fd))
+		e->open_flags |= K_O_CLOEXEC;
 	if (want_name)
 		evflags |= INUSE_EVF_NAME_WANTED;
 	if (foreign_ns())
@@ -827,7 +830,7 @@ static long fdprobe_one(__u32 i, void *unused)
 	rs->inode_ptr = (__u64)inode;
 	rs->writecount = BPF_CORE_READ(inode, i_writecount.counter);
 	rs->name_writecount = BPF_CORE_READ(name_inode, i_writecount.counter);
-	rs->flags = 0;
+	rs->flags = inode_tracked_kind(inode) ? 0 : INUSE_PROBE_UNTRACKED;
 	return 0;
 }
 

@@ -145,7 +145,9 @@ struct inuse_probe_req {
 	__u32 pad;
 };
 
-#define INUSE_PROBE_GONE 0x1 /* the inode is no longer there: no writer */
+#define INUSE_PROBE_GONE 0x1	   /* the inode is no longer there: no writer */
+#define INUSE_PROBE_UNTRACKED 0x2 /* fdprobe: a kind of file never tracked (a memfd,
+				   * a /proc or /sys knob) */
 
 struct inuse_probe_res {
 	__s32 writecount;

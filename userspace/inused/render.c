@@ -41,7 +41,7 @@ static int render_flags(struct strbuf *b, const struct writer *w)
 		const char *name;
 	} fl[] = {
 	    {O_APPEND, false, "append"},   {O_CREAT, true, "creat"},	{O_TRUNC, true, "trunc"},
-	    {O_CLOEXEC, false, "cloexec"}, {O_DIRECT, false, "direct"},
+	    {O_CLOEXEC, true, "cloexec"}, {O_DIRECT, false, "direct"},
 	};
 	bool first = true;
 	int err = sb_adds(b, "[");

@@ -209,7 +209,7 @@ const char *path_state_name(enum path_state s)
  * asked of the kernel through a descriptor. Remembered per device.
  */
 #define FS_CACHE 64
-static bool keyed_by_stat(dev_t dev, const char *path)
+static bool keyed_by_stat(const struct tracker *t, dev_t dev, const char *path)
 {
 	static struct {
 		dev_t dev;
@@ -240,6 +240,11 @@ static bool keyed_by_stat(dev_t dev, const char *path)
 	for (size_t i = 0; i < sizeof(keyed_types) / sizeof(keyed_types[0]); i++)
 		if ((unsigned long)sf.f_type == keyed_types[i])
 			keyed = true;
+	/* the kernel's own shmem mount (a memfd, SysV shared memory, reached
+	 * through /proc/PID/fd): not mounted anywhere, not tracked; asked */
+	if (keyed && (sf.f_type == 0x01021994 || sf.f_type == 0x858458f6) &&
+	    !mounts_fstype(&t->mounts, kdev_from_dev(dev)))
+		keyed = false;
 	cache[slot].dev = dev;
 	cache[slot].used = true;
 	cache[slot].keyed = keyed;
@@ -280,7 +285,7 @@ enum path_state proto_path_state(struct proto *p, const char *path, struct stat 
 				       (uint64_t)st->st_mtim.tv_nsec);
 		return PS_OPEN;
 	}
-	if (tracker_table_trusted(t) && keyed_by_stat(st->st_dev, path))
+	if (tracker_table_trusted(t) && keyed_by_stat(t, st->st_dev, path))
 		return PS_NOT_OPEN;
 	/* the kernel's own count, through a descriptor of this very path */
 	fd = open(path, O_PATH | O_CLOEXEC);

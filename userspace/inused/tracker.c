@@ -1002,7 +1002,9 @@ int tracker_fd_writers(struct tracker *t, int fd, uint32_t *dev, uint64_t *ino)
 	*dev = r.dev;
 	*ino = r.ino;
 	if (r.writecount > 0 || r.name_writecount > 0) {
-		if (!table_find(&t->table, r.dev, r.ino)) {
+		/* a kind of file never tracked has writers the table cannot
+		 * have: the answer is the kernel's, nothing to reconcile */
+		if (!(r.flags & INUSE_PROBE_UNTRACKED) && !table_find(&t->table, r.dev, r.ino)) {
 			log_warn("inode %u:%lu has writers but is not in the table: reconciling",
 				 r.dev, (unsigned long)r.ino);
 			t->full_scan_wanted = true;
