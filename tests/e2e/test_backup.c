@@ -30,16 +30,18 @@ static pid_t kids[8];
 static int nkids;
 
 static const char policy[] =
-	"policy = {\n"
-	"  default = { open = \"defer\"; defer_max = \"4s\"; fallback = \"flag\"; };\n"
-	"  rules = (\n"
-	"    { name = \"db-journal\";\n"
-	"      match = [ \"*.sqlite-journal\", \"*.sqlite-wal\", \"*.sqlite-shm\" ];\n"
-	"      open = \"skip\"; },\n"
-	"    { name = \"db\"; match = [ \"*.sqlite\" ];\n"
-	"      method = \"sqlite3 -cmd '.timeout 10000' {path} \\\"VACUUM INTO '{dest}'\\\"\"; }\n"
-	"  );\n"
-	"};\n";
+    "policy = {\n"
+    "  default = { open = \"defer\"; defer_max = \"4s\"; fallback = \"flag\"; };\n"
+    "  rules = (\n"
+    "    { name = \"db-journal\";\n"
+    "      match = [ \"*.sqlite-journal\", \"*.sqlite-wal\", \"*.sqlite-shm\" ];\n"
+    "      open = \"skip\"; },\n"
+    "    { name = \"db\"; match = [ \"*.sqlite\" ];\n"
+    "      method = [ \"python3\", \"-I\", \"-c\", \"import sqlite3, sys; "
+    "s = sqlite3.connect(sys.argv[1], timeout=10); d = sqlite3.connect(sys.argv[2]); "
+    "s.backup(d); d.close(); s.close()\", \"{path}\", \"{dest}\" ]; }\n"
+    "  );\n"
+    "};\n";
 
 static int group_setup(void **state)
 {
@@ -121,7 +123,7 @@ static void put(const char *path, const char *text)
 static void test_backup_with_writers(void **state)
 {
 	char p_closed[PATH_MAX], p_late[PATH_MAX], p_held[PATH_MAX], p_busy[PATH_MAX],
-		p_db[PATH_MAX], archive[PATH_MAX], rep[PATH_MAX], path[PATH_MAX * 2];
+	    p_db[PATH_MAX], archive[PATH_MAX], rep[PATH_MAX], path[PATH_MAX * 2];
 	int ready[2];
 	char *report, *got, *want;
 	size_t glen, wlen;
@@ -291,10 +293,9 @@ static void test_backup_with_writers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backup_with_writers),
+	    cmocka_unit_test(test_backup_with_writers),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return cmocka_run_group_tests_name("backup end to end", tests, group_setup,
-					   group_teardown);
+	return cmocka_run_group_tests_name("backup end to end", tests, group_setup, group_teardown);
 }

@@ -25,19 +25,20 @@
 #include "tdaemon.h"
 
 static struct tdaemon D;
-static char dir[PATH_MAX], conf[PATH_MAX], hookout[PATH_MAX];
+static char dir[PATH_MAX], conf[PATH_MAX], hookout[PATH_MAX], hookprog[PATH_MAX];
 
 static void write_conf(const char *hook, const char *timeout)
 {
 	FILE *f = fopen(conf, "w");
 
 	assert_non_null(f);
-	fprintf(f,
-		"policy = { default = { open = \"defer\"; defer_max = \"1m\"; fallback = \"flag\"; };\n"
-		"  rules = ( { name = \"watched\"; match = [ \"%s/**\" ]; alert_after = \"1s\"; } );\n"
-		"};\n"
-		"alerts = { realert = \"1h\"; hook = \"%s\"; hook_timeout = \"%s\"; };\n",
-		dir, hook, timeout);
+	fprintf(
+	    f,
+	    "policy = { default = { open = \"defer\"; defer_max = \"1m\"; fallback = \"flag\"; };\n"
+	    "  rules = ( { name = \"watched\"; match = [ \"%s/**\" ]; alert_after = \"1s\"; } );\n"
+	    "};\n"
+	    "alerts = { realert = \"1h\"; hook = %s; hook_timeout = \"%s\"; };\n",
+	    dir, hook, timeout);
 	fclose(f);
 }
 
@@ -53,7 +54,19 @@ static int group_setup(void **state)
 		return -1;
 	snprintf(conf, sizeof(conf), "%s.conf", dir);
 	snprintf(hookout, sizeof(hookout), "%s.hook", dir);
-	snprintf(hook, sizeof(hook), "env | grep ^INUSE_ >> %s; echo --- >> %s", hookout, hookout);
+	snprintf(hookprog, sizeof(hookprog), "%s.hook.sh", dir);
+	{
+		/* the hook: a program of root's (run without a shell) */
+		FILE *f = fopen(hookprog, "w");
+
+		if (!f)
+			return -1;
+		fprintf(f, "#!/bin/sh\nenv | grep ^INUSE_ >> %s; echo --- >> %s\n", hookout,
+			hookout);
+		fclose(f);
+		chmod(hookprog, 0755);
+	}
+	snprintf(hook, sizeof(hook), "[ \"%s\" ]", hookprog);
 	write_conf(hook, "5s");
 	if (td_start(&D, args) != 0)
 		return td_must_run() ? -1 : 0;
@@ -65,6 +78,7 @@ static int group_teardown(void **state)
 	td_stop(&D);
 	unlink(conf);
 	unlink(hookout);
+	unlink(hookprog);
 	return td_rmtree(dir);
 }
 
@@ -111,8 +125,8 @@ static void test_alert_and_resolution(void **state)
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	ev = next_event(c);
 	assert_string_equal(json_string_value(json_object_get(ev, "event")), "alert");
-	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(ev, "file"), "path")), path);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "file"), "path")),
+			    path);
 	assert_true(json_number_value(json_object_get(ev, "age")) >= 1.0);
 	json_decref(ev);
 	close(fd);
@@ -147,20 +161,20 @@ static long long alert_stat(const char *k)
 {
 	json_t *s = td_call(&D, "{\"op\":\"stats\"}");
 	long long v = json_integer_value(
-		json_object_get(json_object_get(json_object_get(s, "requests"), "alerts"), k));
+	    json_object_get(json_object_get(json_object_get(s, "requests"), "alerts"), k));
 
 	json_decref(s);
 	return v;
 }
 
-/* Is a "sleep 1000" (the hanging hook) still running? */
+/* Is a "/bin/sleep 1000" (the hanging hook) still running? */
 static bool sleeper_running(void)
 {
 	char cmd[PATH_MAX * 2];
 
 	snprintf(cmd, sizeof(cmd),
 		 "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done | "
-		 "grep -qx 'sleep 1000 '");
+		 "grep -qx '/bin/sleep 1000 '");
 	return system(cmd) == 0;
 }
 
@@ -172,7 +186,7 @@ static void test_hanging_hook_killed(void **state)
 	int fd;
 
 	td_need(&D);
-	write_conf("sleep 1000", "1s");
+	write_conf("[ \"/bin/sleep\", \"1000\" ]", "1s");
 	kill(D.pid, SIGHUP);
 	assert_true(wait_file_has(D.log, "config"));
 	usleep(200000);
@@ -198,8 +212,8 @@ static void test_hanging_hook_killed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alert_and_resolution),
-		cmocka_unit_test(test_hanging_hook_killed),
+	    cmocka_unit_test(test_alert_and_resolution),
+	    cmocka_unit_test(test_hanging_hook_killed),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -39,15 +39,16 @@ static void write_conf(const char *text)
 }
 
 static const char conf1[] =
-	"policy = {\n"
-	"  default = { open = \"defer\"; defer_max = \"2s\"; fallback = \"flag\"; };\n"
-	"  rules = (\n"
-	"    { name = \"logs\"; match = [ \"*.log\" ]; open = \"flag\"; quiet = \"1s\"; },\n"
-	"    { name = \"scratch\"; match = [ \"*.tmp\" ]; open = \"skip\"; },\n"
-	"    { name = \"db\"; match = [ \"*.sqlite\" ];\n"
-	"      method = \"sqlite3 {path} \\\".backup '{dest}'\\\"\"; open = \"defer\"; defer_max = \"1s\"; }\n"
-	"  );\n"
-	"};\n";
+    "policy = {\n"
+    "  default = { open = \"defer\"; defer_max = \"2s\"; fallback = \"flag\"; };\n"
+    "  rules = (\n"
+    "    { name = \"logs\"; match = [ \"*.log\" ]; open = \"flag\"; quiet = \"1s\"; },\n"
+    "    { name = \"scratch\"; match = [ \"*.tmp\" ]; open = \"skip\"; },\n"
+    "    { name = \"db\"; match = [ \"*.sqlite\" ];\n"
+    "      method = [ \"sqlite3\", \"{path}\", \"{dest}\" ]; open = \"defer\"; defer_max = \"1s\"; "
+    "}\n"
+    "  );\n"
+    "};\n";
 
 static int group_setup(void **state)
 {
@@ -88,8 +89,8 @@ static void need_daemon(void)
 
 static struct inuse_client *client(int timeout_ms)
 {
-	struct inuse_client_opts o = {.sz = sizeof(o), .socket_path = D.sock,
-				      .timeout_ms = timeout_ms};
+	struct inuse_client_opts o = {
+	    .sz = sizeof(o), .socket_path = D.sock, .timeout_ms = timeout_ms};
 	struct inuse_client *c = NULL;
 
 	assert_int_equal(inuse_client__open(&o, &c), 0);
@@ -208,8 +209,11 @@ static void test_check_method(void **state)
 	assert_true(td_wait_state(&D, p, "open"));
 	c = client(10000);
 	assert_int_equal(inuse_client__check(c, &p, 1, &r), 0);
-	assert_non_null(inuse_result__file(r, 0)->method);
-	assert_non_null(strstr(inuse_result__file(r, 0)->method, "{dest}"));
+	assert_non_null(inuse_result__file(r, 0)->method_argv);
+	assert_string_equal(inuse_result__file(r, 0)->method_argv[0], "sqlite3");
+	assert_string_equal(inuse_result__file(r, 0)->method_argv[1], "{path}");
+	assert_string_equal(inuse_result__file(r, 0)->method_argv[2], "{dest}");
+	assert_null(inuse_result__file(r, 0)->method_argv[3]);
 	assert_string_equal(inuse_result__file(r, 0)->rule, "db");
 	inuse_result__free(r);
 	inuse_client__free(c);
@@ -443,14 +447,14 @@ static void test_query_errors(void **state)
 		const char *req;
 		const char *code;
 	} cases[] = {
-		{"{\"op\":\"check\"}", "bad_request"},
-		{"{\"op\":\"check\",\"paths\":[]}", "bad_request"},
-		{"{\"op\":\"check\",\"paths\":[1]}", "bad_request"},
-		{"{\"op\":\"wait\",\"paths\":[\"/x\"]}", "bad_request"},
-		{"{\"op\":\"wait\",\"paths\":[\"/x\"],\"timeout\":-1}", "bad_request"},
-		{"{\"op\":\"wait\",\"paths\":[\"/x\"],\"timeout\":\"soon\"}", "bad_request"},
-		{"{\"op\":\"verify\"}", "bad_request"},
-		{"{\"op\":\"verify\",\"files\":[{\"path\":\"/x\"}]}", "bad_request"},
+	    {"{\"op\":\"check\"}", "bad_request"},
+	    {"{\"op\":\"check\",\"paths\":[]}", "bad_request"},
+	    {"{\"op\":\"check\",\"paths\":[1]}", "bad_request"},
+	    {"{\"op\":\"wait\",\"paths\":[\"/x\"]}", "bad_request"},
+	    {"{\"op\":\"wait\",\"paths\":[\"/x\"],\"timeout\":-1}", "bad_request"},
+	    {"{\"op\":\"wait\",\"paths\":[\"/x\"],\"timeout\":\"soon\"}", "bad_request"},
+	    {"{\"op\":\"verify\"}", "bad_request"},
+	    {"{\"op\":\"verify\",\"files\":[{\"path\":\"/x\"}]}", "bad_request"},
 	};
 	struct inuse_client *c;
 
@@ -460,14 +464,13 @@ static void test_query_errors(void **state)
 		char *line = NULL;
 		json_t *j;
 
-		assert_int_equal(inuse_client__call(c, cases[i].req, strlen(cases[i].req), &line,
-						    NULL),
-				 0);
+		assert_int_equal(
+		    inuse_client__call(c, cases[i].req, strlen(cases[i].req), &line, NULL), 0);
 		j = json_loads(line, 0, NULL);
 		assert_false(json_is_true(json_object_get(j, "ok")));
-		assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"),
-								       "code")),
-				    cases[i].code);
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+		    cases[i].code);
 		json_decref(j);
 		free(line);
 	}
@@ -482,10 +485,11 @@ static void test_query_errors(void **state)
 		assert_true(json_is_true(json_object_get(j, "ok")));
 		f = json_object_get(j, "files");
 		assert_int_equal(json_array_size(f), 2);
-		assert_string_equal(json_string_value(json_object_get(json_array_get(f, 0), "state")),
-				    "error");
-		assert_string_equal(json_string_value(json_object_get(json_array_get(f, 1), "state")),
-				    "not_regular");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(f, 0), "state")), "error");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(f, 1), "state")),
+		    "not_regular");
 		json_decref(j);
 		free(line);
 	}
@@ -505,7 +509,8 @@ static void test_policy_reload(void **state)
 
 	need_daemon();
 	c = client(10000);
-	write_conf("policy = { rules = ( { name = \"bad\"; match = [\"*.tmp\"]; open = \"maybe\"; } ); };\n");
+	write_conf("policy = { rules = ( { name = \"bad\"; match = [\"*.tmp\"]; open = \"maybe\"; "
+		   "} ); };\n");
 	kill(D.pid, SIGHUP);
 	for (int i = 0; i < 500; i++) {
 		f = fopen(D.log, "r");
@@ -528,7 +533,8 @@ static void test_policy_reload(void **state)
 		assert_int_equal(inuse_client__check(c, &p, 1, &r), 0);
 		assert_string_equal(inuse_result__file(r, 0)->rule, "scratch");
 		inuse_result__free(r);
-		write_conf("policy = { rules = ( { name = \"tmpcopy\"; match = [\"*.tmp\"]; open = \"copy\"; } ); };\n");
+		write_conf("policy = { rules = ( { name = \"tmpcopy\"; match = [\"*.tmp\"]; open = "
+			   "\"copy\"; } ); };\n");
 		kill(D.pid, SIGHUP);
 		for (int i = 0; i < 500; i++) {
 			assert_int_equal(inuse_client__check(c, &p, 1, &r), 0);
@@ -644,20 +650,20 @@ static void test_check_as_ordinary_user(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_check_decisions),
-		cmocka_unit_test(test_check_quiet_period),
-		cmocka_unit_test(test_check_method),
-		cmocka_unit_test(test_verify_fence),
-		cmocka_unit_test(test_verify_written_while_open),
-		cmocka_unit_test(test_wait_released_on_close),
-		cmocka_unit_test(test_wait_timeout),
-		cmocka_unit_test(test_wait_quiet),
-		cmocka_unit_test(test_wait_disconnect_and_many),
-		cmocka_unit_test(test_query_errors),
-		cmocka_unit_test(test_policy_reload),
-		cmocka_unit_test(test_bad_config_refuses_start),
-		cmocka_unit_test(test_inuse_wait_cli),
-		cmocka_unit_test(test_check_as_ordinary_user),
+	    cmocka_unit_test(test_check_decisions),
+	    cmocka_unit_test(test_check_quiet_period),
+	    cmocka_unit_test(test_check_method),
+	    cmocka_unit_test(test_verify_fence),
+	    cmocka_unit_test(test_verify_written_while_open),
+	    cmocka_unit_test(test_wait_released_on_close),
+	    cmocka_unit_test(test_wait_timeout),
+	    cmocka_unit_test(test_wait_quiet),
+	    cmocka_unit_test(test_wait_disconnect_and_many),
+	    cmocka_unit_test(test_query_errors),
+	    cmocka_unit_test(test_policy_reload),
+	    cmocka_unit_test(test_bad_config_refuses_start),
+	    cmocka_unit_test(test_inuse_wait_cli),
+	    cmocka_unit_test(test_check_as_ordinary_user),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -12,6 +12,7 @@
 
 #include "common/strbuf.h"
 #include "common/timeutil.h"
+#include "lib/internal.h"
 
 struct inuse_client {
 	int fd;
@@ -59,6 +60,24 @@ int inuse_client__open(const struct inuse_client_opts *opts, struct inuse_client
 		err = -errno;
 		inuse_client__free(c);
 		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+int inuse__client_from_fd(int fd, int timeout_ms, size_t max_response, struct inuse_client **out)
+{
+	struct inuse_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->fd = fd;
+	c->timeout_ms = timeout_ms ? timeout_ms : 30000;
+	c->max_response = max_response ? max_response : (size_t)1 << 30;
+	c->path = strdup("(fd)");
+	if (!c->path) {
+		free(c);
+		return -ENOMEM;
 	}
 	*out = c;
 	return 0;
@@ -120,8 +139,8 @@ static int wait_for(struct inuse_client *c, short events, uint64_t deadline)
 
 int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
 {
-	uint64_t deadline = clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) *
-							      NSEC_PER_MSEC;
+	uint64_t deadline =
+	    clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) * NSEC_PER_MSEC;
 	struct iovec iov[2] = {{(void *)req, len}, {"\n", 1}};
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
 	size_t total = len + 1, sent = 0;
@@ -144,8 +163,8 @@ int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
 		}
 		sent += (size_t)n;
 		while (n > 0 && m.msg_iovlen) {
-			size_t take = (size_t)n < m.msg_iov[0].iov_len ? (size_t)n
-								       : m.msg_iov[0].iov_len;
+			size_t take =
+			    (size_t)n < m.msg_iov[0].iov_len ? (size_t)n : m.msg_iov[0].iov_len;
 
 			m.msg_iov[0].iov_base = (char *)m.msg_iov[0].iov_base + take;
 			m.msg_iov[0].iov_len -= take;
@@ -161,13 +180,13 @@ int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
 
 int inuse_client__recv(struct inuse_client *c, char **resp, size_t *len)
 {
-	uint64_t deadline = clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) *
-							      NSEC_PER_MSEC;
+	uint64_t deadline =
+	    clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) * NSEC_PER_MSEC;
 
 	for (;;) {
 		char *nl = c->in.len > c->scanned
-				   ? memchr(c->in.buf + c->scanned, '\n', c->in.len - c->scanned)
-				   : NULL;
+			       ? memchr(c->in.buf + c->scanned, '\n', c->in.len - c->scanned)
+			       : NULL;
 		ssize_t n;
 		int err;
 
@@ -214,6 +233,18 @@ int inuse_client__call(struct inuse_client *c, const char *req, size_t len, char
 {
 	int err = inuse_client__send(c, req, len);
 
+	if (err == -ECONNRESET) {
+		/* the daemon may have answered and closed before the request
+		 * went out (it refused the connection: busy); that answer
+		 * is the one to give */
+		int timeout = c->timeout_ms;
+
+		c->timeout_ms = 1;
+		if (inuse_client__recv(c, resp, resp_len) == 0)
+			err = 0;
+		c->timeout_ms = timeout;
+		return err;
+	}
 	if (err)
 		return err;
 	return inuse_client__recv(c, resp, resp_len);
