@@ -810,9 +810,9 @@ static void test_config_must_be_roots(void **state)
 		write_file(at("cfg/hook"), "#!/bin/sh\ntouch /tmp/inuse-sec-hook-ran\n", 0755);
 		write_file(at("cfg/inc.conf"), "admin_group = \"4244\";\n", 0644);
 		snprintf(text, sizeof(text),
-			 "@include \"inc.conf\"\n"
-			 "alerts = { hook = [ \"%s\" ]; };\n",
-			 at("cfg/hook"));
+			 "@include \"%s\"\n"
+			 "alerts = { hook = \"%s\"; };\n",
+			 at("cfg/inc.conf"), at("cfg/hook"));
 		write_file(at("cfg/a.conf"), text, 0644);
 		/* positive control: all root's, it loads (and the daemon
 		 * starts: stopped by the timeout) */
@@ -935,7 +935,7 @@ static void test_lock_file_not_followed(void **state)
 
 /* ---- actors: a child of a user, driving connections on command ---- */
 
-#define ACTOR_CONNS 16
+#define ACTOR_CONNS 40
 
 struct actor {
 	pid_t pid;
@@ -1256,32 +1256,26 @@ static void test_root_keeps_room(void **state)
 	stop_other(&S);
 }
 
-/* Item 8: connections, waits and subscriptions are bounded per user: the
- * user at its bound is told "busy" (libinuse -EBUSY, inuse-wait says so),
- * another user and root are not. */
+/* Item 8: connections, waits and subscriptions are bounded per user (the
+ * defaults: 32, 256, 16): the user at its bound is told "busy" (libinuse:
+ * -EBUSY; inuse-wait says so), another user and root are not. */
 static void test_limits_per_user(void **state)
 {
-	const char *extra[] = {"--max-user-clients",
-			       "3",
-			       "--max-user-waits",
-			       "2",
-			       "--max-user-subscriptions",
-			       "2",
-			       NULL};
 	struct tdaemon S;
 	struct actor a, b;
 	char out[8192];
 	json_t *j;
+	int k;
 
 	need();
-	start_other(&S, extra);
+	start_other(&S, NULL);
 	actor_start(&a, &A, S.sock);
 	actor_start(&b, &B, S.sock);
-	for (int k = 0; k < 4; k++) {
+	for (k = 0; k < 33; k++) {
 		assert_string_equal(actor(&a, "open %d", k), "ok");
 		actor(&a, "send %d {\"id\":%d,\"op\":\"hello\"}", k, k);
 		j = actor_json(&a, "recv %d", k);
-		if (k < 3) {
+		if (k < 32) {
 			assert_true(json_is_true(json_object_get(j, "ok")));
 		} else {
 			assert_string_equal(err_code(j) ?: "?", "busy");
@@ -1291,6 +1285,7 @@ static void test_limits_per_user(void **state)
 		}
 		json_decref(j);
 	}
+	actor(&a, "close 32");
 	/* another user still gets in */
 	assert_string_equal(actor(&b, "open 0"), "ok");
 	actor(&b, "send 0 {\"op\":\"hello\"}");
@@ -1298,16 +1293,18 @@ static void test_limits_per_user(void **state)
 	assert_true(json_is_true(json_object_get(j, "ok")));
 	json_decref(j);
 
-	/* waits: two pending, the third refused */
-	for (int w = 0; w < 2; w++)
-		actor(&a, "send 0 {\"id\":%d,\"op\":\"wait\",\"timeout\":60,\"paths\":[%s]}",
-		      10 + w, js(at("ro/readable")));
-	actor(&a, "send 0 {\"id\":12,\"op\":\"wait\",\"timeout\":60,\"paths\":[%s]}",
+	/* waits: 256 pending, the next refused */
+	for (int w = 0; w < 256; w++)
+		actor(&a, "send 0 {\"id\":%d,\"op\":\"wait\",\"timeout\":60,\"paths\":[%s]}", 1000 + w,
+		      js(at("ro/readable")));
+	actor(&a, "send 0 {\"id\":2000,\"op\":\"wait\",\"timeout\":60,\"paths\":[%s]}",
 	      js(at("ro/readable")));
 	j = actor_json(&a, "recv 0");
-	assert_int_equal(json_integer_value(json_object_get(j, "id")), 12);
+	assert_int_equal(json_integer_value(json_object_get(j, "id")), 2000);
 	assert_string_equal(err_code(j) ?: "?", "busy");
 	json_decref(j);
+	/* through a connection of its own: inuse-wait is refused, and says so */
+	actor(&a, "close 31");
 	assert_int_equal(td_sh(out, sizeof(out),
 			       "setpriv --reuid=%d --regid=%d --clear-groups %s --socket %s "
 			       "--timeout 60 %s 2>&1",
@@ -1319,17 +1316,15 @@ static void test_limits_per_user(void **state)
 	assert_true(json_is_true(json_object_get(j, "ok")));
 	json_decref(j);
 
-	/* subscriptions: two, the third refused; root's not */
-	actor(&a, "send 1 {\"id\":21,\"op\":\"subscribe\"}");
-	j = actor_json(&a, "recv 1");
-	assert_true(json_is_true(json_object_get(j, "ok")));
-	json_decref(j);
-	actor(&a, "send 2 {\"id\":22,\"op\":\"subscribe\"}");
-	j = actor_json(&a, "recv 2");
-	assert_true(json_is_true(json_object_get(j, "ok")));
-	json_decref(j);
-	actor(&a, "send 0 {\"id\":23,\"op\":\"subscribe\"}");
-	j = actor_json(&a, "recv 0");
+	/* subscriptions: 16, the next refused; root's not */
+	for (k = 1; k <= 16; k++) {
+		actor(&a, "send %d {\"id\":%d,\"op\":\"subscribe\"}", k, 100 + k);
+		j = actor_json(&a, "recv %d", k);
+		assert_true(json_is_true(json_object_get(j, "ok")));
+		json_decref(j);
+	}
+	actor(&a, "send 17 {\"id\":200,\"op\":\"subscribe\"}");
+	j = actor_json(&a, "recv 17");
 	assert_string_equal(err_code(j) ?: "?", "busy");
 	json_decref(j);
 	{
@@ -1627,7 +1622,7 @@ static void test_op_name_cut_mid_character(void **state)
 }
 
 /* Item 13: the command-line tools end without leaks (under SANITIZE=1,
- * LeakSanitizer makes a leaking program exit with 23). */
+ * LeakSanitizer makes a leaking program exit with a status other than 0). */
 static void test_tools_exit_clean(void **state)
 {
 	char out[8192];

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -541,7 +540,7 @@ static void say_file(char *err, size_t errlen, const char *file, const char *wha
  * the files it includes. Reading more lines as directives than libconfig
  * does (in a comment) only checks more: never less.
  */
-static int check_includes(const char *text, const char *name, const char *dir, int depth, char *err,
+static int check_includes(const char *text, const char *name, bool allowed, int depth, char *err,
 			  size_t errlen)
 {
 	for (const char *line = text; line && *line;) {
@@ -553,7 +552,7 @@ static int check_includes(const char *text, const char *name, const char *dir, i
 		line = nl ? nl + 1 : NULL;
 		if (strncmp(q, "@include", 8))
 			continue;
-		if (!dir) {
+		if (!allowed) {
 			say_file(err, errlen, name, "@include is not allowed here");
 			return -EPERM;
 		}
@@ -565,13 +564,13 @@ static int check_includes(const char *text, const char *name, const char *dir, i
 		q += strspn(q, " \t");
 		end = *q == '"' ? strchr(q + 1, '"') : NULL;
 		if (!end || (nl && end > nl) || end == q + 1 ||
-		    memchr(q + 1, '\\', (size_t)(end - q - 1)) ||
-		    (size_t)(end - q - 1) + strlen(dir) + 2 > sizeof(file)) {
+		    memchr(q + 1, '\\', (size_t)(end - q - 1)) || (size_t)(end - q - 1) >= sizeof(file)) {
 			say_file(err, errlen, name, "an @include that cannot be read safely");
 			return -EINVAL;
 		}
-		/* libconfig puts the include directory before every name */
-		snprintf(file, sizeof(file), "%s/%.*s", dir, (int)(end - q - 1), q + 1);
+		/* the name as libconfig opens it (relative: to the working
+		 * directory) */
+		snprintf(file, sizeof(file), "%.*s", (int)(end - q - 1), q + 1);
 		fd = trust_open(file, TRUST_FILE, msg, sizeof(msg));
 		if (fd < 0) {
 			snprintf(err, errlen, "%s (included)", msg);
@@ -585,7 +584,7 @@ static int check_includes(const char *text, const char *name, const char *dir, i
 			say_file(err, errlen, file, "cannot read it");
 			return -EIO;
 		}
-		r = check_includes(buf, file, dir, depth + 1, err, errlen);
+		r = check_includes(buf, file, true, depth + 1, err, errlen);
 		free(buf);
 		if (r)
 			return r;
@@ -593,21 +592,19 @@ static int check_includes(const char *text, const char *name, const char *dir, i
 	return 0;
 }
 
-int policy_parse(const char *text, const char *name, const char *include_dir, struct policy *out,
-		 char *err, size_t errlen)
+int policy_parse(const char *text, const char *name, bool includes, struct policy *out, char *err,
+		 size_t errlen)
 {
 	struct loader l = {.file = name, .err = err, .errlen = errlen};
 	struct policy p;
 	config_t cfg;
 	int n, ret;
 
-	ret = check_includes(text, name, include_dir, 0, err, errlen);
+	ret = check_includes(text, name, includes, 0, err, errlen);
 	if (ret)
 		return ret;
 	policy_builtin(&p);
 	config_init(&cfg);
-	if (include_dir)
-		config_set_include_dir(&cfg, include_dir);
 	if (!config_read_string(&cfg, text)) {
 		const char *f = config_error_file(&cfg);
 
@@ -649,7 +646,7 @@ out:
 
 int policy_load(const char *path, struct policy *out, char *err, size_t errlen)
 {
-	char msg[PATH_MAX + 128], *text = NULL, *dir = NULL, *copy = NULL, real[PATH_MAX];
+	char msg[PATH_MAX + 128], *text = NULL;
 	struct policy p;
 	struct stat st;
 	ssize_t n;
@@ -676,12 +673,8 @@ int policy_load(const char *path, struct policy *out, char *err, size_t errlen)
 		say_file(err, errlen, path, n < 0 ? "cannot read it" : "larger than 1 MiB");
 		return n < 0 ? -EIO : -EFBIG;
 	}
-	/* @include is relative to the config file's own directory */
-	if (realpath(path, real) && (copy = strdup(real)))
-		dir = dirname(copy);
-	ret = policy_parse(text, path, dir ? dir : ".", &p, err, errlen);
+	ret = policy_parse(text, path, true, &p, err, errlen);
 	free(text);
-	free(copy);
 	if (ret)
 		return ret;
 	if (p.alerts.hook) {

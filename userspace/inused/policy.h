@@ -32,8 +32,8 @@
  * program, an absolute path, and its arguments; run without a shell).
  * Durations: "90s", "5m", "1h30m" or an integer number of seconds.
  *
- * Files the daemon trusts: the config file, what it includes (@include,
- * relative to the config file's directory) and the hook's program must be
+ * Files the daemon trusts: the config file, what it includes (@include)
+ * and the hook's program must be
  * root's and not writable by group or others, nor may any directory on
  * their way be (trust.h); otherwise the file is refused.
  *
@@ -92,11 +92,12 @@ void policy_builtin(struct policy *p);
  * when the file does not exist; -EPERM when it is not trusted. */
 int policy_load(const char *path, struct policy *out, char *err, size_t errlen);
 
-/* Parses a config text (name: for messages). include_dir: where @include
- * finds its files, every one checked as trusted; NULL refuses @include.
- * The files the policy names are not checked. */
-int policy_parse(const char *text, const char *name, const char *include_dir, struct policy *out,
-		 char *err, size_t errlen);
+/* Parses a config text (name: for messages). includes: @include is
+ * allowed, every file it names checked as trusted (a relative name is
+ * relative to the working directory, as libconfig opens it); otherwise
+ * refused. The hook's program is not checked here. */
+int policy_parse(const char *text, const char *name, bool includes, struct policy *out, char *err,
+		 size_t errlen);
 
 /* Safe on a zeroed or half-built policy. */
 void policy_free(struct policy *p);
