@@ -3,7 +3,8 @@
 #
 #   scripts/deps.sh          to build and run
 #   scripts/deps.sh bench    ... and the benchmark suite's peers
-#   scripts/deps.sh test     ... and the tests' tools (the tests include a
+#   scripts/deps.sh test     ... and the tests' tools (libFuzzer and the sanitizers'
+#                            runtimes among them; the tests include a
 #                            smoke run of the benchmark suite)
 set -euo pipefail
 
@@ -14,7 +15,7 @@ pkgs=(
 	libmicrohttpd-dev python3 util-linux procps
 )
 bench=(lsof psmisc fatrace libbpf-tools postgresql)
-tests=(curl prometheus iproute2 man-db socat tar rsync sqlite3)
+tests=(curl prometheus iproute2 man-db socat tar rsync sqlite3 libclang-rt-14-dev)
 
 case "${1:-}" in
 "") ;;
