@@ -217,9 +217,10 @@ integration: all $(INTEG_BIN)
 # program the tests run (the daemon included); any report fails the run.
 SAN_LOGS := $(abspath $(B))/san-logs
 ifeq ($(SANITIZE),1)
-TEST_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$(SAN_LOGS)/asan \
+TEST_ENV := ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOGS)/ubsan \
-	    LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp)
+	    LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+	    INUSE_TEST_CFLAGS="$(SAN_FLAGS)"
 endif
 
 test:

@@ -497,5 +497,15 @@ int main(int argc, char **argv)
 		run(argv2);
 	}
 	inuse_client__free(c);
+	free(sel);
+	free(copy);
+	for (size_t i = 0; i < files.n; i++) {
+		free(files.f[i].abs);
+		free(files.f[i].token);
+		argv_free(files.f[i].method);
+	}
+	free(files.f);
+	if (report != stdout)
+		fclose(report);
 	return flagged || skipped ? 1 : 0;
 }

@@ -16,14 +16,14 @@
 #include "inused/log.h"
 
 static const char policy_text[] =
-	"policy = {\n"
-	"  default = { open = \"defer\"; defer_max = \"1m\"; fallback = \"flag\"; };\n"
-	"  rules = (\n"
-	"    { name = \"logs\"; match = [ \"*.log\" ]; quiet = \"1s\"; open = \"flag\"; },\n"
-	"    { name = \"db\"; match = \"*.db\"; method = [ \"copy-db\", \"--\", \"{path}\", "
-	"\"{dest}\" ]; }\n"
-	"  );\n"
-	"};\n";
+    "policy = {\n"
+    "  default = { open = \"defer\"; defer_max = \"1m\"; fallback = \"flag\"; };\n"
+    "  rules = (\n"
+    "    { name = \"logs\"; match = [ \"*.log\" ]; quiet = \"1s\"; open = \"flag\"; },\n"
+    "    { name = \"db\"; match = \"*.db\"; method = [ \"copy-db\", \"--\", \"{path}\", "
+    "\"{dest}\" ]; }\n"
+    "  );\n"
+    "};\n";
 
 static void die(const char *what)
 {
@@ -37,9 +37,11 @@ static bool ready;
 struct fixture *fixture_get(void)
 {
 	char err[256];
-	struct server_opts so = {.max_line = 1 << 20, .max_out = 16 << 20, .max_conns = 8,
-				 .ulim = {.conns = 4, .waits = 16, .wait_paths = 4096, .subs = 2,
-					  .bytes = 64 << 20}};
+	struct server_opts so = {
+	    .max_line = 1 << 20,
+	    .max_out = 16 << 20,
+	    .max_conns = 8,
+	    .ulim = {.conns = 4, .waits = 16, .wait_paths = 4096, .subs = 2, .bytes = 64 << 20}};
 
 	if (ready)
 		return &F;
@@ -140,8 +142,12 @@ void fixture_fill_table(struct fixture *f)
 	} files[] = {{"a", 0}, {"b.log", 1000}, {"c.db", 0}, {"d\xff", 1000}, {"e\n\x01", 0}};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		struct writer w = {.pid = 100 + (uint32_t)i, .fd = 3, .uid = files[i].uid,
-				   .f_flags = 01, .since_ns = 1, .comm = "w\xfe"};
+		struct writer w = {.pid = 100 + (uint32_t)i,
+				   .fd = 3,
+				   .uid = files[i].uid,
+				   .f_flags = 01,
+				   .since_ns = 1,
+				   .comm = "w\xfe"};
 		char path[128];
 		struct stat st;
 		bool created;
@@ -194,8 +200,8 @@ static void check_line(const char *s, size_t len)
 		 * but the id's own text */
 		{
 			json_t *id = json_object_get(j, "id");
-			char *ids = json_dumps(id ? id : json_null(),
-					       JSON_COMPACT | JSON_ENCODE_ANY);
+			char *ids =
+			    json_dumps(id ? id : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
 
 			if (!ids || (size_t)(ok - s) != 6 + strlen(ids)) {
 				fprintf(stderr, "\"ok\" is not right after the id: %.*s\n",

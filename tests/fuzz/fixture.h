@@ -31,7 +31,7 @@ struct fixture {
 	struct proto p;
 	struct policy pol;
 	struct conn *c;
-	int peer_fd; /* the client's end */
+	int peer_fd;  /* the client's end */
 	char dir[64]; /* files the table names */
 };
 

@@ -40,8 +40,8 @@ static void check_method(char **m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const paths[] = {"/var/log/x.log", "/srv/a.sqlite", "/tmp/a/b/c",
-					    "/", "/a/**", "/ü/\xff"};
+	static const char *const paths[] = {"/var/log/x.log", "/srv/a.sqlite", "/tmp/a/b/c", "/",
+					    "/a/**",	      "/ü/\xff"};
 	char *text = malloc(size + 1), err[512];
 	struct policy p;
 

@@ -42,11 +42,11 @@ static const char *mountinfo(void)
 {
 	static char path[64];
 	static const char text[] =
-		"22 27 0:21 / /proc rw,relatime - proc proc rw\n"
-		"27 1 254:1 / / rw,relatime - ext4 /dev/vda1 rw\n"
-		"30 27 0:30 / /tmp rw,relatime - tmpfs tmpfs rw\n"
-		"31 27 0:31 /sub /mnt/b\\040x rw,relatime - btrfs /dev/vdb rw\n"
-		"32 27 0:32 / /var/lib/o rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u\n";
+	    "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+	    "27 1 254:1 / / rw,relatime - ext4 /dev/vda1 rw\n"
+	    "30 27 0:30 / /tmp rw,relatime - tmpfs tmpfs rw\n"
+	    "31 27 0:31 /sub /mnt/b\\040x rw,relatime - btrfs /dev/vdb rw\n"
+	    "32 27 0:32 / /var/lib/o rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u\n";
 	FILE *f;
 
 	if (path[0])

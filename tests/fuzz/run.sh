@@ -22,7 +22,10 @@ for bin in "$@"; do
 	log=$(dirname "$bin")/$name.log
 	mkdir -p "$work"
 	echo "=== $name ($mode)"
-	LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp "$bin" "$mode" -seed=1 \
+	# the fuzzers report to their own log (not to a sanitized test run's)
+	env -u ASAN_OPTIONS -u UBSAN_OPTIONS \
+		LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
+		"$bin" "$mode" -seed=1 \
 		-print_final_stats=1 -detect_leaks=1 -timeout=25 -rss_limit_mb=2048 \
 		-artifact_prefix="$(dirname "$bin")/$name-" "$work" "$seeds" >"$log" 2>&1
 	rc=$?

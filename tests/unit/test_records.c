@@ -141,9 +141,9 @@ static void test_ring_record_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unaligned_records),
-		cmocka_unit_test(test_not_a_walk_record),
-		cmocka_unit_test(test_ring_record_check),
+	    cmocka_unit_test(test_unaligned_records),
+	    cmocka_unit_test(test_not_a_walk_record),
+	    cmocka_unit_test(test_ring_record_check),
 	};
 
 	return cmocka_run_group_tests_name("walk and ring records", tests, NULL, NULL);

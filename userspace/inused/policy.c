@@ -564,7 +564,8 @@ static int check_includes(const char *text, const char *name, bool allowed, int 
 		q += strspn(q, " \t");
 		end = *q == '"' ? strchr(q + 1, '"') : NULL;
 		if (!end || (nl && end > nl) || end == q + 1 ||
-		    memchr(q + 1, '\\', (size_t)(end - q - 1)) || (size_t)(end - q - 1) >= sizeof(file)) {
+		    memchr(q + 1, '\\', (size_t)(end - q - 1)) ||
+		    (size_t)(end - q - 1) >= sizeof(file)) {
 			say_file(err, errlen, name, "an @include that cannot be read safely");
 			return -EINVAL;
 		}

@@ -117,8 +117,7 @@ static int build_cache(struct tracker *t, struct entry *e)
 
 	err |= sb_adds(&s, "{\"path\":");
 	err |= render_name(&s, e->path);
-	err |= sb_printf(&s, ",\"dev\":\"%u:%u\",\"ino\":", kdev_major(e->dev),
-			 kdev_minor(e->dev));
+	err |= sb_printf(&s, ",\"dev\":\"%u:%u\",\"ino\":", kdev_major(e->dev), kdev_minor(e->dev));
 	err |= render_id(&s, e->ino);
 	if (up->host_path && up->host_path != e->path) {
 		err |= sb_adds(&s, ",\"upper_path\":");
