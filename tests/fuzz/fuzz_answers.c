@@ -29,9 +29,10 @@ static void touch(const char *s)
 		sink += strlen(s);
 }
 
-static void check_result(struct inuse_result *r)
+/* r was parsed from text[0..len) (which may hold NUL bytes). */
+static void check_result(struct inuse_result *r, const char *text, size_t len)
 {
-	json_t *root = json_loads(inuse_result__json(r), 0, NULL);
+	json_t *root = json_loadb(text, len, 0, NULL);
 	size_t n = inuse_result__count(r);
 
 	if (n != json_array_size(json_object_get(root, "files")))
@@ -70,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(line, data, size);
 		line[size] = '\0';
 		if (inuse__result_parse(line, size, &r) == 0) {
-			check_result(r);
+			check_result(r, (const char *)data, size);
 			inuse_result__free(r);
 		}
 	}
@@ -98,12 +99,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		}
+		char *copy;
+
 		if (strlen(line) > len)
 			abort();
+		copy = malloc(len + 1);
+		if (!copy)
+			abort();
+		memcpy(copy, line, len + 1);
 		if (inuse__result_parse(line, len, &r) == 0) {
-			check_result(r);
+			check_result(r, copy, len);
 			inuse_result__free(r);
 		}
+		free(copy);
 	}
 	inuse_client__free(c);
 	return 0;

@@ -6,6 +6,12 @@
  * named and matched, every method an argv with "{path}" and "{dest}" as
  * whole arguments and a program first, a hook's program an absolute path;
  * matching and deciding terminate; no crash, no leak.
+ *
+ * Leaks: libconfig 1.5 leaks a few bytes on some parse errors (suppressed,
+ * tests/lsan.supp); libFuzzer's check after every such input would make
+ * this harness forty times slower, so it runs with -detect_leaks=0
+ * (fuzz_policy.flags) and LeakSanitizer is run here every 4096 inputs
+ * instead: a leak of the project's own is still found, a little later.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sanitizer/lsan_interface.h>
 
 #include "inused/policy.h"
 
@@ -42,9 +50,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const paths[] = {"/var/log/x.log", "/srv/a.sqlite", "/tmp/a/b/c", "/",
 					    "/a/**",	      "/ü/\xff"};
+	static unsigned long inputs;
 	char *text = malloc(size + 1), err[512];
 	struct policy p;
 
+	if (++inputs % 4096 == 0 && __lsan_do_recoverable_leak_check())
+		abort();
 	if (!text)
 		return 0;
 	memcpy(text, data, size);
