@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/timeutil.h"
@@ -305,6 +306,108 @@ static void test_example_loads(void **state)
 	fail_msg("examples/inused.conf not found");
 }
 
+/* Methods and hooks are argument lists: a shell command line is refused,
+ * {path} and {dest} only as whole arguments, after a program. */
+static void test_methods_and_hooks(void **state)
+{
+	static const struct {
+		const char *text, *what; /* NULL: loads */
+	} cases[] = {
+	    {"policy = { rules = ( { name = \"a\"; match = \"x\"; method = \"cp {path} {dest}\"; } ); "
+	     "};\n",
+	     "list of arguments"},
+	    {"policy = { rules = ( { name = \"a\"; match = \"x\"; method = [ \"{path}\", \"{dest}\" "
+	     "]; } ); };\n",
+	     "begin with a program"},
+	    {"policy = { rules = ( { name = \"a\"; match = \"x\"; method = [ \"p\", \"--in={path}\", "
+	     "\"{dest}\" ]; } ); };\n",
+	     "whole arguments"},
+	    {"policy = { rules = ( { name = \"a\"; match = \"x\"; method = [ \"p\", \"\" ]; } ); };\n",
+	     "non-empty"},
+	    {"policy = { rules = ( { name = \"a\"; match = \"x\"; method = [ ]; } ); };\n", "1 to"},
+	    {"policy = { rules = ( { name = \"a\"; match = \"x\"; method = [ \"p\", \"--\", "
+	     "\"{path}\", \"{dest}\" ]; } ); };\n",
+	     NULL},
+	    {"alerts = { hook = \"logger -t x; rm x\"; };\n", "list"},
+	    {"alerts = { hook = \"/usr/bin/logger\"; };\n", NULL},
+	    {"alerts = { hook = [ \"logger\", \"-t\" ]; };\n", "absolute"},
+	    {"alerts = { hook = [ \"/usr/bin/logger\", \"-t\", \"inuse\" ]; };\n", NULL},
+	    {"all_users = true;\n", NULL},
+	    {"all_users = 1;\n", "true or false"},
+	    {"@include \"/etc/passwd\"\n", "not allowed"},
+	};
+	struct policy p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[512] = "";
+		int r = policy_parse(cases[i].text, "t.conf", false, &p, err, sizeof(err));
+
+		if (!cases[i].what) {
+			if (r)
+				fail_msg("case %zu refused: %s", i, err);
+			policy_free(&p);
+		} else if (r == 0 || !strstr(err, cases[i].what)) {
+			fail_msg("case %zu: \"%s\", wanted ...%s...", i, r ? err : "loaded",
+				 cases[i].what);
+		}
+	}
+	assert_int_equal(policy_parse("all_users = true;\n", "t", false, &p, (char[64]){0}, 64), 0);
+	assert_true(p.all_users);
+	policy_free(&p);
+}
+
+/* Files the policy comes from must be out of other users' reach: the file,
+ * what it includes, the hook's program. */
+static void test_untrusted_files_refused(void **state)
+{
+	char err[1024], text[512], inc[64], *path;
+	struct policy p;
+	int fd;
+
+	/* a file its group may write */
+	path = write_tmp("policy = { };\n");
+	assert_int_equal(chmod(path, 0664), 0);
+	assert_int_equal(policy_load(path, &p, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "writable by its group"));
+	assert_non_null(strstr(err, path));
+	unlink(path);
+	/* an included file others may write */
+	strcpy(inc, "/tmp/inuse-inc-XXXXXX");
+	fd = mkstemp(inc);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "admin_group = \"x\";\n", 19), 19);
+	close(fd);
+	assert_int_equal(chmod(inc, 0666), 0);
+	snprintf(text, sizeof(text), "@include \"%s\"\n", inc);
+	path = write_tmp(text);
+	assert_int_not_equal(policy_load(path, &p, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "writable by others"));
+	/* the same, out of reach: loads */
+	assert_int_equal(chmod(inc, 0644), 0);
+	if (policy_load(path, &p, err, sizeof(err)))
+		fail_msg("refused: %s", err);
+	assert_string_equal(p.admin_group, "x");
+	policy_free(&p);
+	unlink(path);
+	unlink(inc);
+	/* a hook's program others may write */
+	strcpy(inc, "/tmp/inuse-hook-XXXXXX");
+	fd = mkstemp(inc);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(inc, 0777), 0);
+	snprintf(text, sizeof(text), "alerts = { hook = [ \"%s\" ]; };\n", inc);
+	path = write_tmp(text);
+	assert_int_equal(policy_load(path, &p, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "hook"));
+	assert_int_equal(chmod(inc, 0755), 0);
+	if (policy_load(path, &p, err, sizeof(err)))
+		fail_msg("refused: %s", err);
+	policy_free(&p);
+	unlink(path);
+	unlink(inc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,7 +415,8 @@ int main(void)
 	    cmocka_unit_test(test_load_good),	   cmocka_unit_test(test_load_errors),
 	    cmocka_unit_test(test_missing_file),   cmocka_unit_test(test_decide),
 	    cmocka_unit_test(test_alert_settings), cmocka_unit_test(test_builtin),
-	    cmocka_unit_test(test_example_loads),
+	    cmocka_unit_test(test_example_loads),  cmocka_unit_test(test_methods_and_hooks),
+	    cmocka_unit_test(test_untrusted_files_refused),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
