@@ -1295,8 +1295,8 @@ static void test_limits_per_user(void **state)
 
 	/* waits: 256 pending, the next refused */
 	for (int w = 0; w < 256; w++)
-		actor(&a, "send 0 {\"id\":%d,\"op\":\"wait\",\"timeout\":60,\"paths\":[%s]}", 1000 + w,
-		      js(at("ro/readable")));
+		actor(&a, "send 0 {\"id\":%d,\"op\":\"wait\",\"timeout\":60,\"paths\":[%s]}",
+		      1000 + w, js(at("ro/readable")));
 	actor(&a, "send 0 {\"id\":2000,\"op\":\"wait\",\"timeout\":60,\"paths\":[%s]}",
 	      js(at("ro/readable")));
 	j = actor_json(&a, "recv 0");
