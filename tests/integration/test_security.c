@@ -1770,6 +1770,25 @@ static void test_method_is_an_argument_list(void **state)
 	assert_non_null(strstr(out, "42"));
 }
 
+/* Names reach the log escaped: a config file named with control bytes is
+ * refused with a message of one line, no escape sequence in it; the name is
+ * there, escaped (positive control). */
+static void test_log_without_control_bytes(void **state)
+{
+	char out[8192], args[PATH_MAX];
+	const char *nl;
+
+	need();
+	snprintf(args, sizeof(args), "--config '%s/x\033[31m\nfake: ok'", top);
+	assert_int_equal(inused_once(out, sizeof(out), args), 1);
+	assert_null(strchr(out, '\033'));
+	nl = strchr(out, '\n');
+	assert_non_null(nl);
+	/* the message is one line: the next holds the shell's "rc=" */
+	assert_int_equal(strncmp(nl + 1, "rc=", 3), 0);
+	assert_non_null(strstr(out, "x\\e[31m\\nfake: ok"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1792,6 +1811,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_unit_allows_metrics_and_lookups, teardown_each),
 	    cmocka_unit_test_teardown(test_all_users_option, teardown_each),
 	    cmocka_unit_test_teardown(test_method_is_an_argument_list, teardown_each),
+	    cmocka_unit_test_teardown(test_log_without_control_bytes, teardown_each),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
