@@ -6,6 +6,9 @@
 #   make bench      install the peers, build, run the benchmark suite (root)
 #   make deps       install the Debian packages the build and tests need
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make fuzz       build the fuzzers (libFuzzer) and run each FUZZ_TIME seconds
+#   make test SANITIZE=1   everything (the daemon too) with ASan and UBSan,
+#                   in build-san/; any sanitizer report fails the run
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -17,7 +20,12 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SANITIZE   ?=
+ifeq ($(SANITIZE),1)
+B          := build-san
+else
 B          := build
+endif
 CC         ?= cc
 CLANG      ?= clang
 BPFTOOL    ?= bpftool
@@ -29,6 +37,12 @@ CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -DINUSE_VERSION='"$(VERSION)"' \
               -Iinclude -Iuserspace -I$(B) -MMD -MP
 ifeq ($(CI),true)
 CFLAGS     += -Werror
+endif
+LDFLAGS    ?=
+ifeq ($(SANITIZE),1)
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+CFLAGS     += $(SAN_FLAGS)
+LDFLAGS    += $(SAN_FLAGS)
 endif
 LIBBPF     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 JANSSON    := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
@@ -89,7 +103,7 @@ FAULT_BINS := $(FAULTS:%=$(B)/faults/inused-%)
 fault_id    = FAULT_$(shell echo $(1) | tr a-z- A-Z_)
 fault_src   = $(shell grep -l 'FAULT($(patsubst FAULT_%,%,$(call fault_id,$(1))))' $(INUSED_SRC))
 
-.PHONY: all deps bench run test unit integration faults clean install format tidy
+.PHONY: all deps bench run test unit integration faults clean install format tidy fuzz fuzz-build
 all: $(BINS) $(LIBINUSE_SO) $(LIBINUSE_A) $(B)/libinuse.pc $(EXAMPLES) $(BENCH_BINS)
 
 $(B)/libinuse.pc: userspace/lib/libinuse.pc.in Makefile
@@ -123,15 +137,15 @@ $(B)/pic/%.o: %.c
 	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -DINUSE_BUILDING_LIB -c $< -o $@
 
 $(LIBINUSE_SO): $(LIB_OBJ) userspace/lib/libinuse.map
-	$(CC) -shared -Wl,-soname,libinuse.so.0 -Wl,--version-script=userspace/lib/libinuse.map \
-		-o $@ $(LIB_OBJ) $(JANSSON)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libinuse.so.0 \
+		-Wl,--version-script=userspace/lib/libinuse.map -o $@ $(LIB_OBJ) $(JANSSON)
 	ln -sf libinuse.so.0 $(B)/libinuse.so
 
 $(LIBINUSE_A): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/inused: $(INUSED_OBJ) $(COMMON_OBJ)
-	$(CC) -o $@ $^ $(DAEMON_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 define FAULT_RULES
 $(B)/faults/$(1)/%.o: %.c $(SKEL)
@@ -145,43 +159,73 @@ endef
 $(foreach f,$(FAULTS),$(eval $(call FAULT_RULES,$(f))))
 
 $(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
-	$(CC) -o $@ $^ $(JANSSON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-wait: $(WAIT_OBJ) $(LIBINUSE_A)
-	$(CC) -o $@ $^ $(JANSSON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)
-	$(CC) -o $@ $^ $(JANSSON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
 
 $(B)/bench/query_bench $(B)/bench/burst: $(B)/bench/%: $(B)/bench/%.o $(COMMON_OBJ) $(LIBINUSE_A)
-	$(CC) -o $@ $^ $(JANSSON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
 
 $(B)/bench/release: $(B)/bench/release.o $(COMMON_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON) -luring
 
 $(B)/bench/loop $(B)/bench/holders $(B)/bench/spawn_time: $(B)/bench/%: $(B)/bench/%.o
-	$(CC) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(B)/bench/procscan: $(B)/bench/procscan.o
-	$(CC) -o $@ $^ -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(DAEMON_LIBS) $(CMOCKA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) $(CMOCKA)
 
 $(B)/tests/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -luring -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON) $(CMOCKA) -luring -lpthread
 
 $(B)/tests/%: $(B)/tests/e2e/%.o $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(JANSSON) $(CMOCKA) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON) $(CMOCKA) -lpthread
 
 $(B)/tests/unit/%.o $(B)/tests/integration/%.o $(B)/tests/e2e/%.o $(TESTLIB_OBJ): CFLAGS += -Itests/lib
 $(INTEG_BIN) $(E2E_BIN): | $(BINS) $(EXAMPLES) $(BENCH_BINS)
 # the mutation check runs the other test programs against the fault builds
 $(B)/tests/test_mutation: | $(FAULT_BINS) $(filter-out $(B)/tests/test_mutation,$(INTEG_BIN)) \
 	$(E2E_BIN)
+
+# ---- fuzzing (libFuzzer, clang) ----
+# Harnesses in tests/fuzz/ run the daemon's and the library's own code
+# (built again with -fsanitize=fuzzer-no-link,address,undefined) on inputs
+# the fuzzer makes; seed corpora in tests/fuzz/corpus/NAME/, what the
+# fuzzer finds in $(B)/fuzz/corpus/NAME/. make fuzz runs each FUZZ_TIME
+# seconds; make test runs each on its seeds and FUZZ_SMOKE_RUNS inputs more.
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_SMOKE_RUNS ?= 20000
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	      -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = $(filter-out -Wno-format-truncation,$(WARN)) -std=gnu11 -D_GNU_SOURCE -DINUSE_VERSION='"$(VERSION)"' \
+	      -Iinclude -Iuserspace -I$(B) -Itests/fuzz -MMD -MP $(FUZZ_FLAGS)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_OBJ   := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(filter-out userspace/inused/main.c,$(INUSED_SRC)) \
+	      $(COMMON_SRC) $(LIB_SRC) tests/fuzz/fixture.c)
+
+$(B)/fuzz/obj/%.o: %.c $(SKEL)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(B)/fuzz/%: $(B)/fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(DAEMON_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@tests/fuzz/run.sh --time $(FUZZ_TIME) $(FUZZ_BIN)
 
 run: deps all
 	@scripts/run.sh
@@ -200,10 +244,23 @@ unit: $(UNIT_BIN)
 integration: all $(INTEG_BIN)
 	@tests/run-all.sh $(INTEG_BIN)
 
+# With SANITIZE=1 the reports go to files ($(B)/san-logs/), from every
+# program the tests run (the daemon included); any report fails the run.
+SAN_LOGS := $(abspath $(B))/san-logs
+ifeq ($(SANITIZE),1)
+TEST_ENV := ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOGS)/ubsan \
+	    LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+	    INUSE_TEST_CFLAGS="$(SAN_FLAGS)"
+endif
+
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN) $(FAULT_BINS)
-	@tests/run-all.sh $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN) $(FAULT_BINS) $(FUZZ_BIN)
+	@rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	@$(TEST_ENV) FUZZ_DIR=$(B)/fuzz FUZZ_SMOKE_RUNS=$(FUZZ_SMOKE_RUNS) \
+		tests/run-all.sh $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN) tests/fuzz/smoke.sh
+	@tests/san-check.sh $(SAN_LOGS)
 
 # Everything a system needs: programs, library, header, pkg-config file,
 # systemd unit, example config, man pages. PREFIX and DESTDIR are honoured.
@@ -227,7 +284,7 @@ install: all
 	install -m 0644 docs/man/inused.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
-	rm -rf $(B)
+	rm -rf build build-san
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -35,7 +35,9 @@ struct inuse_client_opts {
 };
 
 /* Connects. Errors: -ENOENT (no socket: daemon not running), -ECONNREFUSED
- * (stale socket), -EACCES (not allowed to connect), others from socket(2). */
+ * (stale socket), -EACCES (not allowed to connect), others from socket(2).
+ * A daemon with too many clients accepts, answers "busy" and closes: the
+ * first call then fails with -EBUSY. */
 INUSE_API int inuse_client__open(const struct inuse_client_opts *opts, struct inuse_client **out);
 INUSE_API void inuse_client__free(struct inuse_client *c);
 
@@ -57,7 +59,8 @@ INUSE_API int inuse_client__recv(struct inuse_client *c, char **resp, size_t *le
  * caller's; -ENOENT when none is waiting. */
 INUSE_API int inuse_client__take_fd(struct inuse_client *c);
 
-/* send + recv. */
+/* send + recv. When the daemon closed the connection after answering
+ * (a refused connection: "busy"), that answer is returned. */
 INUSE_API int inuse_client__call(struct inuse_client *c, const char *req, size_t len, char **resp,
 				 size_t *resp_len);
 
@@ -82,16 +85,21 @@ struct inuse_file {
 					 unchanged, written, opened, changed, replaced, missing */
 	const char *rule;	      /* check: the policy rule that decided */
 	const char *token;	      /* check: give it to verify after copying */
-	const char *method;	      /* check: a command making a consistent copy, or NULL */
+	const char *method;	      /* no longer set (was a shell command): see method_argv */
 	double retry_after;	      /* check, defer: seconds */
 	double defer_max;	      /* check, defer: wait at most this long, then... */
 	enum inuse_decision fallback; /* ...do this */
 	size_t nwriters;	      /* check: writers the client may see */
 	int consistent;		      /* verify: 1 if the copy is consistent */
-	int fd;			      /* snapshot: a read-only descriptor of the copy,
-					 owned by the result (dup it to keep it), -1: none */
-	unsigned long long size;      /* snapshot: bytes of the copy */
-	int cloned;		      /* snapshot: 1 if the copy shares the file's extents */
+	/* check: a program and its arguments that make a consistent copy
+	 * (NULL-terminated), or NULL. The arguments "{path}" and "{dest}" are
+	 * to be replaced, each by one whole argument (never split, never given
+	 * to a shell); run it with execve/execvp. */
+	const char *const *method_argv;
+	int fd;			 /* snapshot: a read-only descriptor of the copy,
+				    owned by the result (dup it to keep it), -1: none */
+	unsigned long long size; /* snapshot: bytes of the copy */
+	int cloned;		 /* snapshot: 1 if the copy shares the file's extents */
 };
 
 /* An answer: n files, valid until inuse_result__free. */
@@ -106,7 +114,9 @@ INUSE_API const char *inuse_result__json(const struct inuse_result *r);
 INUSE_API void inuse_result__free(struct inuse_result *r);
 
 /* What to do with each path before copying it. Errors: -EPROTO (bad
- * answer), -EREMOTEIO (the daemon refused: bad request), transport errors. */
+ * answer), -EBUSY (the daemon is at a bound: too many clients, waits or
+ * subscriptions, of all users or of this one; try later), -EREMOTEIO (the
+ * daemon refused: bad request), transport errors. */
 INUSE_API int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
 				  struct inuse_result **out);
 

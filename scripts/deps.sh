@@ -3,7 +3,8 @@
 #
 #   scripts/deps.sh          to build and run
 #   scripts/deps.sh bench    ... and the benchmark suite's peers
-#   scripts/deps.sh test     ... and the tests' tools (the tests include a
+#   scripts/deps.sh test     ... and the tests' tools (libFuzzer and the sanitizers'
+#                            runtimes among them; the tests include a
 #                            smoke run of the benchmark suite)
 set -euo pipefail
 
@@ -17,10 +18,11 @@ bench=(lsof psmisc fatrace libbpf-tools postgresql)
 # every tool a test calls: curl and promtool (metrics), ss (iproute2), man,
 # systemd-analyze (systemd), nm (binutils), socat, setpriv and prlimit
 # (util-linux), tar, rsync and sqlite3 (the end-to-end backups), the file
-# systems of the file system tests. Under CI=true a missing one fails its
-# test instead of skipping it.
+# systems of the file system tests, libFuzzer and the sanitizer runtimes
+# (libclang-rt). Under CI=true a missing one fails its test instead of
+# skipping it.
 tests=(curl prometheus iproute2 man-db systemd binutils socat util-linux tar rsync sqlite3
-	btrfs-progs xfsprogs e2fsprogs bindfs fuse3 python3)
+	btrfs-progs xfsprogs e2fsprogs bindfs fuse3 python3 libclang-rt-14-dev)
 
 case "${1:-}" in
 "") ;;

@@ -7,7 +7,8 @@
  *
  * For every regular file below SRC_DIR it asks inused (check) what to do:
  * copy it, defer it until its writer closes it (wait), skip it, flag it, or
- * let the application copy it (a method such as sqlite3 .backup). After tar
+ * let the application copy it (a method: a program and its arguments, run
+ * without a shell, each file's path one whole argument). After tar
  * has read the files, it asks whether any was opened or written meanwhile
  * (verify); those are waited for and appended again, once, and flagged if
  * they changed again. Every decision is a line of the report.
@@ -40,7 +41,7 @@ struct file {
 	enum inuse_decision decision;
 	enum inuse_decision fallback;
 	double defer_max;
-	char *method;
+	char **method; /* argv with "{path}" and "{dest}", or NULL */
 	bool flagged;
 };
 
@@ -89,6 +90,32 @@ static int collect(const char *path, const struct stat *st, int type, struct FTW
 	return 0;
 }
 
+static void argv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **argv_dup(const char *const *v)
+{
+	size_t n = 0;
+	char **out;
+
+	if (!v)
+		return NULL;
+	while (v[n])
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	for (size_t i = 0; out && i < n; i++) {
+		if (!(out[i] = strdup(v[i]))) {
+			argv_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 /* Runs argv; returns its exit status, or -1. */
 static int run(char *const argv[])
 {
@@ -120,11 +147,17 @@ static int tar_files(const char *archive, const char *dir, bool append, bool *wa
 			fwrite(files.f[i].rel, 1, strlen(files.f[i].rel) + 1, l);
 	fclose(l);
 	{
-		char *argv[] = {"tar",	  append ? "--append" : "--create",
-				"--file", (char *)archive,
-				"-C",	  (char *)dir,
-				"--null", "--files-from",
-				list,	  NULL};
+		char *argv[] = {"tar",
+				append ? "--append" : "--create",
+				"--file",
+				(char *)archive,
+				"-C",
+				(char *)dir,
+				"--null",
+				"--verbatim-files-from",
+				"--files-from",
+				list,
+				NULL};
 
 		rc = run(argv);
 	}
@@ -166,9 +199,9 @@ static int check(struct inuse_client *c, bool *which)
 			struct file *f = &files.f[idx[k]];
 
 			free(f->token);
-			free(f->method);
+			argv_free(f->method);
 			f->token = x->token ? strdup(x->token) : NULL;
-			f->method = x->method ? strdup(x->method) : NULL;
+			f->method = argv_dup(x->method_argv);
 			f->decision = x->decision;
 			f->fallback = x->fallback;
 			f->defer_max = x->defer_max;
@@ -207,42 +240,33 @@ static int wait_for(struct inuse_client *c, bool *which, double timeout)
 	return 0;
 }
 
-/* Paths put into a method's command line as they are (the method decides
- * its own quoting, e.g. ".backup '{dest}'"): none of the shell's specials. */
-static bool shell_safe(const char *s)
+/*
+ * The method's arguments with "{path}" and "{dest}" replaced, each by one
+ * whole argument: a file name, whatever bytes it holds, stays one
+ * argument, and no shell ever reads it. Both are absolute, so neither can
+ * be taken for an option. NULL when they are not.
+ */
+static char **fill_method(char **m, const char *path, const char *dest)
 {
-	return !strpbrk(s, "'\"\\$`\n;&|<>*?[]{}()!#~");
-}
+	size_t n = 0;
+	char **out;
 
-/* The command with {path} and {dest} replaced; NULL for unsafe paths. */
-static char *fill_method(const char *m, const char *path, const char *dest)
-{
-	size_t cap = strlen(m) + 4 * (strlen(path) + strlen(dest)) + 64, n = 0;
-	char *out;
-
-	if (!shell_safe(path) || !shell_safe(dest) || !(out = malloc(cap)))
+	if (path[0] != '/' || dest[0] != '/')
 		return NULL;
-	while (*m) {
-		const char *v = !strncmp(m, "{path}", 6)   ? path
-				: !strncmp(m, "{dest}", 6) ? dest
-							   : NULL;
-
-		if (v) {
-			memcpy(out + n, v, strlen(v));
-			n += strlen(v);
-			m += 6;
-		} else {
-			out[n++] = *m++;
-		}
-	}
-	out[n] = '\0';
+	while (m[n])
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	for (size_t i = 0; out && i < n; i++)
+		out[i] = !strcmp(m[i], "{path}")   ? (char *)path
+			 : !strcmp(m[i], "{dest}") ? (char *)dest
+						   : m[i];
 	return out;
 }
 
 /* Lets the application copy f into stage/rel; then appends it. */
 static int method_copy(struct file *f, const char *stage, const char *archive)
 {
-	char dest[PATH_MAX], *cmd, *slash;
+	char dest[PATH_MAX], **argv, *slash;
 	int rc;
 
 	snprintf(dest, sizeof(dest), "%s/%s", stage, f->rel);
@@ -251,19 +275,15 @@ static int method_copy(struct file *f, const char *stage, const char *archive)
 		mkdir(dest, 0700);
 		*slash = '/';
 	}
-	cmd = fill_method(f->method, f->abs, dest);
-	if (!cmd) {
-		say("flagged %s: method not run (a shell character in the path)", f->abs);
+	argv = fill_method(f->method, f->abs, dest);
+	if (!argv) {
+		say("flagged %s: method not run (not an absolute path)", f->abs);
 		flagged++;
 		f->flagged = true;
 		return 0;
 	}
-	{
-		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-
-		rc = run(argv);
-	}
-	free(cmd);
+	rc = run(argv);
+	free(argv);
 	if (rc != 0) {
 		say("flagged %s: method failed (status %d)", f->abs, rc);
 		flagged++;
@@ -271,10 +291,21 @@ static int method_copy(struct file *f, const char *stage, const char *archive)
 		return 0;
 	}
 	{
-		char *argv[] = {"tar", "--append",    "--file",	      (char *)archive,
-				"-C",  (char *)stage, (char *)f->rel, NULL};
+		/* the name read verbatim from a list: never an option */
+		char list[] = "/tmp/inuse-backup-one-XXXXXX";
+		int fd = mkstemp(list);
+		FILE *l = fd >= 0 ? fdopen(fd, "w") : NULL;
+		char *targv[] = {"tar",		 "--append",	"--file", (char *)archive,
+				 "-C",		 (char *)stage, "--null", "--verbatim-files-from",
+				 "--files-from", list,		NULL};
 
-		if (run(argv) != 0)
+		if (!l)
+			return -1;
+		fwrite(f->rel, 1, strlen(f->rel) + 1, l);
+		fclose(l);
+		rc = run(targv);
+		unlink(list);
+		if (rc != 0)
 			return -1;
 	}
 	say("method %s", f->abs);
@@ -302,7 +333,7 @@ static long verify(struct inuse_client *c, bool *which)
 		fprintf(stderr, "inuse-backup: verify: %s\n", strerror(-err));
 		left = -1;
 	}
-	if (!err && inuse_result__count(r) != n) {
+	if (!err && n && inuse_result__count(r) != n) {
 		fprintf(stderr, "inuse-backup: verify: %zu answers for %zu files\n",
 			inuse_result__count(r), n);
 		left = -1;
@@ -466,5 +497,15 @@ int main(int argc, char **argv)
 		run(argv2);
 	}
 	inuse_client__free(c);
+	free(sel);
+	free(copy);
+	for (size_t i = 0; i < files.n; i++) {
+		free(files.f[i].abs);
+		free(files.f[i].token);
+		argv_free(files.f[i].method);
+	}
+	free(files.f);
+	if (report != stdout)
+		fclose(report);
 	return flagged || skipped ? 1 : 0;
 }

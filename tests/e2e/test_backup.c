@@ -42,7 +42,9 @@ static const char policy[] =
     "      match = [ \"*.sqlite-journal\", \"*.sqlite-wal\", \"*.sqlite-shm\" ];\n"
     "      open = \"skip\"; },\n"
     "    { name = \"db\"; match = [ \"*.sqlite\" ];\n"
-    "      method = \"sqlite3 -cmd '.timeout 10000' {path} \\\"VACUUM INTO '{dest}'\\\"\"; }\n"
+    "      method = [ \"python3\", \"-I\", \"-c\", \"import sqlite3, sys; "
+    "s = sqlite3.connect(sys.argv[1], timeout=10); d = sqlite3.connect(sys.argv[2]); "
+    "s.backup(d); d.close(); s.close()\", \"{path}\", \"{dest}\" ]; }\n"
     "  );\n"
     "};\n";
 

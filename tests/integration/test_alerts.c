@@ -25,7 +25,7 @@
 #include "tdaemon.h"
 
 static struct tdaemon D;
-static char dir[PATH_MAX], conf[PATH_MAX], hookout[PATH_MAX];
+static char dir[PATH_MAX], conf[PATH_MAX], hookout[PATH_MAX], hookprog[PATH_MAX];
 
 static void write_conf(const char *hook, const char *timeout)
 {
@@ -37,7 +37,7 @@ static void write_conf(const char *hook, const char *timeout)
 	    "policy = { default = { open = \"defer\"; defer_max = \"1m\"; fallback = \"flag\"; };\n"
 	    "  rules = ( { name = \"watched\"; match = [ \"%s/**\" ]; alert_after = \"1s\"; } );\n"
 	    "};\n"
-	    "alerts = { realert = \"1h\"; hook = \"%s\"; hook_timeout = \"%s\"; };\n",
+	    "alerts = { realert = \"1h\"; hook = %s; hook_timeout = \"%s\"; };\n",
 	    dir, hook, timeout);
 	fclose(f);
 }
@@ -54,7 +54,19 @@ static int group_setup(void **state)
 		return -1;
 	snprintf(conf, sizeof(conf), "%s.conf", dir);
 	snprintf(hookout, sizeof(hookout), "%s.hook", dir);
-	snprintf(hook, sizeof(hook), "env | grep ^INUSE_ >> %s; echo --- >> %s", hookout, hookout);
+	snprintf(hookprog, sizeof(hookprog), "%s.hook.sh", dir);
+	{
+		/* the hook: a program of root's (run without a shell) */
+		FILE *f = fopen(hookprog, "w");
+
+		if (!f)
+			return -1;
+		fprintf(f, "#!/bin/sh\nenv | grep ^INUSE_ >> %s; echo --- >> %s\n", hookout,
+			hookout);
+		fclose(f);
+		chmod(hookprog, 0755);
+	}
+	snprintf(hook, sizeof(hook), "[ \"%s\" ]", hookprog);
 	write_conf(hook, "5s");
 	if (td_start(&D, args) != 0)
 		return td_must_run() ? -1 : 0;
@@ -66,6 +78,7 @@ static int group_teardown(void **state)
 	td_stop(&D);
 	unlink(conf);
 	unlink(hookout);
+	unlink(hookprog);
 	return td_rmtree(dir);
 }
 
@@ -235,12 +248,13 @@ static bool wait_sleeper(bool running)
 /* A hook that never ends is killed at its timeout; meanwhile, answers. */
 static void test_hanging_hook_killed(void **state)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], hook[128];
 	int fd;
 
 	td_need(&D);
-	snprintf(sleeper, sizeof(sleeper), "sleep 9%d", (int)getpid());
-	write_conf(sleeper, "5s");
+	snprintf(sleeper, sizeof(sleeper), "/bin/sleep 9%d", (int)getpid());
+	snprintf(hook, sizeof(hook), "[ \"/bin/sleep\", \"9%d\" ]", (int)getpid());
+	write_conf(hook, "5s");
 	kill(D.pid, SIGHUP);
 	assert_true(wait_file_has(D.log, "SIGHUP: config"));
 	snprintf(path, sizeof(path), "%s/held-again", dir);

@@ -92,7 +92,9 @@ static void test_build_against_installed_lib(void **state)
 	      "  return inuse_client__open(&o, &c) == -ENOENT ? 0 : 1;\n}\n",
 	      f);
 	fclose(f);
-	assert_int_equal(sh("cc -o %s/client %s -I%s/usr/include -L%s/usr/lib -linuse -ljansson",
+	/* $INUSE_TEST_CFLAGS: a sanitized build's library needs the same */
+	assert_int_equal(sh("cc $INUSE_TEST_CFLAGS -o %s/client %s -I%s/usr/include -L%s/usr/lib "
+			    "-linuse -ljansson",
 			    dest, src, dest, dest),
 			 0);
 	assert_int_equal(sh("LD_LIBRARY_PATH=%s/usr/lib %s/client", dest, dest), 0);

@@ -46,8 +46,8 @@ static const char conf1[] =
     "    { name = \"logs\"; match = [ \"*.log\" ]; open = \"flag\"; quiet = \"1s\"; },\n"
     "    { name = \"scratch\"; match = [ \"*.tmp\" ]; open = \"skip\"; },\n"
     "    { name = \"db\"; match = [ \"*.sqlite\" ];\n"
-    "      method = \"sqlite3 {path} \\\".backup '{dest}'\\\"\"; open = \"defer\"; defer_max = "
-    "\"1s\"; }\n"
+    "      method = [ \"sqlite3\", \"{path}\", \"{dest}\" ]; open = \"defer\"; defer_max = \"1s\"; "
+    "}\n"
     "  );\n"
     "};\n";
 
@@ -266,8 +266,11 @@ static void test_check_method(void **state)
 	assert_int_equal(inuse_result__file(r, 0)->state, INUSE_OPEN);
 	assert_int_equal(inuse_result__file(r, 0)->decision, INUSE_COPY);
 	assert_string_equal(inuse_result__file(r, 0)->reason, "method");
-	assert_non_null(inuse_result__file(r, 0)->method);
-	assert_non_null(strstr(inuse_result__file(r, 0)->method, "{dest}"));
+	assert_non_null(inuse_result__file(r, 0)->method_argv);
+	assert_string_equal(inuse_result__file(r, 0)->method_argv[0], "sqlite3");
+	assert_string_equal(inuse_result__file(r, 0)->method_argv[1], "{path}");
+	assert_string_equal(inuse_result__file(r, 0)->method_argv[2], "{dest}");
+	assert_null(inuse_result__file(r, 0)->method_argv[3]);
 	assert_string_equal(inuse_result__file(r, 0)->rule, "db");
 	inuse_result__free(r);
 	inuse_client__free(c);

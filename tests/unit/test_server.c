@@ -2,7 +2,8 @@
 /*
  * test_server.c - unit tests of userspace/inused/server.c and loop.c: a real
  * server on a Unix socket in a temporary directory, real client sockets, the
- * loop driven by hand (bounded iterations of loop_run_once, no sleeping).
+ * loop driven by hand (bounded turns: loop_run_once, then server_work, as the
+ * daemon's loop does; no sleeping).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,10 +27,10 @@
 #include "inused/loop.h"
 #include "inused/server.h"
 
-#define MAX_LINE 64
-#define MAX_OUT 4096
-#define MAX_CONNS 2
-#define MAX_ITERS 200	      /* loop iterations before a wait gives up */
+#define MAX_LINE   64
+#define MAX_OUT	   4096
+#define MAX_CONNS  2
+#define MAX_ITERS  200	     /* loop iterations before a wait gives up */
 #define BIG_ANSWER (1 << 20) /* far more than a socket buffer holds */
 
 struct client {
@@ -56,7 +57,7 @@ static void on_line(void *ctx, struct conn *c, const char *line, size_t len)
 	struct fx *f = ctx;
 
 	f->lines++;
-	f->last_cred = c->cred;
+	f->last_cred = (struct ucred){.pid = c->peer.pid, .uid = c->peer.uid, .gid = c->peer.gid};
 	if (len == 3 && !memcmp(line, "big", 3)) {
 		char *big = malloc(BIG_ANSWER);
 
@@ -87,12 +88,12 @@ static void on_gone(void *ctx, struct conn *c)
 static struct server_opts opts(const struct fx *f)
 {
 	struct server_opts o = {
-		.path = f->path,
-		.mode = 0660,
-		.gid = (gid_t)-1,
-		.max_line = MAX_LINE,
-		.max_out = MAX_OUT,
-		.max_conns = MAX_CONNS,
+	    .path = f->path,
+	    .mode = 0660,
+	    .gid = (gid_t)-1,
+	    .max_line = MAX_LINE,
+	    .max_out = MAX_OUT,
+	    .max_conns = MAX_CONNS,
 	};
 
 	return o;
@@ -214,12 +215,24 @@ static size_t count_lines(const struct client *cl)
 typedef bool (*cond_fn)(struct fx *f, void *arg);
 
 /* Runs the loop until cond holds; false if it never did. */
+/* One turn of the daemon's loop: events, then the lines left for this
+ * turn. Returns how many callbacks ran, plus one when work is left for the
+ * next turn (the loop would not sleep). */
+static int turn(struct fx *f, int timeout_ms)
+{
+	int n = loop_run_once(&f->loop, timeout_ms);
+
+	if (n < 0)
+		return n;
+	return n + (server_work(&f->srv) ? 1 : 0);
+}
+
 static bool run_until(struct fx *f, cond_fn cond, void *arg)
 {
 	for (int i = 0; i < MAX_ITERS; i++) {
 		if (cond(f, arg))
 			return true;
-		assert_true(loop_run_once(&f->loop, 50) >= 0);
+		assert_true(turn(f, 50) >= 0);
 	}
 	return cond(f, arg);
 }
@@ -278,7 +291,7 @@ static void wait_nconns(struct fx *f, size_t n)
 static void expect_silence(struct fx *f, struct client *cl)
 {
 	for (int i = 0; i < 3; i++)
-		assert_true(loop_run_once(&f->loop, 0) >= 0);
+		assert_true(turn(f, 0) >= 0);
 	client_drain(cl);
 	assert_int_equal(cl->in.len, 0);
 	assert_false(cl->eof);
@@ -529,12 +542,12 @@ static void test_crlf(void **state)
 		const char *req, *want;
 		size_t n;
 	} cases[] = {
-		{"hi\r\n", "got:hi\n", 1},
-		{"\r\n", "got:\n", 1},
-		{"\n", "got:\n", 1},
-		{"a\rb\r\n", "got:a\rb\n", 1},
-		{"x\r\ny\r\n", "got:x\ngot:y\n", 2},
-		{"two\r\r\n", "got:two\r\n", 1},
+	    {"hi\r\n", "got:hi\n", 1},
+	    {"\r\n", "got:\n", 1},
+	    {"\n", "got:\n", 1},
+	    {"a\rb\r\n", "got:a\rb\n", 1},
+	    {"x\r\ny\r\n", "got:x\ngot:y\n", 2},
+	    {"two\r\r\n", "got:two\r\n", 1},
 	};
 	struct fx *f = *state;
 	struct client c;
@@ -565,14 +578,14 @@ static void test_output_limit_pauses_reading(void **state)
 	client_sends(&c, "big\nafter\n");
 	assert_true(run_until(f, lines_at_least, &(size_t){1}));
 	for (int i = 0; i < 5; i++)
-		assert_true(loop_run_once(&f->loop, 0) >= 0);
+		assert_true(turn(f, 0) >= 0);
 	assert_int_equal(f->lines, 1); /* "after" waits */
 
 	/* read everything; the second answer follows the big one */
 	for (int i = 0; i < MAX_ITERS && c.in.len < BIG_ANSWER + 10 && idle < 20; i++) {
 		size_t before = c.in.len;
 
-		assert_true(loop_run_once(&f->loop, 50) >= 0);
+		assert_true(turn(f, 50) >= 0);
 		client_drain(&c);
 		if (c.in.len >= BIG_ANSWER)
 			idle += c.in.len == before;
@@ -592,8 +605,8 @@ static void test_half_closed_slow_reader_no_spin(void **state)
 	static const struct {
 		const char *req, *what;
 	} cases[] = {
-		{"big\n", "end of input seen, answer pending"},
-		{"big\nmore\n", "reading paused with \"more\" and the end unread"},
+	    {"big\n", "end of input seen, answer pending"},
+	    {"big\nmore\n", "reading paused with \"more\" and the end unread"},
 	};
 	struct fx *f = *state;
 
@@ -607,14 +620,13 @@ static void test_half_closed_slow_reader_no_spin(void **state)
 		assert_int_equal(shutdown(c.fd, SHUT_WR), 0);
 		/* let the server read the request and fill the socket */
 		for (int i = 0; i < 10; i++)
-			assert_true(loop_run_once(&f->loop, 0) >= 0);
+			assert_true(turn(f, 0) >= 0);
 		assert_int_equal(f->lines, 1);
 		assert_int_equal(f->srv.nconns, 1);
 		for (int i = 0; i < 10; i++)
-			ready += loop_run_once(&f->loop, 0);
+			ready += turn(f, 0);
 		if (ready != 0)
-			fail_msg("%s: %d of 10 idle loop rounds had events", cases[k].what,
-				 ready);
+			fail_msg("%s: %d of 10 idle loop rounds had events", cases[k].what, ready);
 		client_close(&c);
 		wait_nconns(f, 0);
 	}
@@ -662,23 +674,22 @@ static void test_path_too_long(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_one_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_split_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oversize, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_line_limit_boundary, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_max_conns, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_server, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_removes_socket, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disconnect_mid_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_close_gets_answer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crlf, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_limit_pauses_reading, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_closed_slow_reader_no_spin, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_stale_socket_replaced, setup_dir, teardown),
-		cmocka_unit_test_setup_teardown(test_path_too_long, setup_dir, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_split_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_oversize, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_line_limit_boundary, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_max_conns, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_second_server, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_removes_socket, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_disconnect_mid_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_half_close_gets_answer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crlf, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_output_limit_pauses_reading, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_half_closed_slow_reader_no_spin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_socket_replaced, setup_dir, teardown),
+	    cmocka_unit_test_setup_teardown(test_path_too_long, setup_dir, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

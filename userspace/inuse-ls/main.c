@@ -276,6 +276,26 @@ static void print_file(json_t *f, double now, double started)
 	sb_free(&pb);
 }
 
+/* An answer with error "busy" (the daemon is at one of its bounds):
+ * says so and exits. */
+static void exit_if_busy(json_t *r)
+{
+	json_t *e = json_object_get(r, "error");
+	const char *code = json_string_value(json_object_get(e, "code"));
+	struct strbuf m = {0};
+	const char *msg;
+
+	if (!code || strcmp(code, "busy"))
+		return;
+	msg = json_string_value(json_object_get(e, "message"));
+	if (msg)
+		name_display(&m, msg, strlen(msg));
+	fprintf(stderr, "inuse-ls: inused is busy: %s; try again later\n",
+		m.buf ? m.buf : "at one of its bounds");
+	sb_free(&m);
+	exit(EXIT_ERR);
+}
+
 /* Streams open and close events until the daemon goes or a signal. */
 static int follow(struct inuse_client *c, const struct args *a)
 {
@@ -322,6 +342,7 @@ static int follow(struct inuse_client *c, const struct args *a)
 			sb_free(&w);
 			sb_free(&pb);
 		} else if (!json_is_true(json_object_get(ev, "ok"))) {
+			exit_if_busy(ev);
 			fprintf(stderr, "inuse-ls: inused refused to stream events\n");
 			json_decref(ev);
 			free(line);
@@ -344,6 +365,7 @@ static double hello_started(struct inuse_client *c)
 	if (inuse_client__call(c, req, sizeof(req) - 1, &resp, NULL) == 0) {
 		json_t *r = json_loads(resp, 0, NULL);
 
+		exit_if_busy(r);
 		started = json_number_value(json_object_get(r, "started"));
 		json_decref(r);
 	}
@@ -405,6 +427,8 @@ int main(int argc, char **argv)
 	resp = json_loadb(line, len, 0, NULL);
 	if (!resp || !json_is_true(json_object_get(resp, "ok"))) {
 		json_t *e = json_object_get(resp, "error");
+
+		exit_if_busy(resp);
 
 		fprintf(stderr, "inuse-ls: inused refused: %s\n",
 			e ? json_string_value(json_object_get(e, "message")) : "bad answer");

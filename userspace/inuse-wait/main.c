@@ -14,20 +14,20 @@
 enum { EXIT_FREE = 0, EXIT_TIMEOUT = 1, EXIT_ERR = 2 };
 
 static const char usage[] =
-	"Usage: inuse-wait [--timeout SECONDS] [--quiet SECONDS] PATH...\n"
-	"Wait until no process has any of the PATHs open for writing (and, with\n"
-	"--quiet, none was written for that long), as inused sees it.\n"
-	"\n"
-	"  -t, --timeout DUR   give up after DUR (seconds, or 90s, 5m; default 60)\n"
-	"  -q, --quiet DUR     also wait until each file was not written for DUR\n"
-	"  -s, --socket PATH   inused's socket (default $INUSE_SOCKET or " INUSE_DEFAULT_SOCKET_PATH
-	")\n"
-	"  -v, --verbose       say what was waited for\n"
-	"  -h, --help          show this help and exit\n"
-	"  -V, --version       show the version and exit\n"
-	"\n"
-	"Exit status: 0 when every PATH is free, 1 at the timeout (the files still\n"
-	"open are named on stderr), 2 on error.\n";
+    "Usage: inuse-wait [--timeout SECONDS] [--quiet SECONDS] PATH...\n"
+    "Wait until no process has any of the PATHs open for writing (and, with\n"
+    "--quiet, none was written for that long), as inused sees it.\n"
+    "\n"
+    "  -t, --timeout DUR   give up after DUR (seconds, or 90s, 5m; default 60)\n"
+    "  -q, --quiet DUR     also wait until each file was not written for DUR\n"
+    "  -s, --socket PATH   inused's socket (default $INUSE_SOCKET or " INUSE_DEFAULT_SOCKET_PATH
+    ")\n"
+    "  -v, --verbose       say what was waited for\n"
+    "  -h, --help          show this help and exit\n"
+    "  -V, --version       show the version and exit\n"
+    "\n"
+    "Exit status: 0 when every PATH is free, 1 at the timeout (the files still\n"
+    "open are named on stderr), 2 on error.\n";
 
 static void die_usage(const char *msg, const char *arg)
 {
@@ -36,13 +36,23 @@ static void die_usage(const char *msg, const char *arg)
 	exit(EXIT_ERR);
 }
 
+static void free_paths(const char **paths, int n)
+{
+	for (int i = 0; i < n; i++)
+		free((char *)paths[i]);
+	free(paths);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"timeout", required_argument, NULL, 't'}, {"quiet", required_argument, NULL, 'q'},
-		{"socket", required_argument, NULL, 's'},  {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},	   {"version", no_argument, NULL, 'V'},
-		{0},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"quiet", required_argument, NULL, 'q'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
 	};
 	struct inuse_client_opts o = {.sz = sizeof(o)};
 	uint64_t timeout = 60 * NSEC_PER_SEC, quiet = 0;
@@ -96,18 +106,23 @@ int main(int argc, char **argv)
 	err = inuse_client__open(&o, &c);
 	if (err) {
 		fprintf(stderr, "inuse-wait: cannot reach inused at %s: %s\n",
-			o.socket_path ? o.socket_path
+			o.socket_path		   ? o.socket_path
 			: getenv(INUSE_SOCKET_ENV) ? getenv(INUSE_SOCKET_ENV)
-						    : INUSE_DEFAULT_SOCKET_PATH,
+						   : INUSE_DEFAULT_SOCKET_PATH,
 			strerror(-err));
+		free_paths(paths, n);
 		return EXIT_ERR;
 	}
-	err = inuse_client__wait(c, paths, (size_t)n, (double)timeout / 1e9, (double)quiet / 1e9,
-				 &r);
+	err =
+	    inuse_client__wait(c, paths, (size_t)n, (double)timeout / 1e9, (double)quiet / 1e9, &r);
 	if (err) {
 		fprintf(stderr, "inuse-wait: %s\n",
-			err == -EREMOTEIO ? "inused refused the request" : strerror(-err));
+			err == -EREMOTEIO ? "inused refused the request"
+			: err == -EBUSY
+			    ? "inused is busy (too many clients or waits); try again later"
+			    : strerror(-err));
 		inuse_client__free(c);
+		free_paths(paths, n);
 		return EXIT_ERR;
 	}
 	ret = inuse_result__done(r) ? EXIT_FREE : EXIT_TIMEOUT;
@@ -122,10 +137,12 @@ int main(int argc, char **argv)
 		} else if (ret == EXIT_TIMEOUT && f->state == INUSE_NOT_QUIET) {
 			fprintf(stderr, "inuse-wait: still being written: %s\n", f->path);
 		} else if (verbose) {
-			fprintf(stderr, "inuse-wait: %s: %s\n", f->path, inuse_state_name(f->state));
+			fprintf(stderr, "inuse-wait: %s: %s\n", f->path,
+				inuse_state_name(f->state));
 		}
 	}
 	inuse_result__free(r);
 	inuse_client__free(c);
+	free_paths(paths, n);
 	return ret;
 }

@@ -12,6 +12,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include "common/jname.h"
 #include "common/strbuf.h"
 #include "common/timeutil.h"
 #include "inused/fault.h"
@@ -40,7 +41,8 @@ static const char *unit_of(const char *cg)
 		return NULL;
 	last++;
 	n = strlen(last);
-	if ((n > 8 && !strcmp(last + n - 8, ".service")) || (n > 6 && !strcmp(last + n - 6, ".scope")))
+	if ((n > 8 && !strcmp(last + n - 8, ".service")) ||
+	    (n > 6 && !strcmp(last + n - 6, ".scope")))
 		return last;
 	return NULL;
 }
@@ -61,8 +63,8 @@ static void gather(struct alerts *a, struct entry *e, struct facts *f)
 		sb_printf(&f->uids, "%s%u", i ? " " : "", e->w[i].uid);
 		if (unit)
 			sb_printf(&f->units, "%s%s", f->units.len ? " " : "", unit);
-		sb_printf(&f->text, "%s%u/%s(uid %u)%s%s", i ? ", " : "", e->w[i].pid,
-			  e->w[i].comm, e->w[i].uid, unit ? " in " : "", unit ? unit : "");
+		sb_printf(&f->text, "%s%u/%s(uid %u)%s%s", i ? ", " : "", e->w[i].pid, e->w[i].comm,
+			  e->w[i].uid, unit ? " in " : "", unit ? unit : "");
 	}
 	if (!e->nw)
 		sb_adds(&f->text, "no known process");
@@ -98,8 +100,9 @@ static void run_hook(struct alerts *a, const char *kind, struct entry *e, uint64
 			slot = i;
 	if (slot < 0) {
 		a->hooks_dropped++;
-		log_warn("alert hook not run for %s: %d hooks still running", e->path ? e->path : "?",
-			 ALERT_MAX_HOOKS);
+		log_warn("alert hook not run for %s: %d hooks still running",
+			 e->path ? e->path : "?",
+			 ALERT_MAX_HOOKS); /* log_msg escapes control bytes */
 		return;
 	}
 	snprintf(age, sizeof(age), "%llu", (unsigned long long)(age_ns / NSEC_PER_SEC));
@@ -139,7 +142,9 @@ static void run_hook(struct alerts *a, const char *kind, struct entry *e, uint64
 		if (asprintf(&env[n], "INUSE_LAST_WRITE=%s", e->last_write_ns ? lw : "") >= 0)
 			n++;
 		env[n] = NULL;
-		execle("/bin/sh", "sh", "-c", ac->hook, (char *)NULL, env);
+		/* no shell: the program and its arguments as configured;
+		 * the facts (names with any byte) only in the environment */
+		execve(ac->hook[0], ac->hook, env);
 		_exit(127);
 	}
 	a->hooks[slot].pid = pid;
@@ -155,12 +160,21 @@ static void emit(struct alerts *a, const char *kind, struct entry *e, uint64_t a
 	gather(a, e, &f);
 	format_duration(age_ns, agetxt, sizeof(agetxt));
 	if (a->journal) {
+		struct strbuf shown = {0}, text = {0};
+
+		/* the message for people: no control bytes (the fields keep
+		 * the names as they are) */
+		if (e->path)
+			name_display(&shown, e->path, strlen(e->path));
+		name_display(&text, nz(&f.text), f.text.len);
 		sd_journal_send("MESSAGE=%s: %s open for writing for %s by %s", kind,
-				e->path ? e->path : "(unknown path)", agetxt, nz(&f.text),
+				shown.buf ? shown.buf : "(unknown path)", agetxt, nz(&text),
 				"PRIORITY=%d", strcmp(kind, "resolved") ? 4 : 5, "INUSE_EVENT=%s",
 				kind, "INUSE_PATH=%s", e->path ? e->path : "", "INUSE_PIDS=%s",
 				nz(&f.pids), "INUSE_AGE_SECONDS=%llu",
 				(unsigned long long)(age_ns / NSEC_PER_SEC), NULL);
+		sb_free(&shown);
+		sb_free(&text);
 	} else {
 		log_msg(strcmp(kind, "resolved") ? LOG_LVL_WARN : LOG_LVL_INFO,
 			"%s: %s open for writing for %s by %s", kind,
@@ -195,8 +209,8 @@ uint64_t alerts_tick(struct alerts *a, uint64_t now_mono)
 					policy_match(a->pol, e->path ? e->path : ""));
 		uint64_t age = age_of(a, e, now_boot);
 		uint64_t idle = e->last_write_ns && now_boot > e->last_write_ns
-					? now_boot - e->last_write_ns
-					: age;
+				    ? now_boot - e->last_write_ns
+				    : age;
 		bool over = (r->alert_after_ns && age >= r->alert_after_ns) ||
 			    (r->alert_idle_ns && idle >= r->alert_idle_ns);
 

@@ -62,8 +62,7 @@ static uint32_t host_mntns(void)
 	return inum;
 }
 
-/* A record whose size and path length agree. */
-static bool record_ok(const struct inuse_ev *ev, size_t len)
+bool kernel_record_ok(const struct inuse_ev *ev, size_t len)
 {
 	if (len < sizeof(*ev))
 		return false;
@@ -83,7 +82,7 @@ static int ring_cb(void *ctx, void *data, size_t len)
 	if (len < sizeof(ev))
 		return 0; /* not ours: skip, keep draining */
 	memcpy(&ev, data, sizeof(ev));
-	if (!record_ok(&ev, len))
+	if (!kernel_record_ok(&ev, len))
 		return 0;
 	k->on_event(k->ctx, data, len);
 	return 0;
@@ -174,11 +173,15 @@ void kernel_close(struct kernel *k)
 
 int kernel_ring_fd(const struct kernel *k)
 {
+	if (!k->skel)
+		return -1;
 	return ring_buffer__epoll_fd(k->rb);
 }
 
 int kernel_drain(struct kernel *k)
 {
+	if (!k->skel)
+		return 0; /* no BPF (tests): no events */
 	return ring_buffer__consume(k->rb);
 }
 
@@ -190,6 +193,8 @@ int kernel_probe(struct kernel *k, const struct inuse_probe_req *req, struct inu
 {
 	int err;
 
+	if (!k->skel)
+		return -ENODEV;
 	if (n > INUSE_PROBE_BATCH)
 		return -E2BIG;
 	err = run_batch(k->skel->progs.probe, k->skel->maps.probe_req, req, k->skel->maps.probe_res,
@@ -197,6 +202,35 @@ int kernel_probe(struct kernel *k, const struct inuse_probe_req *req, struct inu
 	if (!err && n)
 		k->probes++;
 	return err;
+}
+
+int kernel_scan_records(char *data, size_t *len, char *rec, kernel_scan_fn fn, void *ctx)
+{
+	size_t off = 0;
+	int ret = 0;
+
+	while (*len - off >= sizeof(struct inuse_ev)) {
+		struct inuse_ev h;
+		size_t rl;
+
+		/* copied out: records follow each other unaligned */
+		memcpy(&h, data + off, sizeof(h));
+		if ((h.type != INUSE_EV_SCAN && h.type != INUSE_EV_NAME) ||
+		    h.path_len >= INUSE_PATH_MAX) {
+			ret = -EPROTO;
+			break;
+		}
+		rl = sizeof(h) + h.path_len;
+		if (*len - off < rl)
+			break;
+		/* handed over aligned, with its path */
+		memcpy(rec, data + off, rl);
+		fn(ctx, (const struct inuse_ev *)(void *)rec, rl);
+		off += rl;
+	}
+	memmove(data, data + off, *len - off);
+	*len -= off;
+	return ret;
 }
 
 struct scan_buf {
@@ -208,6 +242,8 @@ struct scan_buf {
 
 int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, void *ctx)
 {
+	if (!k->skel)
+		return -ENODEV;
 	struct bpf_program *progs[2] = {k->skel->progs.scan_files, k->skel->progs.scan_vmas};
 	union bpf_iter_link_info linfo;
 	struct scan_buf *b;
@@ -241,7 +277,6 @@ int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, vo
 		b->len = 0;
 		for (;;) {
 			ssize_t n = read(fd, b->data + b->len, sizeof(b->data) - b->len);
-			size_t off = 0;
 
 			if (n < 0) {
 				if (errno == EINTR)
@@ -254,26 +289,7 @@ int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, vo
 			if (n == 0)
 				break;
 			b->len += (size_t)n;
-			while (b->len - off >= sizeof(struct inuse_ev)) {
-				struct inuse_ev h;
-				size_t rl;
-
-				/* copied out: records follow each other unaligned */
-				memcpy(&h, b->data + off, sizeof(h));
-				if ((h.type != INUSE_EV_SCAN && h.type != INUSE_EV_NAME) ||
-				    h.path_len >= INUSE_PATH_MAX) {
-					ret = -EPROTO;
-					break;
-				}
-				rl = sizeof(h) + h.path_len;
-				if (b->len - off < rl)
-					break;
-				memcpy(b->rec, b->data + off, rl);
-				fn(ctx, (const struct inuse_ev *)b->rec, rl);
-				off += rl;
-			}
-			memmove(b->data, b->data + off, b->len - off);
-			b->len -= off;
+			ret = kernel_scan_records(b->data, &b->len, b->rec, fn, ctx);
 			if (ret)
 				break;
 		}
@@ -317,6 +333,8 @@ static int run_batch(struct bpf_program *prog, struct bpf_map *reqm, const void 
 int kernel_walk(struct kernel *k, const struct inuse_walk_req *req, struct inuse_walk_res *res,
 		size_t n)
 {
+	if (!k->skel)
+		return -ENODEV;
 	if (n > INUSE_WALK_BATCH)
 		return -E2BIG;
 	return run_batch(k->skel->progs.walk, k->skel->maps.walk_req, req, k->skel->maps.walk_res,
@@ -326,6 +344,8 @@ int kernel_walk(struct kernel *k, const struct inuse_walk_req *req, struct inuse
 int kernel_hashprobe(struct kernel *k, const struct inuse_walk_req *req, struct inuse_hash_res *res,
 		     size_t n)
 {
+	if (!k->skel)
+		return -ENODEV;
 	if (n > INUSE_HASH_BATCH)
 		return -E2BIG;
 	return run_batch(k->skel->progs.hashprobe, k->skel->maps.hash_req, req,
@@ -334,6 +354,8 @@ int kernel_hashprobe(struct kernel *k, const struct inuse_walk_req *req, struct 
 
 int kernel_fdprobe(struct kernel *k, const int32_t *fds, struct inuse_fdprobe_res *res, size_t n)
 {
+	if (!k->skel)
+		return -ENODEV;
 	if (n > INUSE_FDPROBE_BATCH)
 		return -E2BIG;
 	return run_batch(k->skel->progs.fdprobe, k->skel->maps.fdprobe_req, fds,
@@ -342,6 +364,8 @@ int kernel_fdprobe(struct kernel *k, const int32_t *fds, struct inuse_fdprobe_re
 
 void kernel_set_hints(struct kernel *k, uint32_t holderless, uint32_t tracked)
 {
+	if (!k->skel)
+		return;
 	if (k->skel->bss->holderless_files != holderless)
 		__atomic_store_n(&k->skel->bss->holderless_files, holderless, __ATOMIC_RELAXED);
 	if (k->skel->bss->tracked_files != tracked)
@@ -355,6 +379,8 @@ static int inodes_fd(struct kernel *k)
 
 int kernel_forget(struct kernel *k, uint32_t dev, uint64_t ino)
 {
+	if (!k->skel)
+		return -ENODEV;
 	struct inuse_key key = {.ino = ino, .dev = dev};
 
 	if (bpf_map_delete_elem(inodes_fd(k), &key) && errno != ENOENT)
@@ -365,6 +391,8 @@ int kernel_forget(struct kernel *k, uint32_t dev, uint64_t ino)
 int kernel_restore(struct kernel *k, uint32_t dev, uint64_t ino, uint64_t inode_ptr,
 		   uint64_t mtime_ns)
 {
+	if (!k->skel)
+		return -ENODEV;
 	struct inuse_key key = {.ino = ino, .dev = dev};
 	struct inuse_inode v = {.inode_ptr = inode_ptr, .open_gen = 1, .mtime_ns = mtime_ns};
 
@@ -377,6 +405,8 @@ int kernel_restore(struct kernel *k, uint32_t dev, uint64_t ino, uint64_t inode_
 
 int kernel_read_inode(struct kernel *k, uint32_t dev, uint64_t ino, struct inuse_inode *out)
 {
+	if (!k->skel)
+		return -ENODEV;
 	struct inuse_key key = {.ino = ino, .dev = dev};
 
 	if (bpf_map_lookup_elem(inodes_fd(k), &key, out))
@@ -386,6 +416,8 @@ int kernel_read_inode(struct kernel *k, uint32_t dev, uint64_t ino, struct inuse
 
 int kernel_set_watch(struct kernel *k, uint32_t dev, uint64_t ino, bool watch)
 {
+	if (!k->skel)
+		return -ENODEV;
 	struct inuse_key key = {.ino = ino, .dev = dev};
 	struct inuse_inode v;
 
@@ -399,6 +431,8 @@ int kernel_set_watch(struct kernel *k, uint32_t dev, uint64_t ino, bool watch)
 
 int kernel_holder_set(struct kernel *k, uint32_t pid, uint32_t flags)
 {
+	if (!k->skel)
+		return -ENODEV;
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.holders), &pid, &flags, BPF_ANY))
 		return -errno;
 	return 0;
@@ -406,6 +440,8 @@ int kernel_holder_set(struct kernel *k, uint32_t pid, uint32_t flags)
 
 int kernel_holder_del(struct kernel *k, uint32_t pid)
 {
+	if (!k->skel)
+		return -ENODEV;
 	if (bpf_map_delete_elem(bpf_map__fd(k->skel->maps.holders), &pid) && errno != ENOENT)
 		return -errno;
 	return 0;
@@ -413,16 +449,22 @@ int kernel_holder_del(struct kernel *k, uint32_t pid)
 
 uint64_t kernel_lost(const struct kernel *k)
 {
+	if (!k->skel)
+		return 0;
 	return __atomic_load_n(&k->skel->bss->lost_events, __ATOMIC_RELAXED);
 }
 
 uint64_t kernel_map_full(const struct kernel *k)
 {
+	if (!k->skel)
+		return 0;
 	return __atomic_load_n(&k->skel->bss->map_full_events, __ATOMIC_RELAXED);
 }
 
 int kernel_stats(struct kernel *k, uint64_t out[INUSE_STAT_NR])
 {
+	if (!k->skel)
+		return -ENODEV;
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(k->skel->maps.stats);
 	uint64_t *vals;

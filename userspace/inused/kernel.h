@@ -31,6 +31,8 @@ typedef void (*kernel_event_fn)(void *ctx, const struct inuse_ev *ev, size_t len
  * the header and fits in len). */
 typedef void (*kernel_scan_fn)(void *ctx, const struct inuse_ev *r, size_t len);
 
+/* A kernel with no BPF programs loaded (zeroed: tests, fuzzing) has no
+ * events, and every query of it fails with -ENODEV. */
 struct kernel {
 	struct inuse_bpf *skel;
 	struct ring_buffer *rb;
@@ -56,6 +58,21 @@ int kernel_drain(struct kernel *k);
 /* Reads the writer count of n inodes (n <= INUSE_PROBE_BATCH). */
 int kernel_probe(struct kernel *k, const struct inuse_probe_req *req, struct inuse_probe_res *res,
 		 size_t n);
+
+/* A ring record whose size and path length agree. */
+bool kernel_record_ok(const struct inuse_ev *ev, size_t len);
+
+/* Room for one scan record, aligned for its header. */
+#define KERNEL_SCAN_REC_MAX (sizeof(struct inuse_ev) + INUSE_PATH_MAX)
+
+/*
+ * The complete scan records at the start of data[0..*len) (as an
+ * iterator writes them: one after another, unaligned), each copied to rec
+ * (KERNEL_SCAN_REC_MAX bytes, 8-byte aligned) and handed to fn; what is
+ * left (a partial record) is moved to the start and *len updated. 0, or
+ * -EPROTO at a record that is not a scan record.
+ */
+int kernel_scan_records(char *data, size_t *len, char *rec, kernel_scan_fn fn, void *ctx);
 
 /* Walks the fd tables, io_uring file tables (and, if vmas, the mappings)
  * of one process (pid > 0) or of every process (pid == 0). */

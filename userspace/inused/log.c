@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/jname.h"
+
 static enum log_level level = LOG_LVL_INFO;
 static const char *const names[] = {"error", "warning", "info", "debug"};
 
@@ -44,6 +46,16 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	/* one write per line so that concurrent writers do not interleave */
-	fprintf(stderr, "inused: %s: %s\n", names[lvl], buf);
+	{
+		/* names in messages may hold any byte: none reaches the log
+		 * raw (no control bytes, no invalid UTF-8) */
+		struct strbuf b = {0};
+
+		n = (size_t)n < sizeof(buf) ? n : (int)sizeof(buf) - 1;
+		name_display(&b, buf, (size_t)n);
+		/* one write per line so that concurrent writers do not
+		 * interleave */
+		fprintf(stderr, "inused: %s: %s\n", names[lvl], b.buf ? b.buf : "");
+		sb_free(&b);
+	}
 }

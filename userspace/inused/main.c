@@ -50,6 +50,7 @@ struct daemon {
 	uint64_t next_validate;
 	uint64_t watchdog_ns; /* half the service watchdog; 0: none */
 	uint64_t next_watchdog;
+	bool work_left; /* jobs or lines left for the next turn */
 	bool stop;
 	uint64_t boot_t0; /* CLOCK_MONOTONIC: loading began */
 };
@@ -90,6 +91,29 @@ static int load_policy(struct daemon *d, struct policy *out)
 	return r;
 }
 
+static int resolve_group(const char *name, gid_t *gid);
+
+/* Who may connect and who is an admin: from the command line, else from
+ * the config (and so again at each reload). */
+static void apply_access(struct daemon *d)
+{
+	const char *group = d->o.group_given ? d->o.group : d->pol.admin_group;
+	unsigned int mode = d->o.all_users || d->pol.all_users ? 0666 : 0660;
+	gid_t gid;
+
+	if (resolve_group(group, &gid)) {
+		log_err("no such group: %s; the admin group stays as it was", group);
+		gid = d->proto.admin_gid;
+	}
+	if (gid != d->proto.admin_gid) {
+		log_info("admin group is now %s", group ? group : "(none: root only)");
+		proto_set_admin_gid(&d->proto, gid);
+	}
+	if ((gid != d->srv.o.gid || mode != d->srv.o.mode) &&
+	    server_set_access(&d->srv, gid == (gid_t)-1 ? 0 : gid, mode))
+		log_err("cannot set the group and mode of %s: %s", d->o.socket, strerror(errno));
+}
+
 static void reload(struct daemon *d)
 {
 	struct policy np;
@@ -107,6 +131,7 @@ static void reload(struct daemon *d)
 	d->next_alert = clock_mono_ns(); /* thresholds may have changed */
 	log_info("SIGHUP: config %s loaded (%zu rules)",
 		 d->pol.source ? d->pol.source : "(built-in)", d->pol.nrules);
+	apply_access(d);
 }
 
 /* A file came into the table or is leaving it. */
@@ -166,6 +191,8 @@ static int64_t timeout_ns(struct daemon *d, uint64_t now, uint64_t next_recheck,
 {
 	uint64_t next = 0;
 
+	if (d->work_left)
+		return 0; /* requests still to be answered, lines still to handle */
 	if (next_wait)
 		next = next_wait;
 	if (d->tail_drain_at && (!next || d->tail_drain_at < next))
@@ -229,6 +256,9 @@ static int run(struct daemon *d)
 		}
 		if (d->m.mhd)
 			d->next_metrics = metrics_run(&d->m, now);
+		/* long answers and pipelined lines: a turn each */
+		d->work_left = proto_run_jobs(&d->proto);
+		d->work_left |= server_work(&d->srv);
 		if (d->watchdog_ns && now >= d->next_watchdog) {
 			sd_notifyf(0, "WATCHDOG=1\nSTATUS=%zu files open for writing, %zu clients",
 				   d->t.table.count, d->srv.nconns);
@@ -297,7 +327,7 @@ int main(int argc, char **argv)
 		log_warn("not running as root: loading BPF programs will likely fail");
 	if (load_policy(&d, &d.pol))
 		return 1;
-	if (!d.o.group && d.pol.admin_group)
+	if (!d.o.group_given)
 		d.o.group = d.pol.admin_group;
 	if (resolve_group(d.o.group, &gid)) {
 		log_err("no such group: %s", d.o.group);
@@ -311,11 +341,19 @@ int main(int argc, char **argv)
 
 	so = (struct server_opts){
 	    .path = d.o.socket,
-	    .mode = 0660,
+	    .mode = d.o.all_users || d.pol.all_users ? 0666 : 0660,
 	    .gid = gid,
 	    .max_line = d.o.max_line,
 	    .max_out = d.o.max_output,
 	    .max_conns = d.o.max_clients,
+	    .ulim =
+		{
+		    .conns = (uint32_t)d.o.max_user_clients,
+		    .waits = (uint32_t)d.o.max_user_waits,
+		    .wait_paths = PROTO_MAX_VALUES,
+		    .subs = (uint32_t)d.o.max_user_subs,
+		    .bytes = d.o.max_user_bytes,
+		},
 	};
 	/* the instance lock and socket first: a second daemon stops here,
 	 * before it attaches anything */
@@ -356,7 +394,12 @@ int main(int argc, char **argv)
 	if (mounts_fd(&d.t.mounts) >= 0 &&
 	    loop_add(&d.loop, &d.mounts_w, mounts_fd(&d.t.mounts), EPOLLPRI, on_mounts, &d))
 		log_warn("cannot watch the mount table: mount changes are seen late");
-	proto_init(&d.proto, &d.t, &d.srv, gid, &d.pol);
+	if (proto_init(&d.proto, &d.t, &d.srv, gid, &d.pol)) {
+		log_err("cannot draw a random key for tokens: %s", strerror(errno));
+		ret = 1;
+		goto out;
+	}
+	d.srv.on_accept = proto_accept;
 	{
 		/* what a daemon killed during a snapshot left frozen is thawed */
 		char state[4200];
@@ -404,6 +447,7 @@ int main(int argc, char **argv)
 out:
 	metrics_stop(&d.m, &d.loop);
 	server_close(&d.srv);
+	proto_fini(&d.proto);
 	kernel_close(&d.k);
 	tracker_fini(&d.t);
 	loop_fini(&d.loop);

@@ -5,8 +5,12 @@
  *
  * A token records what the file looked like at check time: its identity,
  * size, mtime and ctime, and, if it had writers, the lifetime (first-open
- * time) and the open and write generations of its kernel map entry. Verify
- * compares all of them with what is there now.
+ * time) and the open and write generations of its kernel entry; sealed
+ * (token.h), so that it tells the client nothing and cannot be made up.
+ * Verify compares all of them with what is there now.
+ *
+ * Both are answered over turns of the event loop (request.h, jobs), a
+ * slice of paths at a time, each looked up with the client's rights.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,28 +21,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/jname.h"
 #include "common/kdev.h"
 #include "common/timeutil.h"
 #include "inused/fault.h"
 #include "inused/policy.h"
 #include "common/jname.h"
 #include "inused/ops.h"
-#include "inused/request.h"
+#include "inused/policy.h"
 #include "inused/render.h"
-
-#define TOKEN_VERSION 1
-
-struct token {
-	uint32_t dev;
-	uint64_t ino;
-	uint64_t size;
-	uint64_t mtime_ns;
-	uint64_t ctime_ns;
-	uint64_t life; /* first_open_ns of the kernel entry, 0: no writer */
-	uint64_t open_gen;
-	uint64_t write_gen;
-	uint64_t instance; /* the daemon's start, CLOCK_BOOTTIME */
-};
+#include "inused/request.h"
+#include "inused/token.h"
 
 static uint64_t ts_ns(const struct timespec *ts)
 {
@@ -48,7 +41,7 @@ static uint64_t ts_ns(const struct timespec *ts)
 /* e: the file's table entry, if any; the kernel map is read only for a
  * file with writers (or when the table cannot be trusted to know). */
 static void token_fill(struct proto *p, const struct stat *st, const struct entry *e,
-		       struct token *tk)
+		       struct token_facts *tk)
 {
 	struct inuse_inode v;
 
@@ -58,7 +51,6 @@ static void token_fill(struct proto *p, const struct stat *st, const struct entr
 	tk->size = (uint64_t)st->st_size;
 	tk->mtime_ns = ts_ns(&st->st_mtim);
 	tk->ctime_ns = ts_ns(&st->st_ctim);
-	tk->instance = p->t->start_boot_ns;
 	/* the kernel map is keyed by the inode that holds the data, which a
 	 * name through an overlay does not stat(2) to */
 	if ((e || !tracker_table_trusted(p->t)) &&
@@ -69,57 +61,41 @@ static void token_fill(struct proto *p, const struct stat *st, const struct entr
 	}
 }
 
-static void token_format(const struct token *tk, char *buf, size_t len)
-{
-	snprintf(buf, len,
-		 "%d.%" PRIx32 ".%" PRIx64 ".%" PRIx64 ".%" PRIx64 ".%" PRIx64 ".%" PRIx64
-		 ".%" PRIx64 ".%" PRIx64 ".%" PRIx64,
-		 TOKEN_VERSION, tk->dev, tk->ino, tk->size, tk->mtime_ns, tk->ctime_ns, tk->life,
-		 tk->open_gen, tk->write_gen, tk->instance);
-}
-
-static int token_parse(const char *s, struct token *tk)
-{
-	int v, n = 0;
-
-	if (!s ||
-	    sscanf(s,
-		   "%d.%" SCNx32 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 ".%" SCNx64
-		   ".%" SCNx64 ".%" SCNx64 ".%" SCNx64 "%n",
-		   &v, &tk->dev, &tk->ino, &tk->size, &tk->mtime_ns, &tk->ctime_ns, &tk->life,
-		   &tk->open_gen, &tk->write_gen, &tk->instance, &n) != 10 ||
-	    s[n] != '\0' || v != TOKEN_VERSION)
-		return -EINVAL;
-	return 0;
-}
-
 static void count_decision(struct proto *p, enum decision d)
 {
 	if ((size_t)d < sizeof(p->st.by_decision) / sizeof(p->st.by_decision[0]))
 		p->st.by_decision[d]++;
 }
 
+/* A method (argv with {path} and {dest} as whole arguments) as a JSON
+ * array of strings. */
+static void add_method(struct strbuf *b, char *const *argv)
+{
+	sb_adds(b, ",\"method\":[");
+	for (size_t i = 0; argv[i]; i++) {
+		if (i)
+			sb_add(b, ",", 1);
+		proto_add_str(b, argv[i]);
+	}
+	sb_adds(b, "]");
+}
+
 /* One path of a check: appends its JSON object to b. Written member by
  * member (strings escaped by jansson): this runs for every path of batches
  * of many thousands. */
 static void check_one(struct proto *p, struct conn *c, bool admin, const char *path,
-		      struct strbuf *b)
+		      struct path_res *res, struct strbuf *b)
 {
 	struct tracker *t = p->t;
-	enum path_state ps = PS_ERROR;
 	struct verdict v = {0};
 	const struct rule *r;
-	struct entry *e = NULL;
-	struct stat st;
-	int err = EACCES;
+	struct entry *e = res->e;
 
-	if (proto_may_lookup(c, path))
-		ps = proto_path_state(p, path, &st, &e, &err);
 	sb_adds(b, "{\"path\":");
 	render_name(b, path);
-	sb_printf(b, ",\"state\":\"%s\"", path_state_name(ps));
+	sb_printf(b, ",\"state\":\"%s\"", path_state_name(res->ps));
 	r = policy_match(p->pol, path);
-	switch (ps) {
+	switch (res->ps) {
 	case PS_MISSING:
 		v = (struct verdict){.decision = DEC_SKIP, .reason = "missing", .rule = r->name};
 		break;
@@ -130,13 +106,13 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 	case PS_ERROR:
 		v = (struct verdict){.decision = DEC_FLAG, .reason = "error", .rule = r->name};
 		sb_adds(b, ",\"error\":");
-		proto_add_str(b, strerror(err));
+		proto_add_str(b, strerror(res->err));
 		break;
 	case PS_OPEN:
 	case PS_NOT_OPEN: {
 		uint64_t now = clock_boot_ns(), age = 0, quiet = UINT64_MAX;
-		char tok[256];
-		struct token tk;
+		char tok[TOKEN_TEXT_MAX];
+		struct token_facts tk;
 
 		if (e) {
 			uint64_t since = e->first_open_ns ? e->first_open_ns : t->start_boot_ns;
@@ -145,12 +121,12 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 			if (e->last_write_ns)
 				quiet = now > e->last_write_ns ? now - e->last_write_ns : 0;
 		}
-		policy_decide(r, ps == PS_OPEN, age, quiet, &v);
-		token_fill(p, &st, e, &tk);
-		token_format(&tk, tok, sizeof(tok));
-		/* the token is digits, hex and dots: nothing to escape */
-		sb_printf(b, ",\"token\":\"%s\",\"size\":%lld", tok, (long long)st.st_size);
-		if (e && proto_visible(e, admin, c->cred.uid))
+		policy_decide(r, res->ps == PS_OPEN, age, quiet, &v);
+		token_fill(p, &res->st, e, &tk);
+		token_seal(&p->tk, &tk, tok);
+		/* the token is base64url and dots: nothing to escape */
+		sb_printf(b, ",\"token\":\"%s\",\"size\":%lld", tok, (long long)res->st.st_size);
+		if (e && proto_visible(e, admin, c->peer.uid))
 			render_entry_members(t, e, b);
 		break;
 	}
@@ -164,53 +140,97 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 		sb_printf(b, ",\"retry_after\":%.9g,\"defer_max\":%.9g,\"fallback\":\"%s\"",
 			  (double)v.retry_after_ns / 1e9, (double)v.defer_max_ns / 1e9,
 			  decision_name(v.fallback));
-	if (v.method) {
-		sb_adds(b, ",\"method\":");
-		proto_add_str(b, v.method);
-	}
+	if (v.method)
+		add_method(b, v.method);
 	sb_add(b, "}", 1);
+}
+
+struct check_job {
+	struct job j;
+	struct namev paths;
+	size_t next;
+};
+
+static bool check_step(struct proto *p, struct job *jb)
+{
+	struct check_job *cj = (struct check_job *)jb;
+	struct path_res res[PROTO_LOOKUP_BATCH];
+	struct conn *c = jb->c;
+	struct strbuf b = {0};
+	size_t n;
+
+	tracker_sync(p->t);
+	if (cj->next == 0) {
+		proto_add_id(&b, jb->id);
+		sb_adds(&b, ",\"ok\":true,\"files\":[");
+	}
+	for (size_t done = 0; done < JOB_TURN && cj->next < cj->paths.n; done += n) {
+		n = cj->paths.n - cj->next;
+		if (n > PROTO_LOOKUP_BATCH)
+			n = PROTO_LOOKUP_BATCH;
+		proto_paths_state(p, c, cj->paths.v + cj->next, n, res);
+		for (size_t i = 0; i < n; i++) {
+			if (cj->next + i)
+				sb_add(&b, ",", 1);
+			check_one(p, c, c->admin, cj->paths.v[cj->next + i], &res[i], &b);
+		}
+		cj->next += n;
+	}
+	if (cj->next == cj->paths.n)
+		sb_printf(&b, "],\"count\":%zu}\n", cj->paths.n);
+	proto_job_send(jb, &b);
+	sb_free(&b);
+	return cj->next == cj->paths.n;
+}
+
+static void check_free(struct proto *p, struct job *jb)
+{
+	struct check_job *cj = (struct check_job *)jb;
+
+	namev_free(&cj->paths);
+	free(cj);
 }
 
 void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
-	bool admin = proto_is_admin(p, c);
-	struct strbuf b = {0};
-	struct namev paths;
+	struct check_job *cj = calloc(1, sizeof(*cj));
 
-	if (proto_get_paths(p, c, id, req, "paths", &paths))
+	if (!cj) {
+		proto_send_error(p, c, id, "internal", "out of memory");
 		return;
-	tracker_sync(p->t);
-	proto_add_id(&b, id);
-	sb_adds(&b, ",\"ok\":true,\"files\":[");
-	for (size_t i = 0; i < paths.n; i++) {
-		if (i)
-			sb_add(&b, ",", 1);
-		check_one(p, c, admin, paths.v[i], &b);
 	}
-	sb_printf(&b, "],\"count\":%zu}\n", paths.n);
-	conn_send(c, b.buf, b.len);
-	sb_free(&b);
-	namev_free(&paths);
+	if (proto_get_paths(p, c, id, req, "paths", &cj->paths)) {
+		free(cj);
+		return;
+	}
+	cj->j.step = check_step;
+	cj->j.free = check_free;
+	cj->j.bytes = cj->paths.bytes + sizeof(*cj);
+	proto_job_start(p, c, id, &cj->j);
 }
 
-/* Compares the token with the file now; NULL reason means consistent. */
-static const char *verify_one(struct proto *p, struct conn *c, const char *path, const char *tok,
+/* Compares the token with the file now; "unchanged" means consistent. */
+static const char *verify_one(struct proto *p, const char *tok, const struct path_res *res,
 			      bool *consistent)
 {
-	struct inuse_inode v;
-	struct token tk, now;
-	struct stat st;
+	struct token_facts tk, now;
 
 	*consistent = false;
-	if (token_parse(tok, &tk))
+	switch (token_open(&p->tk, tok, &tk)) {
+	case TOKEN_OK:
+		break;
+	case TOKEN_EXPIRED:
+		return "expired";
+	default:
 		return "bad_token";
-	if (!proto_may_lookup(c, path))
-		return "error";
-	if (stat(path, &st) != 0)
+	}
+	if (res->ps == PS_MISSING)
 		return "missing";
-	if (kdev_from_dev(st.st_dev) != tk.dev || st.st_ino != tk.ino)
+	if (res->ps == PS_ERROR)
+		return "error";
+	if (kdev_from_dev(res->st.st_dev) != tk.dev || res->st.st_ino != tk.ino)
 		return "replaced";
-	token_fill(p, &st, table_find_any(&p->t->table, kdev_from_dev(st.st_dev), st.st_ino), &now);
+	token_fill(p, &res->st, res->e, &now);
 	if (FAULT(VERIFY_STAT_ONLY)) {
 		now.write_gen = tk.write_gen;
 		now.ctime_ns = tk.ctime_ns;
@@ -219,9 +239,9 @@ static const char *verify_one(struct proto *p, struct conn *c, const char *path,
 		/* it had writers at check time */
 		if (now.life && now.life != tk.life)
 			return "opened";
-		if (now.life && now.open_gen != tk.open_gen && tk.instance == now.instance)
+		if (now.life && now.open_gen != tk.open_gen)
 			return "opened";
-		if (now.life && now.write_gen != tk.write_gen && tk.instance == now.instance)
+		if (now.life && now.write_gen != tk.write_gen)
 			return "written";
 	} else if (now.life) {
 		return "opened";
@@ -230,16 +250,76 @@ static const char *verify_one(struct proto *p, struct conn *c, const char *path,
 		return "written";
 	if (now.ctime_ns != tk.ctime_ns)
 		return "changed";
-	(void)v;
 	*consistent = true;
 	return "unchanged";
+}
+
+struct verify_job {
+	struct job j;
+	struct namev paths;
+	char **tokens;
+	size_t next;
+};
+
+static bool verify_step(struct proto *p, struct job *jb)
+{
+	struct verify_job *vj = (struct verify_job *)jb;
+	struct path_res res[PROTO_LOOKUP_BATCH];
+	struct strbuf b = {0};
+	size_t n;
+
+	tracker_sync(p->t);
+	if (vj->next == 0) {
+		proto_add_id(&b, jb->id);
+		sb_adds(&b, ",\"ok\":true,\"files\":[");
+	}
+	for (size_t done = 0; done < JOB_TURN && vj->next < vj->paths.n; done += n) {
+		n = vj->paths.n - vj->next;
+		if (n > PROTO_LOOKUP_BATCH)
+			n = PROTO_LOOKUP_BATCH;
+		proto_paths_state(p, jb->c, vj->paths.v + vj->next, n, res);
+		for (size_t i = 0; i < n; i++) {
+			size_t k = vj->next + i;
+			bool consistent;
+			const char *why = verify_one(p, vj->tokens[k], &res[i], &consistent);
+
+			sb_adds(&b, k ? ",{\"path\":" : "{\"path\":");
+			render_name(&b, vj->paths.v[k]);
+			sb_printf(&b, ",\"consistent\":%s,\"reason\":\"%s\"",
+				  consistent ? "true" : "false", why);
+			if (!strcmp(why, "bad_token"))
+				sb_adds(&b, ",\"error\":\"not a token of this daemon (made up or "
+					    "altered)\"");
+			else if (!strcmp(why, "expired"))
+				sb_adds(&b, ",\"error\":\"issued before the daemon restarted: "
+					    "check again\"");
+			sb_adds(&b, "}");
+			p->st.verified[consistent ? 0 : 1]++;
+		}
+		vj->next += n;
+	}
+	if (vj->next == vj->paths.n)
+		sb_printf(&b, "],\"count\":%zu}\n", vj->paths.n);
+	proto_job_send(jb, &b);
+	sb_free(&b);
+	return vj->next == vj->paths.n;
+}
+
+static void verify_free(struct proto *p, struct job *jb)
+{
+	struct verify_job *vj = (struct verify_job *)jb;
+
+	for (size_t i = 0; vj->tokens && i < vj->paths.n; i++)
+		free(vj->tokens[i]);
+	free(vj->tokens);
+	namev_free(&vj->paths);
+	free(vj);
 }
 
 void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
 	json_t *files = json_object_get(req, "files"), *f;
-	struct strbuf b = {0};
-	char **paths;
+	struct verify_job *vj;
 	size_t i, n;
 
 	if (!json_is_array(files) || json_array_size(files) == 0) {
@@ -248,40 +328,44 @@ void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		return;
 	}
 	n = json_array_size(files);
-	paths = calloc(n, sizeof(*paths));
-	if (!paths) {
+	vj = calloc(1, sizeof(*vj));
+	if (!vj || !(vj->paths.v = calloc(n, sizeof(char *))) ||
+	    !(vj->tokens = calloc(n, sizeof(char *)))) {
+		if (vj)
+			free(vj->paths.v);
+		free(vj);
 		proto_send_error(p, c, id, "internal", "out of memory");
 		return;
 	}
 	json_array_foreach(files, i, f)
 	{
-		paths[i] = jname_get(json_object_get(f, "path"), 4 * PATH_MAX, NULL);
-		if (!paths[i] || !json_is_string(json_object_get(f, "token"))) {
+		json_t *tok = json_object_get(f, "token");
+		size_t len = 0;
+
+		vj->paths.v[i] = jname_get(json_object_get(f, "path"), 4 * PATH_MAX, &len);
+		vj->paths.n = i + 1;
+		if (!vj->paths.v[i] || !json_is_string(tok)) {
 			proto_send_error(p, c, id, "bad_request",
 					 "each of \"files\" needs \"path\" and \"token\"");
-			goto out;
+			verify_free(p, &vj->j);
+			return;
 		}
+		/* a token longer than any the daemon makes, or holding a NUL,
+		 * is not one of its own */
+		vj->tokens[i] =
+		    json_string_length(tok) < TOKEN_TEXT_MAX &&
+			    !memchr(json_string_value(tok), '\0', json_string_length(tok))
+			? strdup(json_string_value(tok))
+			: strdup("");
+		if (!vj->tokens[i]) {
+			proto_send_error(p, c, id, "internal", "out of memory");
+			verify_free(p, &vj->j);
+			return;
+		}
+		vj->paths.bytes += len + 1 + strlen(vj->tokens[i]) + 1 + 4 * sizeof(void *);
 	}
-	tracker_sync(p->t);
-	proto_add_id(&b, id);
-	sb_adds(&b, ",\"ok\":true,\"files\":[");
-	json_array_foreach(files, i, f)
-	{
-		const char *tok = json_string_value(json_object_get(f, "token"));
-		bool consistent;
-		const char *why = verify_one(p, c, paths[i], tok, &consistent);
-
-		sb_adds(&b, i ? ",{\"path\":" : "{\"path\":");
-		render_name(&b, paths[i]);
-		sb_printf(&b, ",\"consistent\":%s,\"reason\":\"%s\"}",
-			  consistent ? "true" : "false", why);
-		p->st.verified[consistent ? 0 : 1]++;
-	}
-	sb_printf(&b, "],\"count\":%zu}\n", n);
-	conn_send(c, b.buf, b.len);
-	sb_free(&b);
-out:
-	for (i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
+	vj->j.step = verify_step;
+	vj->j.free = verify_free;
+	vj->j.bytes = vj->paths.bytes + sizeof(*vj);
+	proto_job_start(p, c, id, &vj->j);
 }

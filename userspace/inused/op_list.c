@@ -94,97 +94,247 @@ static int get_filter(struct proto *p, struct conn *c, json_t *id, json_t *req,
  * times are read before they are shown. */
 static void refresh_writes(struct tracker *t, struct entry **v, size_t n)
 {
-	struct entry **m = malloc((n ? n : 1) * sizeof(*m));
+	struct entry *m[JOB_TURN];
 	size_t k = 0;
 
-	if (!m)
-		return;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && k < JOB_TURN; i++)
 		if (v[i]->pflags & PF_MTIME)
 			m[k++] = v[i];
 	tracker_refresh_writes(t, m, k);
-	free(m);
+}
+
+struct key {
+	uint64_t ino;
+	uint32_t dev;
+};
+
+/* The files to show, by key (entries may leave the table between turns:
+ * each is found again when its turn comes), without duplicates. */
+struct keyset {
+	struct key *v; /* in the order found */
+	size_t n, cap;
+	size_t *slot; /* open addressing: index + 1, 0: free */
+	size_t nslot;
+};
+
+static size_t key_hash(const struct key *k)
+{
+	return (size_t)((k->ino * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)k->dev << 17));
+}
+
+static int keyset_grow(struct keyset *s)
+{
+	size_t ns = s->nslot ? s->nslot * 2 : 64;
+	size_t *slot = calloc(ns, sizeof(*slot));
+
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t h = key_hash(&s->v[i]) & (ns - 1);
+
+		while (slot[h])
+			h = (h + 1) & (ns - 1);
+		slot[h] = i + 1;
+	}
+	free(s->slot);
+	s->slot = slot;
+	s->nslot = ns;
+	return 0;
+}
+
+/* Adds k unless present. 1 added, 0 present, -ENOMEM. */
+static int keyset_add(struct keyset *s, uint32_t dev, uint64_t ino)
+{
+	struct key k = {.ino = ino, .dev = dev};
+	size_t h;
+
+	if ((s->n + 1) * 2 > s->nslot && keyset_grow(s))
+		return -ENOMEM;
+	for (h = key_hash(&k) & (s->nslot - 1); s->slot[h]; h = (h + 1) & (s->nslot - 1)) {
+		const struct key *o = &s->v[s->slot[h] - 1];
+
+		if (o->dev == dev && o->ino == ino)
+			return 0;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct key *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n] = k;
+	s->slot[h] = ++s->n;
+	return 1;
+}
+
+static void keyset_free(struct keyset *s)
+{
+	free(s->v);
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+struct list_job {
+	struct job j;
+	struct list_filter f;
+	bool with_paths;
+	struct namev paths;
+	size_t next_path;
+	struct keyset shown;
+	size_t next_file;
+	size_t count;	 /* files written */
+	bool files_open; /* "files":[ written */
+	size_t charged;	 /* bytes of shown counted */
+};
+
+/* Keeps the memory of the keys counted to the client's user. */
+static void charge_keys(struct list_job *lj)
+{
+	size_t now = lj->shown.cap * sizeof(struct key) + lj->shown.nslot * sizeof(size_t);
+
+	if (now != lj->charged) {
+		conn_hold_bytes(lj->j.c, (long long)now - (long long)lj->charged);
+		lj->j.bytes += now - lj->charged;
+		lj->charged = now;
+	}
+}
+
+/* A turn of the paths: each looked up with the client's rights. */
+static void list_paths_turn(struct proto *p, struct list_job *lj, struct strbuf *b)
+{
+	struct conn *c = lj->j.c;
+	struct path_res res[PROTO_LOOKUP_BATCH];
+	size_t n;
+
+	for (size_t done = 0; done < JOB_TURN && lj->next_path < lj->paths.n; done += n) {
+		n = lj->paths.n - lj->next_path;
+		if (n > PROTO_LOOKUP_BATCH)
+			n = PROTO_LOOKUP_BATCH;
+		proto_paths_state(p, c, lj->paths.v + lj->next_path, n, res);
+		for (size_t i = 0; i < n; i++) {
+			size_t k = lj->next_path + i;
+			struct entry *e = res[i].e;
+			bool vis = e && proto_visible(e, c->admin, c->peer.uid);
+
+			sb_adds(b, k ? ",{\"path\":" : "{\"path\":");
+			render_name(b, lj->paths.v[k]);
+			sb_printf(b, ",\"state\":\"%s\"%s", path_state_name(res[i].ps),
+				  vis ? ",\"visible\":true" : "");
+			if (res[i].ps == PS_ERROR) {
+				sb_adds(b, ",\"error\":");
+				proto_add_str(b, strerror(res[i].err));
+			}
+			sb_adds(b, "}");
+			if (vis && matches(&lj->f, e))
+				keyset_add(&lj->shown, e->dev, e->ino);
+		}
+		lj->next_path += n;
+	}
+	charge_keys(lj);
+}
+
+/* A turn of the files: those still in the table and still visible. */
+static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf *b)
+{
+	struct tracker *t = p->t;
+	struct conn *c = lj->j.c;
+	struct entry *v[JOB_TURN];
+	size_t n = 0;
+
+	while (n < JOB_TURN && lj->next_file < lj->shown.n) {
+		const struct key *k = &lj->shown.v[lj->next_file++];
+		struct entry *e = table_find(&t->table, k->dev, k->ino);
+
+		if (e && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
+			v[n++] = e;
+	}
+	refresh_writes(t, v, n);
+	for (size_t i = 0; i < n; i++) {
+		if (lj->count++)
+			sb_add(b, ",", 1);
+		render_entry(t, v[i], b);
+	}
+}
+
+static bool list_step(struct proto *p, struct job *jb)
+{
+	struct list_job *lj = (struct list_job *)jb;
+	struct tracker *t = p->t;
+	struct conn *c = jb->c;
+	struct strbuf b = {0};
+	bool done = false;
+
+	tracker_sync(t);
+	lj->f.now_boot = clock_boot_ns();
+	lj->f.start_boot = t->start_boot_ns;
+	if (!lj->files_open && !lj->with_paths) {
+		/* the files of the table as they are now, by key */
+		table_for_each(&t->table,
+			       e) if (proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
+		    keyset_add(&lj->shown, e->dev, e->ino);
+		charge_keys(lj);
+		proto_add_id(&b, jb->id);
+		sb_adds(&b, ",\"ok\":true,\"files\":[");
+		lj->files_open = true;
+	} else if (!lj->files_open) {
+		if (lj->next_path == 0) {
+			proto_add_id(&b, jb->id);
+			sb_adds(&b, ",\"ok\":true,\"paths\":[");
+		}
+		list_paths_turn(p, lj, &b);
+		if (lj->next_path == lj->paths.n) {
+			sb_adds(&b, "],\"files\":[");
+			lj->files_open = true;
+		}
+		proto_job_send(jb, &b);
+		sb_free(&b);
+		return false;
+	}
+	list_files_turn(p, lj, &b);
+	if (lj->next_file == lj->shown.n) {
+		sb_printf(&b, "],\"count\":%zu,\"table_full\":%s,\"complete\":%s}\n", lj->count,
+			  t->table.full_events || t->st.kernel_map_full ? "true" : "false",
+			  c->admin ? "true" : "false");
+		done = true;
+	}
+	proto_job_send(jb, &b);
+	sb_free(&b);
+	return done;
+}
+
+static void list_free(struct proto *p, struct job *jb)
+{
+	struct list_job *lj = (struct list_job *)jb;
+
+	keyset_free(&lj->shown);
+	namev_free(&lj->paths);
+	if (lj->f.has_under)
+		under_free(&lj->f.under);
+	free(lj);
 }
 
 void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
-	struct list_filter f = {.t = p->t, .pid = -1, .uid = -1};
-	json_t *jpaths = json_object_get(req, "paths");
-	struct tracker *t = p->t;
-	bool admin = proto_is_admin(p, c);
-	struct strbuf b = {0};
-	struct namev paths = {0};
-	struct entry **shown = NULL;
-	size_t count = 0;
+	struct list_job *lj = calloc(1, sizeof(*lj));
 
-	if (get_filter(p, c, id, req, &f))
-		goto out;
-	if (jpaths && proto_get_paths(p, c, id, req, "paths", &paths))
-		goto out;
-
-	tracker_sync(t);
-	f.now_boot = clock_boot_ns();
-	f.start_boot = t->start_boot_ns;
-	shown = malloc((t->table.count + paths.n + 1) * sizeof(*shown));
-	if (!shown) {
+	if (!lj) {
 		proto_send_error(p, c, id, "internal", "out of memory");
-		goto out;
+		return;
 	}
-	if (!jpaths) {
-		table_for_each(&t->table, e) if (proto_visible(e, admin, c->cred.uid) &&
-						 matches(&f, e)) shown[count++] = e;
+	lj->f.t = p->t;
+	lj->f.pid = -1;
+	lj->f.uid = -1;
+	lj->with_paths = json_object_get(req, "paths") != NULL;
+	if (get_filter(p, c, id, req, &lj->f) ||
+	    (lj->with_paths && proto_get_paths(p, c, id, req, "paths", &lj->paths))) {
+		list_free(p, &lj->j);
+		return;
 	}
-
-	proto_add_id(&b, id);
-	if (jpaths) {
-		sb_adds(&b, ",\"ok\":true,\"paths\":[");
-		for (size_t i = 0; i < paths.n; i++) {
-			const char *path = paths.v[i];
-			enum path_state ps = PS_ERROR;
-			struct entry *e = NULL;
-			struct stat st;
-			int err = EACCES;
-			bool vis;
-
-			if (proto_may_lookup(c, path))
-				ps = proto_path_state(p, path, &st, &e, &err);
-			vis = e && proto_visible(e, admin, c->cred.uid);
-			sb_adds(&b, i ? ",{\"path\":" : "{\"path\":");
-			render_name(&b, path);
-			sb_printf(&b, ",\"state\":\"%s\"%s", path_state_name(ps),
-				  vis ? ",\"visible\":true" : "");
-			if (ps == PS_ERROR) {
-				sb_adds(&b, ",\"error\":");
-				proto_add_str(&b, strerror(err));
-			}
-			sb_adds(&b, "}");
-			if (vis && matches(&f, e)) {
-				bool dup = false;
-
-				for (size_t k = 0; k < count && !dup; k++)
-					dup = shown[k] == e;
-				if (!dup)
-					shown[count++] = e;
-			}
-		}
-		sb_adds(&b, "],\"files\":[");
-	} else {
-		sb_adds(&b, ",\"ok\":true,\"files\":[");
-	}
-	refresh_writes(t, shown, count);
-	for (size_t i = 0; i < count; i++) {
-		if (i)
-			sb_add(&b, ",", 1);
-		render_entry(t, shown[i], &b);
-	}
-	sb_printf(&b, "],\"count\":%zu,\"table_full\":%s,\"complete\":%s}\n", count,
-		  t->table.full_events || t->st.kernel_map_full ? "true" : "false",
-		  admin ? "true" : "false");
-	conn_send(c, b.buf, b.len);
-out:
-	free(shown);
-	sb_free(&b);
-	namev_free(&paths);
-	if (f.has_under)
-		under_free(&f.under);
+	lj->j.step = list_step;
+	lj->j.free = list_free;
+	lj->j.bytes = sizeof(*lj) + lj->paths.bytes;
+	proto_job_start(p, c, id, &lj->j);
 }

@@ -23,6 +23,7 @@
 
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/creds.h"
 #include "inused/freeze.h"
 #include "inused/log.h"
 #include "inused/ops.h"
@@ -102,7 +103,7 @@ static int writers_allowed(struct proto *p, struct conn *c, json_t *id, bool adm
 	if (!admin) {
 		/* a user may stop only its own processes */
 		for (uint32_t i = 0; i < e->nw; i++) {
-			if (e->w[i].uid != c->cred.uid) {
+			if (e->w[i].uid != c->peer.uid) {
 				refuse(p, c, id, "refused", "another user's process writes", path);
 				return -1;
 			}
@@ -133,8 +134,8 @@ static int plan_file(struct proto *p, struct conn *c, json_t *id, bool admin, st
 {
 	struct snap_file *f = &s->f[s->n];
 	const struct rule *r = policy_match(p->pol, path);
-	enum path_state ps = PS_ERROR;
-	int err = EACCES;
+	char *one = (char *)path;
+	struct path_res res;
 
 	f->path = path;
 	f->src = -1;
@@ -144,9 +145,11 @@ static int plan_file(struct proto *p, struct conn *c, json_t *id, bool admin, st
 		refuse(p, c, id, "refused", "the policy does not allow snapshots of", path);
 		return -1;
 	}
-	if (proto_may_lookup(c, path))
-		ps = proto_path_state(p, path, &f->st, &f->e, &err);
-	if (ps != PS_OPEN && ps != PS_NOT_OPEN && ps != PS_MISSING) {
+	/* looked up with the client's rights: it may snapshot what it may read */
+	proto_paths_state(p, c, &one, 1, &res);
+	f->st = res.st;
+	f->e = res.e;
+	if (res.ps != PS_OPEN && res.ps != PS_NOT_OPEN && res.ps != PS_MISSING) {
 		refuse(p, c, id, "refused", "not a readable regular file", path);
 		return -1;
 	}
@@ -173,7 +176,8 @@ static int plan_file(struct proto *p, struct conn *c, json_t *id, bool admin, st
  * file every writer of which is frozen cannot change until the thaw. -1
  * (why set) when a file cannot be read.
  */
-static int open_frozen(struct proto *p, struct snap *s, const struct freeze *fr, const char **why)
+static int open_frozen(struct proto *p, const struct conn *c, struct snap *s,
+		       const struct freeze *fr, const char **why)
 {
 	int added = 0;
 
@@ -181,11 +185,20 @@ static int open_frozen(struct proto *p, struct snap *s, const struct freeze *fr,
 	for (size_t i = 0; i < s->n; i++) {
 		struct snap_file *f = &s->f[i];
 		struct entry *e;
+		int oerr = 0;
 
-		if (f->src < 0)
-			f->src = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		/* opened with the client's rights, as it would itself */
 		if (f->src < 0) {
-			if (errno == ENOENT)
+			if (creds_enter(&c->peer)) {
+				*why = "cannot take the client's identity";
+				return -1;
+			}
+			f->src = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+			oerr = errno;
+			creds_leave();
+		}
+		if (f->src < 0) {
+			if (oerr == ENOENT)
 				continue; /* not there: reported missing */
 			*why = "cannot open a file";
 			return -1;
@@ -312,7 +325,7 @@ void op_snapshot(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	}
 	rules.how = s.how;
 	rules.never = p->pol->snapshot.never;
-	rules.client = c->cred.pid;
+	rules.client = c->peer.pid;
 	memset(&fr, 0, sizeof(fr));
 	err = freeze_plan(p->fz, &rules, s.pids, s.starts, s.npids, &fr, &why);
 	if (err) {
@@ -326,7 +339,7 @@ void op_snapshot(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	 * file that appeared) are frozen too, a few rounds at most */
 	for (int round = 0; !err; round++) {
 		size_t before = s.npids;
-		int added = open_frozen(p, &s, &fr, &why);
+		int added = open_frozen(p, c, &s, &fr, &why);
 
 		if (added <= 0) {
 			if (added < 0)

@@ -50,7 +50,29 @@ void op_hello(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		sb_printf(&b, "%s\"%s\"", i ? "," : "", proto_op_names[i]);
 	sb_adds(&b, "],\"names\":\"bytes\",\"started\":");
 	sb_printf(&b, "%.6f,\"pid\":%d,\"admin\":%s}\n", (double)p->started_wall_ns / 1e9,
-		  (int)getpid(), proto_is_admin(p, c) ? "true" : "false");
+		  (int)getpid(), c->admin ? "true" : "false");
+	conn_send(c, b.buf, b.len);
+	sb_free(&b);
+}
+
+/* A client that is not an admin: the files its own processes write, and
+ * nothing of the rest of the machine. */
+static void own_stats(struct proto *p, struct conn *c, json_t *id)
+{
+	size_t files = 0, writers = 0;
+	struct strbuf b = {0};
+
+	table_for_each(&p->t->table, e)
+	{
+		if (!proto_visible(e, false, c->peer.uid))
+			continue;
+		files++;
+		for (uint32_t i = 0; i < e->nw; i++)
+			writers += e->w[i].uid == c->peer.uid;
+	}
+	proto_add_id(&b, id);
+	sb_printf(&b, ",\"ok\":true,\"files\":%zu,\"writers\":%zu,\"complete\":false}\n", files,
+		  writers);
 	conn_send(c, b.buf, b.len);
 	sb_free(&b);
 }
@@ -63,6 +85,10 @@ void op_stats(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	struct strbuf b = {0};
 
 	tracker_sync(t);
+	if (!c->admin) {
+		own_stats(p, c, id);
+		return;
+	}
 	kernel_stats(t->k, ks);
 	table_for_each(&t->table, e) writers += e->nw;
 	{
@@ -144,7 +170,8 @@ void op_stats(struct proto *p, struct conn *c, json_t *id, json_t *req)
 
 			add_group(&b, &rfirst, "alerts", al, sizeof(al) / sizeof(al[0]));
 		}
-		sb_printf(&b, "},\"uring_hook\":%s}\n", t->k->uring ? "true" : "false");
+		sb_printf(&b, "},\"uring_hook\":%s,\"complete\":true}\n",
+			  t->k->uring ? "true" : "false");
 	}
 	conn_send(c, b.buf, b.len);
 	sb_free(&b);

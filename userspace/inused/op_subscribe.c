@@ -2,7 +2,10 @@
 /*
  * op_subscribe.c - "subscribe": a stream of events (a file opened for
  * writing, a file closed) as JSON lines, filtered by directory and kind,
- * with the access rules of the other requests.
+ * with the access rules of the other requests: a client that is not an
+ * admin gets the opening of a file while one of its processes writes it,
+ * and its closing when one of its processes wrote it while it was open
+ * (the writers are gone by then: the table remembers who wrote).
  *
  * A subscriber that does not keep up is not given unbounded memory: past
  * SUB_MAX_PENDING unread bytes its events are dropped and counted, and the
@@ -33,12 +36,13 @@ struct subscriber {
 	struct under under;
 	bool has_under;
 	unsigned int kinds;
-	bool admin;
 	uint64_t lost;
 };
 
 static void sub_free(struct proto *p, struct subscriber *s)
 {
+	if (s->c->u)
+		s->c->u->subs--;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -54,7 +58,7 @@ static void sub_free(struct proto *p, struct subscriber *s)
 /* Queues line (with its newline) unless the subscriber is too far behind. */
 static void deliver(struct proto *p, struct subscriber *s, const char *line, size_t len)
 {
-	if (conn_pending(s->c) + len > SUB_MAX_PENDING) {
+	if (conn_pending(s->c) + len > SUB_MAX_PENDING || users_bytes_over(s->c->u)) {
 		s->lost++;
 		p->st.events_dropped++;
 		return;
@@ -71,15 +75,19 @@ static void deliver(struct proto *p, struct subscriber *s, const char *line, siz
 	p->st.events_sent++;
 }
 
-/* Streams one event about e to the subscribers that want it. */
+/* Streams one event about e to the subscribers that want it. leaving: e
+ * is leaving the table (close, resolved): its writers are gone. */
 static void stream(struct proto *p, unsigned int kind, const char *name, struct entry *e,
-		   uint64_t age_ns)
+		   uint64_t age_ns, bool leaving)
 {
 	struct strbuf b = {0};
 
 	for (struct subscriber *s = p->subscribers; s; s = s->next) {
+		bool vis = leaving ? proto_visible_closed(e, s->c->admin, s->c->peer.uid)
+				   : proto_visible(e, s->c->admin, s->c->peer.uid);
+
 		if (!(s->kinds & kind) || (s->has_under && !under_matches(p->t, &s->under, e)) ||
-		    !proto_visible(e, s->admin, s->c->cred.uid))
+		    !vis)
 			continue;
 		if (!b.len) {
 			sb_printf(&b, "{\"event\":\"%s\",\"time\":", name);
@@ -97,15 +105,17 @@ static void stream(struct proto *p, unsigned int kind, const char *name, struct 
 
 void proto_notify(void *ctx, enum tracker_change what, struct entry *e)
 {
+	op_wait_notify(ctx, what == TC_OPENED, e);
 	if (what == TC_OPENED)
-		stream(ctx, KIND_OPEN, "open", e, 0);
+		stream(ctx, KIND_OPEN, "open", e, 0, false);
 	else
-		stream(ctx, KIND_CLOSE, "close", e, 0);
+		stream(ctx, KIND_CLOSE, "close", e, 0, true);
 }
 
 void proto_alert(void *ctx, const char *kind, struct entry *e, uint64_t age_ns)
 {
-	stream(ctx, KIND_ALERT, kind, e, age_ns);
+	/* "resolved" is sent as the file leaves the table */
+	stream(ctx, KIND_ALERT, kind, e, age_ns, !strcmp(kind, "resolved"));
 }
 
 void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
@@ -114,8 +124,12 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	struct subscriber *s;
 	size_t i;
 
-	if (p->nsubscribers >= MAX_SUBSCRIBERS) {
+	if (!users_global_room(c->peer.uid, p->nsubscribers, MAX_SUBSCRIBERS)) {
 		proto_send_error(p, c, id, "busy", "too many subscribers");
+		return;
+	}
+	if (users_subs_full(&p->srv->users, c->u)) {
+		proto_send_error(p, c, id, "busy", "too many subscriptions of this user");
 		return;
 	}
 	for (s = p->subscribers; s; s = s->next) {
@@ -169,7 +183,7 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		s->kinds = KIND_OPEN | KIND_CLOSE | KIND_ALERT;
 	}
 	s->c = c;
-	s->admin = proto_is_admin(p, c);
+	c->u->subs++;
 	s->next = p->subscribers;
 	if (p->subscribers)
 		p->subscribers->prev = s;

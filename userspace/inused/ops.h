@@ -8,6 +8,7 @@
 #define INUSED_OPS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "inused/proto.h"
 
@@ -23,5 +24,11 @@ void op_snapshot(struct proto *p, struct conn *c, json_t *id, json_t *req);
 /* The client is going: its waits and its subscription end. */
 void op_wait_gone(struct proto *p, struct conn *c);
 void op_subscribe_gone(struct proto *p, struct conn *c);
+
+/* A file came into the table (opened) or is leaving it: the waiters on
+ * it are told. */
+void op_wait_notify(struct proto *p, bool opened, const struct entry *e);
+/* Frees every waiter and the index (at exit). */
+void op_wait_fini(struct proto *p);
 
 #endif

@@ -15,10 +15,12 @@
 
 struct options {
 	const char *socket;
-	const char *group;  /* admin group, also the socket's group */
-	const char *config; /* policy file */
+	const char *group;   /* admin group, also the socket's group */
+	bool group_given;    /* on the command line: the config's is ignored */
+	bool all_users;	     /* every local user may connect (socket 0666) */
+	const char *config;  /* policy file */
 	const char *metrics; /* ADDR:PORT of the Prometheus endpoint, NULL: off */
-	bool config_given;  /* named on the command line: it must exist */
+	bool config_given;   /* named on the command line: it must exist */
 	size_t max_files;
 	uint32_t max_writers;
 	size_t ring_bytes;
@@ -26,6 +28,10 @@ struct options {
 	size_t max_clients;
 	size_t max_line;
 	size_t max_output;
+	size_t max_user_clients;
+	size_t max_user_waits;
+	size_t max_user_subs;
+	size_t max_user_bytes;
 	enum log_level log_level;
 	bool no_uring;
 	bool help;

@@ -2,17 +2,27 @@
 #include "inused/policy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/jname.h"
+#include "common/strbuf.h"
 #include "common/timeutil.h"
+#include "inused/trust.h"
 
-#define PATTERN_MAX 256
+#define PATTERN_MAX    256
 #define GLOB_STEPS_MAX 100000
+#define ARGV_MAX       64   /* arguments of a method or hook */
+#define ARG_MAX_LEN    4096 /* bytes of one */
+#define CONFIG_MAX     (1 << 20)
+#define INCLUDE_DEPTH  10
 
 static const char *const dec_names[] = {"copy", "defer", "skip", "flag", "snapshot"};
 
@@ -134,13 +144,20 @@ bool glob_match(const char *pattern, const char *path)
 
 /* ---- rules ---- */
 
+static void argv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void rule_free(struct rule *r)
 {
 	free(r->name);
 	for (size_t i = 0; i < r->nmatch; i++)
 		free(r->match[i]);
 	free(r->match);
-	free(r->method);
+	argv_free(r->method);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -153,7 +170,7 @@ void policy_free(struct policy *p)
 		rule_free(&p->rules[i]);
 	free(p->rules);
 	free(p->admin_group);
-	free(p->alerts.hook);
+	argv_free(p->alerts.hook);
 	free(p->snapshot.dir);
 	for (size_t i = 0; i < p->snapshot.nnever; i++)
 		free(p->snapshot.never[i]);
@@ -187,7 +204,7 @@ struct loader {
 };
 
 static int fail(struct loader *l, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(struct loader *l, const config_setting_t *s, const char *fmt, ...)
 {
@@ -224,6 +241,14 @@ static int get_duration(struct loader *l, const config_setting_t *s, uint64_t *n
 		return fail(l, s, "\"%s\" must be a duration such as \"90s\", \"5m\" or seconds",
 			    config_setting_name(s));
 	}
+}
+
+static int get_bool(struct loader *l, const config_setting_t *s, bool *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(l, s, "\"%s\" must be true or false", config_setting_name(s));
+	*out = config_setting_get_bool(s);
+	return 0;
 }
 
 static int get_decision(struct loader *l, const config_setting_t *s, enum decision *d)
@@ -294,6 +319,103 @@ static int get_freeze_how(struct loader *l, const config_setting_t *s, int *how)
 		}
 	}
 	return fail(l, s, "\"freeze\" must be one of auto, cgroup, signal");
+}
+
+/* A list of strings (a program and its arguments) into a NULL-terminated
+ * argv. */
+static int get_argv(struct loader *l, const config_setting_t *s, char ***out)
+{
+	const char *k = config_setting_name(s);
+	int n = config_setting_length(s);
+	char **v;
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s))
+		return fail(l, s, "\"%s\" must be a list of strings: [ \"program\", \"arg\", ... ]",
+			    k);
+	if (n < 1 || n > ARGV_MAX)
+		return fail(l, s, "\"%s\" must hold 1 to %d strings", k, ARGV_MAX);
+	v = calloc((size_t)n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const char *a = config_setting_get_string_elem(s, i);
+
+		if (!a || !*a || strlen(a) > ARG_MAX_LEN) {
+			argv_free(v);
+			return fail(l, s,
+				    "\"%s\": argument %d must be a non-empty string of at most "
+				    "%d bytes",
+				    k, i + 1, ARG_MAX_LEN);
+		}
+		if (!(v[i] = strdup(a))) {
+			argv_free(v);
+			return -ENOMEM;
+		}
+	}
+	argv_free(*out);
+	*out = v;
+	return 0;
+}
+
+/* A method: a program and its arguments, with {path} and {dest} as whole
+ * arguments (the backup tool puts each file's path in one argument of its
+ * own: a name can never become several arguments, nor a shell command). */
+static int get_method(struct loader *l, const config_setting_t *s, struct rule *r)
+{
+	bool path = false, dest = false;
+	int err;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return fail(l, s,
+			    "\"method\" must be a list of arguments such as [ \"program\", "
+			    "\"--\", \"{path}\", \"{dest}\" ]; a command line for a shell is "
+			    "not accepted");
+	if ((err = get_argv(l, s, &r->method)))
+		return err;
+	for (size_t i = 0; r->method[i]; i++) {
+		const char *a = r->method[i];
+		bool is_path = !strcmp(a, "{path}"), is_dest = !strcmp(a, "{dest}");
+
+		if (!is_path && !is_dest && (strstr(a, "{path}") || strstr(a, "{dest}")))
+			return fail(l, s,
+				    "in \"method\", {path} and {dest} must be whole arguments, "
+				    "not part of \"%s\"",
+				    a);
+		if ((is_path || is_dest) && i == 0)
+			return fail(l, s, "\"method\" must begin with a program, not %s", a);
+		path |= is_path;
+		dest |= is_dest;
+	}
+	if (!path || !dest)
+		return fail(l, s, "\"method\" needs the arguments \"{path}\" and \"{dest}\"");
+	return 0;
+}
+
+/* The alert hook: a list (the program, an absolute path, and its
+ * arguments), or a string naming just the program. Never a shell command. */
+static int get_hook(struct loader *l, const config_setting_t *s, char ***out)
+{
+	int err;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+
+		if (!v || v[0] != '/' || strpbrk(v, " \t\n;&|<>$`'\"\\*?(){}[]!#~"))
+			return fail(l, s,
+				    "\"hook\" must be a list such as [ \"/usr/local/bin/prog\", "
+				    "\"arg\" ] (or the absolute path of a program alone); a "
+				    "command line for a shell is not accepted");
+		argv_free(*out);
+		*out = calloc(2, sizeof(char *));
+		if (!*out || !((*out)[0] = strdup(v)))
+			return -ENOMEM;
+		return 0;
+	}
+	if ((err = get_argv(l, s, out)))
+		return err;
+	if ((*out)[0][0] != '/')
+		return fail(l, s, "the program of \"hook\" must be an absolute path");
+	return 0;
 }
 
 static int add_pattern(struct loader *l, const config_setting_t *s, struct rule *r)
@@ -368,7 +490,7 @@ static int parse_rule(struct loader *l, const config_setting_t *g, struct rule *
 		else if (!dflt && !strcmp(k, "match"))
 			err = get_match(l, s, r);
 		else if (!dflt && !strcmp(k, "method"))
-			err = get_string(l, s, &r->method);
+			err = get_method(l, s, r);
 		else
 			err = fail(l, s, "unknown setting \"%s\" in %s", k,
 				   dflt ? "the default rule" : "a rule");
@@ -387,8 +509,6 @@ static int parse_rule(struct loader *l, const config_setting_t *g, struct rule *
 		return fail(l, g, "a rule needs a \"name\"");
 	if (!r->nmatch)
 		return fail(l, g, "rule \"%s\" needs \"match\"", r->name);
-	if (r->method && (!strstr(r->method, "{path}") || !strstr(r->method, "{dest}")))
-		return fail(l, g, "the method of rule \"%s\" needs {path} and {dest}", r->name);
 	return 0;
 }
 
@@ -407,7 +527,8 @@ static int parse_policy(struct loader *l, const config_setting_t *pg, struct pol
 		else if (!strcmp(config_setting_name(s), "rules"))
 			rules = s;
 		else
-			return fail(l, s, "unknown setting \"%s\" in policy", config_setting_name(s));
+			return fail(l, s, "unknown setting \"%s\" in policy",
+				    config_setting_name(s));
 	}
 	if (d && (err = parse_rule(l, d, &p->dflt, true)))
 		return err;
@@ -457,7 +578,7 @@ static int parse_alerts(struct loader *l, const config_setting_t *g, struct aler
 		else if (!strcmp(k, "hook_timeout"))
 			err = get_duration(l, s, &a->hook_timeout_ns);
 		else if (!strcmp(k, "hook"))
-			err = get_string(l, s, &a->hook);
+			err = get_hook(l, s, &a->hook);
 		else
 			err = fail(l, s, "unknown setting \"%s\" in alerts", k);
 	}
@@ -506,36 +627,101 @@ static int parse_snapshot(struct loader *l, const config_setting_t *g, struct sn
 	return err;
 }
 
-int policy_load(const char *path, struct policy *out, char *err, size_t errlen)
+/* Messages name files safely (no control bytes). */
+static void say_file(char *err, size_t errlen, const char *file, const char *what)
 {
-	struct loader l = {.file = path, .err = err, .errlen = errlen};
+	struct strbuf b = {0};
+
+	name_display(&b, file, strlen(file));
+	snprintf(err, errlen, "%s: %s", b.buf ? b.buf : "?", what);
+	sb_free(&b);
+}
+
+/*
+ * The @include directives of a text, as libconfig reads them (a line that
+ * begins, after blanks, with @include and a quoted name). Each file named
+ * is checked (trust.h) before libconfig opens it, and so, in turn, are
+ * the files it includes. Reading more lines as directives than libconfig
+ * does (in a comment) only checks more: never less.
+ */
+static int check_includes(const char *text, const char *name, bool allowed, int depth, char *err,
+			  size_t errlen)
+{
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n'), *q, *end;
+		char file[PATH_MAX], *buf = NULL, msg[PATH_MAX + 64];
+		int fd, r;
+
+		q = line + strspn(line, " \t");
+		line = nl ? nl + 1 : NULL;
+		if (strncmp(q, "@include", 8))
+			continue;
+		if (!allowed) {
+			say_file(err, errlen, name, "@include is not allowed here");
+			return -EPERM;
+		}
+		if (depth >= INCLUDE_DEPTH) {
+			say_file(err, errlen, name, "@include nested too deep");
+			return -ELOOP;
+		}
+		q += 8;
+		q += strspn(q, " \t");
+		end = *q == '"' ? strchr(q + 1, '"') : NULL;
+		if (!end || (nl && end > nl) || end == q + 1 ||
+		    memchr(q + 1, '\\', (size_t)(end - q - 1)) ||
+		    (size_t)(end - q - 1) >= sizeof(file)) {
+			say_file(err, errlen, name, "an @include that cannot be read safely");
+			return -EINVAL;
+		}
+		/* the name as libconfig opens it (relative: to the working
+		 * directory) */
+		snprintf(file, sizeof(file), "%.*s", (int)(end - q - 1), q + 1);
+		fd = trust_open(file, TRUST_FILE, msg, sizeof(msg));
+		if (fd < 0) {
+			snprintf(err, errlen, "%s (included)", msg);
+			return fd;
+		}
+		buf = calloc(1, CONFIG_MAX + 1);
+		r = buf ? (int)read(fd, buf, CONFIG_MAX) : -1;
+		close(fd);
+		if (r < 0) {
+			free(buf);
+			say_file(err, errlen, file, "cannot read it");
+			return -EIO;
+		}
+		r = check_includes(buf, file, true, depth + 1, err, errlen);
+		free(buf);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int policy_parse(const char *text, const char *name, bool includes, struct policy *out, char *err,
+		 size_t errlen)
+{
+	struct loader l = {.file = name, .err = err, .errlen = errlen};
 	struct policy p;
 	config_t cfg;
-	struct stat st;
-	int n, ret = 0;
+	int n, ret;
 
-	if (stat(path, &st) != 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	ret = check_includes(text, name, includes, 0, err, errlen);
+	if (ret)
 		return ret;
-	}
 	policy_builtin(&p);
 	config_init(&cfg);
-	if (!config_read_file(&cfg, path)) {
-		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO) {
-			snprintf(err, errlen, "%s: cannot read it", path);
-			ret = -EIO;
-		} else {
-			snprintf(err, errlen, "%s:%d: %s", path, config_error_line(&cfg),
-				 config_error_text(&cfg));
-			ret = -EINVAL;
-		}
+	if (!config_read_string(&cfg, text)) {
+		const char *f = config_error_file(&cfg);
+
+		snprintf(err, errlen, "%s:%d: %s", f ? f : name, config_error_line(&cfg),
+			 config_error_text(&cfg));
+		ret = -EINVAL;
 		goto out;
 	}
 	n = config_setting_length(config_root_setting(&cfg));
 	for (int i = 0; i < n && !ret; i++) {
-		const config_setting_t *s = config_setting_get_elem(config_root_setting(&cfg),
-								    (unsigned)i);
+		const config_setting_t *s =
+		    config_setting_get_elem(config_root_setting(&cfg), (unsigned)i);
 		const char *k = config_setting_name(s);
 
 		if (!strcmp(k, "policy"))
@@ -546,18 +732,83 @@ int policy_load(const char *path, struct policy *out, char *err, size_t errlen)
 			ret = parse_alerts(&l, s, &p.alerts);
 		else if (!strcmp(k, "snapshot"))
 			ret = parse_snapshot(&l, s, &p.snapshot);
+		else if (!strcmp(k, "all_users"))
+			ret = get_bool(&l, s, &p.all_users);
 		else
 			ret = fail(&l, s, "unknown setting \"%s\"", k);
 	}
-	if (!ret && !(p.source = strdup(path)))
+	if (!ret && !(p.source = strdup(name)))
 		ret = -ENOMEM;
 out:
 	config_destroy(&cfg);
 	if (ret) {
 		if (ret == -ENOMEM)
-			snprintf(err, errlen, "%s: out of memory", path);
+			snprintf(err, errlen, "%s: out of memory", name);
 		policy_free(&p);
 		return ret;
+	}
+	*out = p;
+	return 0;
+}
+
+int policy_load(const char *path, struct policy *out, char *err, size_t errlen)
+{
+	char msg[PATH_MAX + 128], *text = NULL;
+	struct policy p;
+	struct stat st;
+	ssize_t n;
+	int fd, ret;
+
+	if (stat(path, &st) != 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	fd = trust_open(path, TRUST_FILE, msg, sizeof(msg));
+	if (fd < 0) {
+		snprintf(err, errlen,
+			 "%s (the config file, what it includes and the programs it "
+			 "names must be root's and writable by root only)",
+			 msg);
+		return fd == -ENOENT ? -ENOENT : -EPERM;
+	}
+	text = calloc(1, CONFIG_MAX + 1);
+	n = text ? read(fd, text, CONFIG_MAX + 1) : -1;
+	close(fd);
+	if (n < 0 || n > CONFIG_MAX) {
+		free(text);
+		say_file(err, errlen, path, n < 0 ? "cannot read it" : "larger than 1 MiB");
+		return n < 0 ? -EIO : -EFBIG;
+	}
+	ret = policy_parse(text, path, true, &p, err, errlen);
+	free(text);
+	if (ret)
+		return ret;
+	if (p.alerts.hook) {
+		/* the program the daemon will run as root, and the files its
+		 * arguments name */
+		for (size_t i = 0; p.alerts.hook[i] && !ret; i++) {
+			const char *a = p.alerts.hook[i];
+			struct stat ast;
+
+			if (i > 0 && (a[0] != '/' || stat(a, &ast) != 0))
+				continue;
+			fd = trust_open(a,
+					i == 0		       ? TRUST_PROGRAM
+					: S_ISDIR(ast.st_mode) ? TRUST_DIR
+							       : TRUST_FILE,
+					msg, sizeof(msg));
+			if (fd < 0) {
+				snprintf(err, errlen, "%s: the alert hook: %s", path, msg);
+				ret = -EPERM;
+			} else {
+				close(fd);
+			}
+		}
+		if (ret) {
+			policy_free(&p);
+			return ret;
+		}
 	}
 	*out = p;
 	return 0;

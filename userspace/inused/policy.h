@@ -11,7 +11,8 @@
  *     default = { open = "defer"; defer_max = "5m"; fallback = "flag"; };
  *     rules = (
  *       { name = "logs"; match = [ "/var/log/(all)", "*.log" ]; quiet = "30s"; open = "flag"; },
- *       { name = "sqlite"; match = [ "*.sqlite" ]; method = "sqlite3 {path} \".backup '{dest}'\""; }
+ *       { name = "sqlite"; match = [ "*.sqlite" ];
+ *         method = [ "python3", "-c", "...", "{path}", "{dest}" ]; }
  *     );
  *   };
  *
@@ -19,14 +20,22 @@
  * skip, flag: what to do with a file open for writing), defer_max (how long
  * a deferred file may be waited for), fallback (copy, skip, flag: when that
  * runs out), quiet (a file open but not written for this long may be
- * copied; 0: off), method (a command that makes a consistent copy, with
- * {path} and {dest}), alert_after and alert_idle (alert when a file stays
+ * copied; 0: off), method (a program and its arguments, a list of
+ * strings, that makes a consistent copy; "{path}" and "{dest}" are whole
+ * arguments the backup tool fills in; no shell is involved), alert_after
+ * and alert_idle (alert when a file stays
  * open for writing, or open and unwritten, longer than that). open,
  * defer_max, fallback, quiet and the alert thresholds are inherited from
  * default; method is not. A top-level group
- *   alerts = { realert = "6h"; hook = "/usr/local/bin/x"; hook_timeout = "10s"; };
- * sets how alerts are repeated and the hook run for each. Durations: "90s", "5m", "1h30m" or an
- * integer number of seconds.
+ *   alerts = { realert = "6h"; hook = [ "/usr/local/bin/x", "arg" ]; hook_timeout = "10s"; };
+ * sets how alerts are repeated and the program run for each (a list: the
+ * program, an absolute path, and its arguments; run without a shell).
+ * Durations: "90s", "5m", "1h30m" or an integer number of seconds.
+ *
+ * Files the daemon trusts: the config file, what it includes (@include)
+ * and the hook's program must be
+ * root's and not writable by group or others, nor may any directory on
+ * their way be (trust.h); otherwise the file is refused.
  *
  * ("(all)" above stands for two stars: a comment cannot hold them.)
  * Patterns: with a '/', matched against the whole absolute path; without,
@@ -53,7 +62,7 @@ struct rule {
 	uint64_t defer_max_ns;
 	enum decision fallback;
 	uint64_t quiet_ns;
-	char *method;
+	char **method;		 /* argv (NULL-terminated), "{path}" and "{dest}" whole */
 	uint64_t alert_after_ns; /* alert when open for writing longer; 0: never */
 	uint64_t alert_idle_ns;	 /* alert when open and unwritten longer; 0: never */
 	/* open = "snapshot": how its writers are frozen, at most how long,
@@ -72,7 +81,7 @@ struct snapshot_conf {
 
 struct alert_conf {
 	uint64_t realert_ns;	  /* alert again while it lasts (default 6 h) */
-	char *hook;		  /* command run for each alert and resolution */
+	char **hook;		  /* argv run for each alert and resolution */
 	uint64_t hook_timeout_ns; /* killed after (default 10 s) */
 };
 
@@ -83,7 +92,8 @@ struct policy {
 	struct alert_conf alerts;
 	struct snapshot_conf snapshot;
 	char *admin_group;
-	char *source; /* the file loaded, NULL: built in */
+	bool all_users; /* every local user may connect (socket 0666) */
+	char *source;	/* the file loaded, NULL: built in */
 };
 
 /* Defaults of open = "snapshot". */
@@ -93,9 +103,18 @@ struct policy {
 /* The built-in policy: defer up to 5 minutes, then flag; no rules. */
 void policy_builtin(struct policy *p);
 
-/* Loads path. 0, or -errno with "FILE:LINE: what" in err; *out is left
- * untouched on failure. -ENOENT when the file does not exist. */
+/* Loads path, after checking that it (and what it includes, and the
+ * hook's program) is out of other users' reach. 0, or -errno with
+ * "FILE:LINE: what" in err; *out is left untouched on failure. -ENOENT
+ * when the file does not exist; -EPERM when it is not trusted. */
 int policy_load(const char *path, struct policy *out, char *err, size_t errlen);
+
+/* Parses a config text (name: for messages). includes: @include is
+ * allowed, every file it names checked as trusted (a relative name is
+ * relative to the working directory, as libconfig opens it); otherwise
+ * refused. The hook's program is not checked here. */
+int policy_parse(const char *text, const char *name, bool includes, struct policy *out, char *err,
+		 size_t errlen);
 
 /* Safe on a zeroed or half-built policy. */
 void policy_free(struct policy *p);
@@ -109,7 +128,7 @@ struct verdict {
 	enum decision decision;
 	const char *reason; /* closed, quiet, open, method */
 	const char *rule;
-	const char *method;
+	char *const *method; /* argv, or NULL */
 	uint64_t retry_after_ns;
 	uint64_t defer_max_ns;
 	enum decision fallback;

@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/jname.h"
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/log.h"
 #include "inused/ops.h"
 #include "inused/request.h"
 
@@ -26,6 +28,9 @@ _Static_assert(sizeof(ops) / sizeof(ops[0]) < PROTO_OPS, "PROTO_OPS too small");
 const double proto_lat_bounds[PROTO_LAT_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 						    0.005,   0.01,   0.025,   0.1,    0.5,   2.5};
 
+/* An unknown op is named in the error up to this many bytes. */
+#define OP_SHOWN_MAX 64
+
 /* Counts one request's handling time in its op's histogram. */
 static void count_latency(struct proto *p, int op, uint64_t ns)
 {
@@ -38,8 +43,8 @@ static void count_latency(struct proto *p, int op, uint64_t ns)
 	p->st.lat_sum[op] += s;
 }
 
-void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
-		const struct policy *pol)
+int proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
+	       const struct policy *pol)
 {
 	memset(p, 0, sizeof(*p));
 	p->t = t;
@@ -47,6 +52,140 @@ void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t ad
 	p->pol = pol;
 	p->admin_gid = admin_gid;
 	p->started_wall_ns = clock_real_ns();
+	return token_key_init(&p->tk);
+}
+
+static void job_end(struct proto *p, struct job *j, bool answered)
+{
+	struct conn *c = j->c;
+
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		p->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	p->njobs--;
+	conn_hold_bytes(c, -(long long)j->bytes);
+	json_decref(j->id);
+	j->done = answered;
+	j->free(p, j);
+	if (answered) {
+		conn_set_busy(c, false);
+		conn_release(c);
+	}
+}
+
+void proto_fini(struct proto *p)
+{
+	for (struct conn *c = p->srv ? p->srv->conns : NULL; c; c = c->next)
+		proto_gone(p, c);
+	while (p->jobs)
+		job_end(p, p->jobs, false);
+	op_wait_fini(p);
+}
+
+const char *proto_accept(void *ctx, struct conn *c)
+{
+	struct proto *p = ctx;
+
+	c->admin = c->peer.uid == 0 || peer_in_group(&c->peer, p->admin_gid);
+	return NULL;
+}
+
+void proto_set_admin_gid(struct proto *p, gid_t gid)
+{
+	p->admin_gid = gid;
+	for (struct conn *c = p->srv->conns; c; c = c->next)
+		c->admin = c->peer.uid == 0 || peer_in_group(&c->peer, gid);
+}
+
+void proto_job_start(struct proto *p, struct conn *c, json_t *id, struct job *j)
+{
+	j->c = c;
+	j->id = json_incref(id);
+	j->prev = NULL;
+	j->next = p->jobs;
+	if (p->jobs)
+		p->jobs->prev = j;
+	p->jobs = j;
+	p->njobs++;
+	conn_hold(c);
+	conn_set_busy(c, true);
+	conn_hold_bytes(c, (long long)j->bytes);
+	if (conn_can_take(c, JOB_OUT_LIMIT) && j->step(p, j))
+		job_end(p, j, true);
+}
+
+bool proto_run_jobs(struct proto *p)
+{
+	bool more = false;
+
+	for (struct job *j = p->jobs, *n; j; j = n) {
+		n = j->next;
+		if (!conn_can_take(j->c, JOB_OUT_LIMIT))
+			continue; /* resumed when its client has read */
+		if (j->step(p, j)) {
+			job_end(p, j, true);
+			continue;
+		}
+		more |= conn_can_take(j->c, JOB_OUT_LIMIT);
+	}
+	return more;
+}
+
+/*
+ * Counts the JSON values of a request line without parsing it (strings
+ * skipped with their escapes), so that a line is not parsed into more
+ * memory than PROTO_MAX_VALUES values take. An upper bound: every value
+ * but the first follows a ',', '[', '{' or ':'.
+ */
+static size_t count_values(const char *s, size_t len)
+{
+	size_t n = 1;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		if (ch == '"')
+			in_str = true;
+		else if (ch == ',' || ch == '[' || ch == '{' || ch == ':')
+			n++;
+	}
+	return n;
+}
+
+/* The longest prefix of s[0..len) of at most max bytes that does not cut
+ * a UTF-8 character (s is valid UTF-8: jansson checked it). */
+static size_t utf8_prefix(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+static void unknown_op(struct proto *p, struct conn *c, json_t *id, json_t *opv)
+{
+	const char *op = json_string_value(opv);
+	size_t len = json_string_length(opv), shown = utf8_prefix(op, len, OP_SHOWN_MAX);
+	struct strbuf m = {0};
+
+	sb_adds(&m, "unknown op ");
+	jname_append(&m, op, strnlen(op, shown));
+	if (shown < len)
+		sb_adds(&m, " (cut)");
+	proto_send_error(p, c, id, "unknown_op", m.buf ? m.buf : "unknown op");
+	sb_free(&m);
 }
 
 void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
@@ -63,6 +202,14 @@ void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
 		len--;
 	if (len == 0)
 		return; /* blank lines are allowed between requests */
+	if (count_values(line, len) > PROTO_MAX_VALUES) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "a request may hold at most %d JSON values",
+			 PROTO_MAX_VALUES);
+		proto_send_error(p, c, NULL, "bad_request", msg);
+		return;
+	}
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!req) {
 		char msg[256];
@@ -86,15 +233,11 @@ void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
 		return;
 	}
 	for (i = 0; i < OP_NR; i++)
-		if (!strcmp(op, proto_op_names[i]))
+		if (strlen(proto_op_names[i]) == json_string_length(opv) &&
+		    !strcmp(op, proto_op_names[i]))
 			break;
 	if (i == OP_NR) {
-		struct strbuf m = {0};
-
-		sb_adds(&m, "unknown op ");
-		proto_add_str(&m, op);
-		proto_send_error(p, c, id, "unknown_op", m.buf);
-		sb_free(&m);
+		unknown_op(p, c, id, opv);
 		json_decref(req);
 		return;
 	}
@@ -119,6 +262,11 @@ void proto_gone(void *ctx, struct conn *c)
 {
 	struct proto *p = ctx;
 
+	for (struct job *j = p->jobs, *n; j; j = n) {
+		n = j->next;
+		if (j->c == c)
+			job_end(p, j, false);
+	}
 	op_wait_gone(p, c);
 	op_subscribe_gone(p, c);
 }

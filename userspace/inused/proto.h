@@ -11,6 +11,7 @@
 
 #include "inused/policy.h"
 #include "inused/server.h"
+#include "inused/token.h"
 #include "inused/tracker.h"
 
 #define INUSE_PROTOCOL_VERSION 1
@@ -20,6 +21,12 @@ struct alerts;
 struct freezer;
 struct waiter;
 struct subscriber;
+struct job;
+struct wait_index;
+
+/* At most this many JSON values in one request line (its parsed form is
+ * bounded with it). */
+#define PROTO_MAX_VALUES 262144
 
 #define PROTO_OPS	  16
 #define PROTO_LAT_BUCKETS 12
@@ -55,16 +62,35 @@ struct proto {
 	gid_t admin_gid;	 /* members see every file; (gid_t)-1: root only */
 	uint64_t started_wall_ns;
 	struct proto_stats st;
+	struct token_key tk; /* drawn at start: tokens of an earlier start expire */
 	struct waiter *waiters;
 	size_t nwaiters;
-	uint64_t seen_changes; /* tracker changes the waiters were evaluated at */
+	struct wait_index *widx; /* waited paths by inode */
+	uint64_t seen_changes;	 /* tracker changes the waiters were evaluated at */
 	struct subscriber *subscribers;
 	size_t nsubscribers;
 	struct freezer *fz; /* snapshots; NULL: none */
+	struct job *jobs; /* requests answered over several turns */
+	size_t njobs;
 };
 
-void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
-		const struct policy *pol);
+/* 0, or -errno when no random key can be drawn. */
+int proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
+	       const struct policy *pol);
+/* Frees what the protocol holds (jobs, waits, subscriptions). */
+void proto_fini(struct proto *p);
+
+/* server_accept_fn: decides, once, whether the client is an admin. */
+const char *proto_accept(void *ctx, struct conn *c);
+
+/* The admin group changed (a reload): every client is judged again from
+ * the credentials it connected with. */
+void proto_set_admin_gid(struct proto *p, gid_t gid);
+
+/* Runs a turn of every request being answered over several turns (whose
+ * client takes its output). Returns true when some can run again at once
+ * (the loop must not sleep). */
+bool proto_run_jobs(struct proto *p);
 
 /* The table changed: answer the waiters that are now free. */
 void proto_waiters_changed(struct proto *p);

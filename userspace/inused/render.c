@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,16 @@ int render_name(struct strbuf *out, const char *s)
 	if (!s)
 		return sb_adds(out, "null");
 	return jname_append(out, s, strlen(s));
+}
+
+/* A 64-bit identity (inode number, cgroup id): a number, or, above
+ * 2^63 - 1 (some FUSE and network file systems), a string of its digits,
+ * which JSON parsers that hold integers in 64 signed bits can read. */
+static int render_id(struct strbuf *out, uint64_t v)
+{
+	if (v > INT64_MAX)
+		return sb_printf(out, "\"%llu\"", (unsigned long long)v);
+	return sb_add_u64(out, v);
 }
 
 static const char *mode_name(const struct writer *w)
@@ -64,8 +75,9 @@ static int render_writer(struct tracker *t, const struct writer *w, struct strbu
 
 	err |= sb_printf(b, "{\"pid\":%u,\"comm\":", w->pid);
 	err |= jname_append(b, w->comm, strnlen(w->comm, sizeof(w->comm)));
-	err |= sb_printf(b, ",\"uid\":%u,\"cgroup_id\":%llu,\"mode\":\"%s\",\"flags\":", w->uid,
-			 (unsigned long long)w->cgroup_id, mode_name(w));
+	err |= sb_printf(b, ",\"uid\":%u,\"cgroup_id\":", w->uid);
+	err |= render_id(b, w->cgroup_id);
+	err |= sb_printf(b, ",\"mode\":\"%s\",\"flags\":", mode_name(w));
 	err |= render_flags(b, w);
 	err |= sb_adds(b, ",\"since\":");
 	err |= render_time(b, tracker_wall_ns(t, w->since_ns));
@@ -117,12 +129,13 @@ static int build_cache(struct tracker *t, struct entry *e)
 	}
 	err |= sb_adds(&s, "{\"path\":");
 	err |= render_name(&s, e->path);
-	err |= sb_printf(&s, ",\"dev\":\"%u:%u\",\"ino\":%llu", kdev_major(dev), kdev_minor(dev),
-			 (unsigned long long)ino);
-	if (dev != e->dev || ino != e->ino)
-		err |=
-		    sb_printf(&s, ",\"data_dev\":\"%u:%u\",\"data_ino\":%llu", kdev_major(e->dev),
-			      kdev_minor(e->dev), (unsigned long long)e->ino);
+	err |= sb_printf(&s, ",\"dev\":\"%u:%u\",\"ino\":", kdev_major(dev), kdev_minor(dev));
+	err |= render_id(&s, ino);
+	if (dev != e->dev || ino != e->ino) {
+		err |= sb_printf(&s, ",\"data_dev\":\"%u:%u\",\"data_ino\":", kdev_major(e->dev),
+				 kdev_minor(e->dev));
+		err |= render_id(&s, e->ino);
+	}
 	if (up->host_path && up->host_path != e->path) {
 		err |= sb_adds(&s, ",\"upper_path\":");
 		err |= render_name(&s, up->host_path);

@@ -16,6 +16,7 @@
 #include "common/kdev.h"
 #include "common/timeutil.h"
 #include "inused/fault.h"
+#include "inused/creds.h"
 
 /* Appends the request id, as given, or null. */
 void proto_add_id(struct strbuf *b, json_t *id)
@@ -81,45 +82,6 @@ void proto_send_obj(struct conn *c, json_t *id, json_t *body)
 	free(s);
 }
 
-/* Is gid among the supplementary groups of the client process? */
-static bool pid_in_group(pid_t pid, gid_t gid)
-{
-	char path[64], line[4096];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char *s, *end;
-
-		if (strncmp(line, "Groups:", 7))
-			continue;
-		for (s = line + 7;; s = end) {
-			unsigned long g = strtoul(s, &end, 10);
-
-			if (end == s)
-				break;
-			if ((gid_t)g == gid)
-				found = true;
-		}
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
-bool proto_is_admin(const struct proto *p, const struct conn *c)
-{
-	if (c->cred.uid == 0)
-		return true;
-	if (p->admin_gid == (gid_t)-1)
-		return false;
-	return c->cred.gid == p->admin_gid || pid_in_group(c->cred.pid, p->admin_gid);
-}
-
 bool proto_visible(const struct entry *e, bool admin, uid_t uid)
 {
 	if (FAULT(LEAK))
@@ -128,6 +90,16 @@ bool proto_visible(const struct entry *e, bool admin, uid_t uid)
 		return true;
 	for (uint32_t i = 0; i < e->nw; i++)
 		if (e->w[i].uid == uid)
+			return true;
+	return false;
+}
+
+bool proto_visible_closed(const struct entry *e, bool admin, uid_t uid)
+{
+	if (admin || proto_visible(e, false, uid))
+		return true;
+	for (uint32_t i = 0; i < e->nuids; i++)
+		if (e->uids[i] == uid)
 			return true;
 	return false;
 }
@@ -154,6 +126,7 @@ void namev_free(struct namev *nv)
 	free(nv->v);
 	nv->v = NULL;
 	nv->n = 0;
+	nv->bytes = 0;
 }
 
 int proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req, const char *member,
@@ -165,6 +138,7 @@ int proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req, co
 
 	out->v = NULL;
 	out->n = 0;
+	out->bytes = 0;
 	snprintf(msg, sizeof(msg),
 		 "\"%s\" must be a non-empty array of absolute paths (strings, or arrays of "
 		 "byte values)",
@@ -182,7 +156,8 @@ int proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req, co
 	{
 		/* a path too long for the kernel is kept (up to a bound) and
 		 * answered as an error of its own */
-		char *s = jname_get(v, 4 * PATH_MAX, NULL);
+		size_t len = 0;
+		char *s = jname_get(v, 4 * PATH_MAX, &len);
 
 		if (!s) {
 			namev_free(out);
@@ -191,7 +166,9 @@ int proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req, co
 			return -EINVAL;
 		}
 		out->v[out->n++] = s;
+		out->bytes += len + 1 + 2 * sizeof(void *);
 	}
+	out->bytes += out->n * sizeof(*out->v);
 	return 0;
 }
 
@@ -209,7 +186,7 @@ const char *path_state_name(enum path_state s)
  * asked of the kernel through a descriptor. Remembered per device.
  */
 #define FS_CACHE 64
-static bool keyed_by_stat(const struct tracker *t, dev_t dev, const char *path)
+static bool keyed_by_stat(const struct tracker *t, dev_t dev, int fd)
 {
 	static struct {
 		dev_t dev;
@@ -235,11 +212,16 @@ static bool keyed_by_stat(const struct tracker *t, dev_t dev, const char *path)
 
 	if (cache[slot].used && cache[slot].dev == dev)
 		return cache[slot].keyed;
-	if (statfs(path, &sf) != 0)
+	if (fstatfs(fd, &sf) != 0)
 		return false;
 	for (size_t i = 0; i < sizeof(keyed_types) / sizeof(keyed_types[0]); i++)
 		if ((unsigned long)sf.f_type == keyed_types[i])
 			keyed = true;
+	/* the kernel's own shmem mount (a memfd, SysV shared memory, reached
+	 * through /proc/PID/fd): not mounted anywhere, not tracked; asked */
+	if (keyed && (sf.f_type == 0x01021994 || sf.f_type == 0x858458f6) &&
+	    !mounts_fstype(&t->mounts, kdev_from_dev(dev)))
+		keyed = false;
 	/* the kernel's own shmem mount (a memfd, SysV shared memory, reached
 	 * through /proc/PID/fd): not mounted anywhere, not tracked; asked */
 	if (keyed && (sf.f_type == 0x01021994 || sf.f_type == 0x858458f6) &&
@@ -251,90 +233,100 @@ static bool keyed_by_stat(const struct tracker *t, dev_t dev, const char *path)
 	return keyed;
 }
 
-enum path_state proto_path_state(struct proto *p, const char *path, struct stat *st,
-				 struct entry **e, int *err)
+/* The client's part of a lookup, with its credentials: the path opened
+ * (O_PATH), what it names, and whether the client could read it. */
+static void lookup_as_client(const char *path, struct path_res *r, int *fd)
 {
-	struct tracker *t = p->t;
-	uint32_t kd, dev;
-	uint64_t ino;
-	int fd, r;
-
-	*e = NULL;
-	*err = 0;
+	*fd = -1;
 	if (path[0] != '/') {
-		*err = EINVAL;
-		return PS_ERROR;
+		r->ps = PS_ERROR;
+		r->err = EINVAL;
+		return;
 	}
 	if (strlen(path) >= PATH_MAX) {
-		*err = ENAMETOOLONG;
-		return PS_ERROR;
+		r->ps = PS_ERROR;
+		r->err = ENAMETOOLONG;
+		return;
 	}
-	if (stat(path, st) != 0) {
-		*err = errno;
-		return errno == ENOENT || errno == ENOTDIR ? PS_MISSING : PS_ERROR;
+	*fd = open(path, O_PATH | O_CLOEXEC);
+	if (*fd < 0) {
+		r->err = errno;
+		r->ps = errno == ENOENT || errno == ENOTDIR ? PS_MISSING : PS_ERROR;
+		return;
 	}
-	if (!S_ISREG(st->st_mode))
-		return PS_NOT_REGULAR;
+	/* what it could open for reading itself, and nothing else */
+	if (fstat(*fd, &r->st) != 0 || faccessat(*fd, "", R_OK, AT_EMPTY_PATH | AT_EACCESS) != 0) {
+		r->err = errno == EACCES || errno == EPERM ? EACCES : errno;
+		r->ps = PS_ERROR;
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	r->ps = S_ISREG(r->st.st_mode) ? PS_NOT_OPEN : PS_NOT_REGULAR;
+}
+
+/* The daemon's part: the table, and the kernel when the table cannot
+ * tell alone. */
+static void lookup_state(struct proto *p, int fd, struct path_res *r)
+{
+	struct tracker *t = p->t;
+	struct stat *st = &r->st;
+	uint32_t kd, dev;
+	uint64_t ino;
+	int k;
+
 	kd = kdev_from_dev(st->st_dev);
-	*e = table_find_any(&t->table, kd, st->st_ino);
-	if (FAULT(LAG) && *e && (*e)->first_open_ns + 300 * NSEC_PER_MSEC > clock_boot_ns())
-		*e = NULL;
-	if (*e) {
-		tracker_note_mtime(t, *e,
+	r->e = table_find_any(&t->table, kd, st->st_ino);
+	if (FAULT(LAG) && r->e && r->e->first_open_ns + 300 * NSEC_PER_MSEC > clock_boot_ns())
+		r->e = NULL;
+	if (r->e) {
+		tracker_note_mtime(t, r->e,
 				   (uint64_t)st->st_mtim.tv_sec * NSEC_PER_SEC +
 				       (uint64_t)st->st_mtim.tv_nsec);
-		return PS_OPEN;
+		r->ps = PS_OPEN;
+		return;
 	}
-	if (tracker_table_trusted(t) && keyed_by_stat(t, st->st_dev, path))
-		return PS_NOT_OPEN;
+	if (tracker_table_trusted(t) && keyed_by_stat(t, st->st_dev, fd))
+		return;
 	/* the kernel's own count, through a descriptor of this very path */
-	fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd >= 0) {
-		r = tracker_fd_writers(t, fd, &dev, &ino);
-		close(fd);
-		if (r == 1) {
-			*e = table_find(&t->table, dev, ino);
-			return PS_OPEN;
-		}
-		if (r == 0)
-			return PS_NOT_OPEN;
+	k = tracker_fd_writers(t, fd, &dev, &ino);
+	if (k == 1) {
+		r->e = table_find(&t->table, dev, ino);
+		r->ps = PS_OPEN;
+		return;
 	}
+	if (k == 0)
+		return;
 	if (tracker_kernel_has(t, kd, st->st_ino))
-		return PS_OPEN;
-	return PS_NOT_OPEN;
+		r->ps = PS_OPEN;
 }
 
-/* May uid/gid search directory st? (mode bits only) */
-static bool can_search(const struct stat *st, uid_t uid, gid_t gid)
+void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths, size_t n,
+		       struct path_res *res)
 {
-	if (st->st_uid == uid)
-		return st->st_mode & S_IXUSR;
-	if (st->st_gid == gid)
-		return st->st_mode & S_IXGRP;
-	return st->st_mode & S_IXOTH;
-}
+	int fds[PROTO_LOOKUP_BATCH];
+	int err;
 
-bool proto_may_lookup(const struct conn *c, const char *path)
-{
-	char dir[PATH_MAX];
-	size_t n;
-
-	if (c->cred.uid == 0)
-		return true;
-	if (path[0] != '/' || strlen(path) >= sizeof(dir))
-		return false;
-	for (const char *s = path + 1; (s = strchr(s, '/')); s++) {
-		struct stat st;
-
-		n = (size_t)(s - path);
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-		if (stat(dir, &st) != 0)
-			return true; /* the lookup fails for the client too: "missing" */
-		if (S_ISDIR(st.st_mode) && !can_search(&st, c->cred.uid, c->cred.gid))
-			return false;
+	if (n > PROTO_LOOKUP_BATCH)
+		n = PROTO_LOOKUP_BATCH;
+	memset(res, 0, n * sizeof(*res));
+	err = creds_enter(&c->peer);
+	if (err) {
+		/* the lookup cannot be made as the client: none is made */
+		for (size_t i = 0; i < n; i++)
+			res[i] = (struct path_res){.ps = PS_ERROR, .err = EACCES};
+		return;
 	}
-	return stat("/", &(struct stat){0}) == 0;
+	for (size_t i = 0; i < n; i++)
+		lookup_as_client(paths[i], &res[i], &fds[i]);
+	creds_leave();
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (res[i].ps == PS_NOT_OPEN)
+			lookup_state(p, fds[i], &res[i]);
+		close(fds[i]);
+	}
 }
 
 int under_init(struct tracker *t, const char *dir, struct under *u)
@@ -380,4 +372,11 @@ void under_free(struct under *u)
 	free(u->host);
 	free(u->fs_path);
 	memset(u, 0, sizeof(*u));
+}
+
+void proto_job_send(struct job *j, struct strbuf *b)
+{
+	if (b->len)
+		conn_send(j->c, b->buf, b->len);
+	sb_reset(b);
 }

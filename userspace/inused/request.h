@@ -2,8 +2,17 @@
 /*
  * request.h - what the request handlers (op_*.c) share: answers and
  * errors, the members requests carry (names, durations), who the client
- * is and what it may see, and where a path stands. It depends on no
- * handler; proto.c dispatches to the handlers.
+ * is and what it may see, where a path stands (looked up with the client's
+ * rights), and requests answered over several turns of the event loop. It
+ * depends on no handler; proto.c dispatches to the handlers.
+ *
+ * The access model (docs/protocol.md, "Access"):
+ *  - a client is an admin when it is root or was in the admin group when
+ *    it connected (conn->admin, decided once);
+ *  - a path is looked up with the client's own credentials (creds.h), and
+ *    its state is told only when the client could open it for reading;
+ *  - writers, times and counters of a file are shown only to admins and
+ *    to the users whose processes write it.
  */
 #ifndef INUSED_REQUEST_H
 #define INUSED_REQUEST_H
@@ -29,10 +38,21 @@ void proto_add_str(struct strbuf *b, const char *s);
 /* Sends {"id":…,"ok":true, <members of body>}. */
 void proto_send_obj(struct conn *c, json_t *id, json_t *body);
 
-/* Root, or a member of the admin group: sees every file. */
-bool proto_is_admin(const struct proto *p, const struct conn *c);
-/* May a client see the names and writers of this file? */
+/* Root, or a member of the admin group when it connected: sees every
+ * file. */
+static inline bool proto_is_admin(const struct proto *p, const struct conn *c)
+{
+	(void)p;
+	return c->admin;
+}
+
+/* May a client see the writers, times and counters of this file (and
+ * that it is in the table)? Admins: always; others: while one of their
+ * processes writes it. */
 bool proto_visible(const struct entry *e, bool admin, uid_t uid);
+/* The same for a file that is leaving the table (its writers are gone):
+ * one of the user's processes wrote it while it was open. */
+bool proto_visible_closed(const struct entry *e, bool admin, uid_t uid);
 
 /* Seconds (a number) or a duration text ("90s"). 0 or -EINVAL. */
 int proto_get_duration(json_t *v, uint64_t *ns);
@@ -41,6 +61,7 @@ int proto_get_duration(json_t *v, uint64_t *ns);
 struct namev {
 	char **v;
 	size_t n;
+	size_t bytes; /* memory they take, about */
 };
 void namev_free(struct namev *nv);
 
@@ -48,7 +69,7 @@ void namev_free(struct namev *nv);
  * Reads member "member" of req: a non-empty array of absolute paths, each a
  * string or an array of bytes. Sends the error and returns -EINVAL when it
  * is not; a path that is not usable (too long, not absolute) is kept and
- * answered as an error of its own by proto_path_state.
+ * answered as an error of its own by proto_paths_state.
  */
 int proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req, const char *member,
 		    struct namev *out);
@@ -56,20 +77,30 @@ int proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req, co
 enum path_state { PS_NOT_OPEN, PS_OPEN, PS_MISSING, PS_NOT_REGULAR, PS_ERROR };
 const char *path_state_name(enum path_state s);
 
-/*
- * Where a path stands: stat(2) it (following symlinks) and look its inode
- * up in the table (by key or alias); where the table cannot say "not open"
- * alone (events lost, a file system whose names do not carry the identity
- * of the inode that holds the data, such as an overlay), the kernel is
- * asked through a descriptor of the path. *st is filled when the path
- * exists; *e is the table entry or NULL; *err the errno of a failure.
- */
-enum path_state proto_path_state(struct proto *p, const char *path, struct stat *st,
-				 struct entry **e, int *err);
+/* Where one path stands. */
+struct path_res {
+	enum path_state ps;
+	int err;	 /* with PS_ERROR: why */
+	struct stat st;	 /* when it exists and the client may read it */
+	struct entry *e; /* its table entry, if any: valid until the tracker runs */
+};
 
-/* Non-admins may ask only about paths they could reach themselves: every
- * directory on the way searchable by them (mode bits; ACLs are not read). */
-bool proto_may_lookup(const struct conn *c, const char *path);
+/* At most this many paths are looked up at once. */
+#define PROTO_LOOKUP_BATCH 256
+
+/*
+ * Where n paths (n <= PROTO_LOOKUP_BATCH) stand, as the client may learn
+ * it: each is opened (O_PATH, following symlinks) with the client's
+ * credentials, one lookup per path; one the client could not open for
+ * reading itself answers PS_ERROR (EACCES), one it cannot reach PS_MISSING
+ * or PS_ERROR as the kernel says. The inode found is looked up in the
+ * table (by key or alias); where the table cannot say "not open" alone
+ * (events lost, a file system whose names do not carry the identity of the
+ * inode that holds the data, such as an overlay), the kernel is asked
+ * through the descriptor.
+ */
+void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths, size_t n,
+		       struct path_res *res);
 
 /*
  * "under DIR": files whose host path is below DIR, or, through any bind
@@ -88,5 +119,39 @@ struct under {
 int under_init(struct tracker *t, const char *dir, struct under *u);
 bool under_matches(struct tracker *t, const struct under *u, struct entry *e);
 void under_free(struct under *u);
+
+/*
+ * A request answered over several turns of the event loop (long batches):
+ * each turn handles at most JOB_TURN paths or files and writes their part
+ * of the answer, and a turn runs only while the client has less than
+ * JOB_OUT_LIMIT bytes of it unread, so that no answer is held whole in
+ * memory and every other client is served between turns. Later requests
+ * of the same client wait until it is done.
+ */
+#define JOB_TURN      256
+#define JOB_OUT_LIMIT (256 * 1024)
+
+struct job;
+/* One turn; returns true when the answer is complete. */
+typedef bool (*job_step_fn)(struct proto *p, struct job *j);
+/* Frees the job (done, or its client went away). */
+typedef void (*job_free_fn)(struct proto *p, struct job *j);
+
+struct job {
+	struct job *prev, *next;
+	struct conn *c;
+	json_t *id; /* referenced */
+	job_step_fn step;
+	job_free_fn free;
+	size_t bytes; /* memory it holds, counted to the client's user */
+	bool done;    /* when freed: the answer is complete (else the client left) */
+};
+
+/* Starts j (filled by the caller: step, free, bytes): runs its first turn
+ * at once; the rest follow in later turns. Takes a reference to id. */
+void proto_job_start(struct proto *p, struct conn *c, json_t *id, struct job *j);
+
+/* Sends the text of the answer so far (and resets b). */
+void proto_job_send(struct job *j, struct strbuf *b);
 
 #endif

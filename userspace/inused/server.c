@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +14,38 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/jname.h"
 #include "inused/log.h"
+#include "inused/trust.h"
 
 static void conn_update(struct conn *c);
+
+static size_t pending(const struct conn *c)
+{
+	return c->out.len - c->outoff;
+}
+
+/* Its user went back under its byte bound: its clients may go on. */
+static void user_wake(struct server *s, struct user_usage *u)
+{
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->u != u)
+			continue;
+		c->more = true; /* lines left while it was paused */
+		conn_update(c);
+	}
+}
+
+/* Counts what the client holds now to its user. */
+static void account(struct conn *c)
+{
+	size_t now = pending(c) + c->in.len + c->held;
+	long long d = (long long)now - (long long)c->charged;
+
+	c->charged = now;
+	if (d && users_charge(&c->srv->users, c->u, d))
+		user_wake(c->srv, c->u);
+}
 
 static void conn_free(struct conn *c)
 {
@@ -36,12 +67,15 @@ static void conn_free(struct conn *c)
 			close(c->fds[i].fd[k]);
 	sb_free(&c->in);
 	sb_free(&c->out);
+	c->outoff = 0;
+	c->held = 0;
+	if (c->u) {
+		account(c);
+		c->u->conns--;
+		users_unref(&s->users, c->u);
+	}
+	peer_free(&c->peer);
 	free(c);
-}
-
-static size_t pending(const struct conn *c)
-{
-	return c->out.len - c->outoff;
 }
 
 /* Writes what the socket takes. -1 when the client is gone. */
@@ -105,7 +139,36 @@ static int conn_flush(struct conn *c)
 		sb_consume(&c->out, c->outoff);
 		c->outoff = 0;
 	}
+	account(c);
 	return 0;
+}
+
+/* May the client's lines be handled now? */
+static bool may_process(const struct conn *c)
+{
+	return !c->closing && !c->busy && pending(c) <= c->srv->o.max_out &&
+	       !users_bytes_over(c->u);
+}
+
+/* May more be read from it? Not while complete lines wait, nor after its
+ * end. */
+static bool may_read(const struct conn *c)
+{
+	return may_process(c) && !c->more && !c->eof;
+}
+
+/* Is a complete line waiting in the input? */
+static bool has_line(const struct conn *c)
+{
+	return c->in.len && !c->discarding && memchr(c->in.buf, '\n', c->in.len);
+}
+
+/* The peer is done and nothing is left to answer or to send. */
+static bool finished(const struct conn *c, bool eof)
+{
+	if (!(eof || c->closing) || pending(c) || c->async || c->busy)
+		return false;
+	return c->closing || !has_line(c);
 }
 
 static void conn_update(struct conn *c)
@@ -114,7 +177,7 @@ static void conn_update(struct conn *c)
 
 	/* RDHUP is level-triggered: watched only while reading, or a half-closed
 	 * client that does not read would spin the loop */
-	if (!c->closing && pending(c) <= c->srv->o.max_out)
+	if (may_read(c))
 		ev |= EPOLLIN | EPOLLRDHUP;
 	if (pending(c))
 		ev |= EPOLLOUT;
@@ -125,6 +188,7 @@ int conn_send(struct conn *c, const void *data, size_t len)
 {
 	if (sb_add(&c->out, data, len))
 		return -ENOMEM;
+	account(c);
 	conn_update(c); /* EPOLLOUT: flushed by the loop */
 	return 0;
 }
@@ -151,6 +215,11 @@ size_t conn_pending(const struct conn *c)
 	return pending(c);
 }
 
+bool conn_can_take(const struct conn *c, size_t limit)
+{
+	return pending(c) < limit && !users_bytes_over(c->u);
+}
+
 void conn_hold(struct conn *c)
 {
 	c->async++;
@@ -168,19 +237,43 @@ void conn_close_after_flush(struct conn *c)
 	c->closing = true;
 }
 
-/* Splits the input into lines and hands them over; returns false when the
- * client went away meanwhile. */
+void conn_set_busy(struct conn *c, bool busy)
+{
+	c->busy = busy;
+	if (!busy && has_line(c))
+		c->more = true; /* lines that waited: next turn */
+	conn_update(c);
+}
+
+void conn_hold_bytes(struct conn *c, long long delta)
+{
+	if (delta < 0 && (size_t)-delta > c->held)
+		c->held = 0;
+	else
+		c->held = (size_t)((long long)c->held + delta);
+	account(c);
+	conn_update(c);
+}
+
+/* Hands over up to SERVER_LINES_PER_TURN complete lines; sets c->more when
+ * some are left for the next turn. */
 static void conn_lines(struct conn *c)
 {
 	struct server *s = c->srv;
+	unsigned int n = 0;
 	size_t off = 0;
 
-	while (off < c->in.len) {
+	c->more = false;
+	while (off < c->in.len && may_process(c)) {
 		char *nl = memchr(c->in.buf + off, '\n', c->in.len - off);
 		size_t len;
 
 		if (!nl)
 			break;
+		if (n++ == SERVER_LINES_PER_TURN) {
+			c->more = true;
+			break;
+		}
 		len = (size_t)(nl - (c->in.buf + off));
 		if (c->discarding) {
 			c->discarding = false;
@@ -190,11 +283,9 @@ static void conn_lines(struct conn *c)
 			s->on_line(s->ctx, c, c->in.buf + off, len);
 		}
 		off = (size_t)(nl - c->in.buf) + 1;
-		if (c->closing || pending(c) > s->o.max_out)
-			break;
 	}
 	sb_consume(&c->in, off);
-	if (!c->discarding && c->in.len > s->o.max_line) {
+	if (!c->discarding && c->in.len > s->o.max_line && !memchr(c->in.buf, '\n', c->in.len)) {
 		/* no newline within the limit: refuse, skip to the next one */
 		s->oversized++;
 		sb_reset(&c->in);
@@ -202,13 +293,14 @@ static void conn_lines(struct conn *c)
 		if (s->on_oversize)
 			s->on_oversize(s->ctx, c);
 	}
+	account(c);
 }
 
 static void conn_event(struct loop_watch *w, uint32_t events)
 {
 	struct conn *c = w->data;
 	struct server *s = c->srv;
-	bool eof = false;
+	bool eof = c->eof;
 
 	/* HUP: the peer closed both ways (a half-close is only RDHUP); nobody
 	 * will read what is pending or still to come */
@@ -217,15 +309,14 @@ static void conn_event(struct loop_watch *w, uint32_t events)
 		return;
 	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		while (!c->closing && pending(c) <= s->o.max_out) {
-			size_t room = s->o.max_line + 1 - (c->discarding ? 0 : c->in.len);
+		while (may_read(c)) {
+			size_t used = c->discarding ? 0 : c->in.len;
+			size_t room = used <= s->o.max_line ? s->o.max_line + 1 - used : 1;
 			char tmp[65536];
 			ssize_t n;
 
 			if (room > sizeof(tmp))
 				room = sizeof(tmp);
-			if (room == 0)
-				room = 1;
 			n = recv(c->w.fd, tmp, room, 0);
 			if (n < 0) {
 				if (errno == EINTR)
@@ -249,34 +340,63 @@ static void conn_event(struct loop_watch *w, uint32_t events)
 				eof = true;
 				break;
 			}
+			account(c);
 			conn_lines(c);
 		}
-		/* lines left over after the output limit was reached */
-		if (!c->closing && pending(c) <= s->o.max_out)
-			conn_lines(c);
 	}
 	if (conn_flush(c) < 0) {
 		conn_free(c);
 		return;
 	}
-	/* requests left in the buffer while the client was behind */
-	if (!c->closing && c->in.len && pending(c) <= s->o.max_out) {
-		conn_lines(c);
-		if (conn_flush(c) < 0) {
-			conn_free(c);
-			return;
-		}
-	}
-	if ((eof || c->closing) && !pending(c) && !c->async) {
+	/* lines left while the client was behind: handled next turn */
+	if (has_line(c) && may_process(c))
+		c->more = true;
+	if (finished(c, eof)) {
 		conn_free(c);
 		return;
 	}
-	if (eof) {
-		/* peer gone for reading: still flush what it asked for */
+	if (eof && !c->eof) {
+		/* peer gone for reading: still answer what it asked for */
 		shutdown(c->w.fd, SHUT_RD);
-		c->closing = true;
+		c->eof = true;
 	}
 	conn_update(c);
+}
+
+bool server_work(struct server *s)
+{
+	bool more = false;
+
+	for (struct conn *c = s->conns, *n; c; c = n) {
+		n = c->next;
+		if (!c->more)
+			continue;
+		if (may_process(c))
+			conn_lines(c);
+		else
+			c->more = false; /* woken again when it may go on */
+		if (finished(c, c->eof)) {
+			conn_free(c);
+			continue;
+		}
+		conn_update(c);
+		more |= c->more;
+	}
+	return more;
+}
+
+static void refuse(struct server *s, int fd, const char *why)
+{
+	struct strbuf b = {0};
+
+	s->refused++;
+	sb_adds(&b, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":");
+	jname_append(&b, why, strlen(why));
+	sb_adds(&b, "}}\n");
+	if (b.buf && send(fd, b.buf, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		(void)0;
+	sb_free(&b);
+	close(fd);
 }
 
 static void accept_event(struct loop_watch *w, uint32_t events)
@@ -284,7 +404,7 @@ static void accept_event(struct loop_watch *w, uint32_t events)
 	struct server *s = w->data;
 
 	for (;;) {
-		socklen_t sl = sizeof(struct ucred);
+		const char *why = NULL;
 		struct conn *c;
 		int fd = accept4(s->lw.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -295,40 +415,57 @@ static void accept_event(struct loop_watch *w, uint32_t events)
 				log_warn("accept: %s", strerror(errno));
 			return;
 		}
-		if (s->nconns >= s->o.max_conns) {
-			static const char msg[] =
-			    "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"busy\","
-			    "\"message\":\"too many clients\"}}\n";
-
-			s->refused++;
-			if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				(void)0;
-			close(fd);
-			continue;
-		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
 			continue;
 		}
 		c->srv = s;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) != 0) {
-			/* unknown peer: least privilege */
-			c->cred.uid = (uid_t)-1;
-			c->cred.gid = (gid_t)-1;
-			c->cred.pid = 0;
-		}
-		if (loop_add(s->loop, &c->w, fd, EPOLLIN | EPOLLRDHUP, conn_event, c)) {
-			close(fd);
+		/* unknown peer: least privilege (it may reach nothing) */
+		if (peer_read(fd, &c->peer))
+			log_debug("a client's credentials are unknown: %s", strerror(errno));
+		c->u = users_ref(&s->users, c->peer.uid);
+		if (!c->u)
+			why = "out of memory";
+		else if (!users_global_room(c->peer.uid, s->nconns, s->o.max_conns))
+			why = "too many clients";
+		else if (users_conns_full(&s->users, c->u))
+			why = "too many clients of this user";
+		if (why) {
+			refuse(s, fd, why);
+			users_unref(&s->users, c->u);
+			peer_free(&c->peer);
 			free(c);
 			continue;
 		}
+		if (loop_add(s->loop, &c->w, fd, EPOLLIN | EPOLLRDHUP, conn_event, c)) {
+			close(fd);
+			users_unref(&s->users, c->u);
+			peer_free(&c->peer);
+			free(c);
+			continue;
+		}
+		c->u->conns++;
 		c->next = s->conns;
 		if (s->conns)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
 		s->accepted++;
+		if (s->on_accept && (why = s->on_accept(s->ctx, c))) {
+			/* refused by the protocol: told, then closed */
+			struct strbuf b = {0};
+
+			s->refused++;
+			sb_adds(&b, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"busy\","
+				    "\"message\":");
+			jname_append(&b, why, strlen(why));
+			sb_adds(&b, "}}\n");
+			conn_send(c, b.buf, b.len);
+			sb_free(&b);
+			conn_close_after_flush(c);
+			conn_update(c);
+		}
 	}
 }
 
@@ -347,55 +484,116 @@ static bool socket_alive(const char *path)
 	return alive;
 }
 
-static int mkdir_parent(const char *path)
+/* Opens (creating it if missing) the directory of the socket, checked to
+ * be out of other users' reach. A descriptor, or -errno (logged). */
+static int open_socket_dir(const char *path, char **base)
 {
-	char *dir = strdup(path), *slash;
-	int err = 0;
+	char *copy = strdup(path), *dir, err[PATH_MAX + 128];
+	int fd;
 
-	if (!dir)
+	*base = NULL;
+	if (!copy)
 		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			err = -errno;
+	dir = dirname(copy);
+	/* only the last directory is created, as root's, 0755 */
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fd = -errno;
+		log_err("cannot create the directory of the socket, %s: %s", dir, strerror(errno));
+		free(copy);
+		return fd;
 	}
-	free(dir);
-	return err;
+	fd = trust_open(dir, TRUST_DIR, err, sizeof(err));
+	if (fd < 0)
+		log_err("the directory of the socket must be root's and not writable by others "
+			"(or sticky, as /tmp): %s",
+			err);
+	free(copy);
+	copy = strdup(path);
+	if (fd >= 0 && copy)
+		*base = strdup(basename(copy));
+	free(copy);
+	if (fd >= 0 && !*base) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return fd;
+}
+
+/* The lock file beside the socket, opened in the checked directory
+ * without following a symlink; it must be root's own regular file (a
+ * user could otherwise make root truncate a file of their choice). */
+static int open_lock(struct server *s, int dirfd, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	/* read-only: the daemon is no writer of its own lock file */
+	fd = openat(dirfd, name, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int err = -errno;
+
+		log_err("cannot open %s%s: %s", s->lock_path,
+			errno == ELOOP ? " (a symlink: refused)" : "", strerror(errno));
+		return err;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()) || st.st_nlink != 1) {
+		log_err("%s is not the daemon's own lock file (owner %u, %u links): refused",
+			s->lock_path, (unsigned)st.st_uid, (unsigned)st.st_nlink);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* Writes the daemon's pid into its lock file (the same inode, or not at
+ * all). */
+static void write_pid(struct server *s, int dirfd, const char *name)
+{
+	struct stat a, b;
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	int wfd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+
+	if (wfd < 0)
+		return;
+	if (fstat(wfd, &a) == 0 && fstat(s->lock_fd, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino && ftruncate(wfd, 0) == 0 && write(wfd, pid, (size_t)n) < 0)
+		(void)0;
+	close(wfd);
 }
 
 int server_open(struct server *s, struct loop *l, const struct server_opts *o)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd, err;
+	char *base = NULL, *lockname = NULL;
+	int fd, err, dirfd;
 
 	memset(s, 0, sizeof(*s));
 	s->loop = l;
 	s->o = *o;
 	s->lock_fd = -1;
 	s->lw.fd = -1;
+	users_init(&s->users, &o->ulim);
 	if (strlen(o->path) >= sizeof(a.sun_path)) {
 		log_err("socket path too long: %s", o->path);
 		return -ENAMETOOLONG;
 	}
-	err = mkdir_parent(o->path);
-	if (err) {
-		log_err("cannot create the directory of %s: %s", o->path, strerror(-err));
-		return err;
-	}
+	dirfd = open_socket_dir(o->path, &base);
+	if (dirfd < 0)
+		return dirfd;
 	s->path = strdup(o->path);
-	if (!s->path || asprintf(&s->lock_path, "%s.lock", o->path) < 0) {
+	if (!s->path || asprintf(&s->lock_path, "%s.lock", o->path) < 0 ||
+	    asprintf(&lockname, "%s.lock", base) < 0) {
 		s->lock_path = NULL;
-		server_close(s);
-		return -ENOMEM;
+		lockname = NULL;
+		err = -ENOMEM;
+		goto fail;
 	}
-	/* read-only: the daemon is no writer of its own lock file */
-	s->lock_fd = open(s->lock_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	s->lock_fd = open_lock(s, dirfd, lockname);
 	if (s->lock_fd < 0) {
-		err = -errno;
-		log_err("cannot open %s: %s", s->lock_path, strerror(errno));
-		server_close(s);
-		return err;
+		err = s->lock_fd;
+		goto fail;
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		char pid[32] = "";
@@ -407,34 +605,23 @@ int server_open(struct server *s, struct loop *l, const struct server_opts *o)
 			o->path);
 		close(s->lock_fd);
 		s->lock_fd = -1;
-		server_close(s);
-		return -EADDRINUSE;
+		err = -EADDRINUSE;
+		goto fail;
 	}
-	{
-		char pid[32];
-		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		int wfd = open(s->lock_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-
-		if (wfd >= 0) {
-			if (write(wfd, pid, (size_t)n) < 0)
-				(void)0;
-			close(wfd);
-		}
-	}
+	write_pid(s, dirfd, lockname);
 	/* we hold the lock: a socket file left there is stale, unless a daemon
 	 * that does not use the lock answers on it */
 	if (socket_alive(o->path)) {
 		log_err("something already answers on %s; not starting", o->path);
-		server_close(s);
-		return -EADDRINUSE;
+		err = -EADDRINUSE;
+		goto fail;
 	}
-	unlink(o->path);
+	unlinkat(dirfd, base, 0);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		err = -errno;
-		server_close(s);
-		return err;
+		goto fail;
 	}
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", o->path);
 	{
@@ -443,9 +630,11 @@ int server_open(struct server *s, struct loop *l, const struct server_opts *o)
 		err = bind(fd, (struct sockaddr *)&a, sizeof(a)) ? -errno : 0;
 		umask(old);
 	}
-	if (!err && o->gid != (gid_t)-1 && chown(o->path, (uid_t)-1, o->gid) != 0)
+	/* the directory is root's: nobody else can swap the socket file */
+	if (!err && o->gid != (gid_t)-1 &&
+	    fchownat(dirfd, base, (uid_t)-1, o->gid, AT_SYMLINK_NOFOLLOW) != 0)
 		err = -errno;
-	if (!err && chmod(o->path, o->mode) != 0)
+	if (!err && fchmodat(dirfd, base, o->mode, 0) != 0)
 		err = -errno;
 	if (!err && listen(fd, 128) != 0)
 		err = -errno;
@@ -454,9 +643,28 @@ int server_open(struct server *s, struct loop *l, const struct server_opts *o)
 	if (err) {
 		log_err("cannot serve on %s: %s", o->path, strerror(-err));
 		close(fd);
-		server_close(s);
-		return err;
+		goto fail;
 	}
+	close(dirfd);
+	free(base);
+	free(lockname);
+	return 0;
+fail:
+	close(dirfd);
+	free(base);
+	free(lockname);
+	server_close(s);
+	return err;
+}
+
+int server_set_access(struct server *s, gid_t gid, unsigned int mode)
+{
+	if (gid != (gid_t)-1 && chown(s->path, (uid_t)-1, gid) != 0)
+		return -errno;
+	if (chmod(s->path, mode) != 0)
+		return -errno;
+	s->o.gid = gid;
+	s->o.mode = mode;
 	return 0;
 }
 
@@ -478,4 +686,5 @@ void server_close(struct server *s)
 	free(s->path);
 	free(s->lock_path);
 	s->path = s->lock_path = NULL;
+	users_fini(&s->users);
 }

@@ -5,7 +5,12 @@
  *
  * Bounds: a request line longer than max_line is refused and skipped
  * without being stored; a client whose unread output passes max_out is not
- * read from until it catches up; at most max_conns clients at once.
+ * read from until it catches up; at most max_conns clients at once, with
+ * room kept for root; per user (users.h), connections and bytes held
+ * (input not yet answered, output not yet read, what the protocol holds
+ * for its requests): a user at its byte bound is not read from until its
+ * clients catch up. At most SERVER_LINES_PER_TURN lines of one client are
+ * handled per turn of the event loop, so that every client is served.
  */
 #ifndef INUSED_SERVER_H
 #define INUSED_SERVER_H
@@ -16,7 +21,11 @@
 #include <sys/types.h>
 
 #include "common/strbuf.h"
+#include "inused/creds.h"
 #include "inused/loop.h"
+#include "inused/users.h"
+
+#define SERVER_LINES_PER_TURN 256
 
 struct server;
 
@@ -32,13 +41,20 @@ struct conn_fds {
 struct conn {
 	struct server *srv;
 	struct loop_watch w;
-	struct ucred cred;
+	struct peer peer;     /* who, as of connect(2) */
+	bool admin;	      /* sees every file: decided when it connected */
+	struct user_usage *u; /* what its user holds */
+	size_t charged;	      /* bytes of this client counted to u */
+	size_t held;	      /* bytes the protocol holds for it */
 	struct strbuf in;
 	struct strbuf out;
 	size_t outoff;
-	bool discarding; /* skipping the rest of an oversized line */
-	bool closing;	 /* close once the output is flushed */
-	unsigned int async; /* requests still to be answered (waits) */
+	bool discarding;    /* skipping the rest of an oversized line */
+	bool closing;	    /* close once the output is flushed */
+	bool busy;	    /* a request is being answered in turns: later lines wait */
+	bool more;	    /* complete lines left for the next turn */
+	bool eof;	    /* the peer sends nothing more */
+	unsigned int async; /* requests still to be answered (waits, streams) */
 	uint64_t sent;	    /* bytes the socket has taken so far */
 	struct conn_fds fds[CONN_FD_BATCHES];
 	int nfds;
@@ -46,6 +62,9 @@ struct conn {
 	void *user; /* the protocol's per-client state */
 };
 
+/* A client connected (its peer is known). Returns 0 to keep it, or a
+ * message to refuse it with a "busy" error. */
+typedef const char *(*server_accept_fn)(void *ctx, struct conn *c);
 /* One complete request line, without its newline. */
 typedef void (*server_line_fn)(void *ctx, struct conn *c, const char *line, size_t len);
 /* The line was longer than max_line. */
@@ -60,6 +79,7 @@ struct server_opts {
 	size_t max_line;
 	size_t max_out;
 	size_t max_conns;
+	struct user_limits ulim;
 };
 
 struct server {
@@ -69,8 +89,10 @@ struct server {
 	char *path;
 	char *lock_path;
 	struct server_opts o;
+	struct users users;
 	struct conn *conns;
 	size_t nconns;
+	server_accept_fn on_accept;
 	server_line_fn on_line;
 	server_oversize_fn on_oversize;
 	server_gone_fn on_gone;
@@ -80,10 +102,20 @@ struct server {
 
 /*
  * Takes the instance lock beside the socket and binds it. Fails with
- * -EADDRINUSE (and says who) if another daemon serves that socket.
+ * -EADDRINUSE (and says who) if another daemon serves that socket, and
+ * with -EPERM when the socket's directory is not trusted (trust.h): it
+ * must be root's and not writable by others, or sticky (as /tmp). The
+ * lock file is opened without following symlinks and must be root's.
  */
 int server_open(struct server *s, struct loop *l, const struct server_opts *o);
 void server_close(struct server *s);
+
+/* Sets the socket's group and mode again (a reload). 0 or -errno. */
+int server_set_access(struct server *s, gid_t gid, unsigned int mode);
+
+/* Handles the lines left for this turn; returns true when some are left
+ * for the next one (the loop must not sleep). */
+bool server_work(struct server *s);
 
 /* Queues bytes for the client; flushed as the socket allows (also when
  * called outside the client's own event, for late answers). */
@@ -103,5 +135,17 @@ void conn_close_after_flush(struct conn *c);
  * that half-closed is kept until its late answers are flushed. */
 void conn_hold(struct conn *c);
 void conn_release(struct conn *c);
+
+/* A request is being answered in turns (busy): its later lines wait, and
+ * are handled once it is done. */
+void conn_set_busy(struct conn *c, bool busy);
+
+/* Bytes the protocol holds for the client (a request's paths), counted to
+ * its user: delta added (or removed when negative). */
+void conn_hold_bytes(struct conn *c, long long delta);
+
+/* May more output be produced for the client now? (Its unread output is
+ * below limit and its user is within its byte bound.) */
+bool conn_can_take(const struct conn *c, size_t limit);
 
 #endif

@@ -372,11 +372,22 @@ struct writer *entry_find_writer(struct entry *e, uint32_t pid, int32_t fd, uint
 	return NULL;
 }
 
+/* Remembers that uid's processes wrote e (who may see it leave). */
+static void note_uid(struct entry *e, uint32_t uid)
+{
+	for (uint32_t i = 0; i < e->nuids; i++)
+		if (e->uids[i] == uid)
+			return;
+	if (e->nuids < ENTRY_UIDS)
+		e->uids[e->nuids++] = uid;
+}
+
 struct writer *entry_add_writer(struct table *t, struct entry *e, const struct writer *w)
 {
 	struct writer *cur = entry_find_writer(e, w->pid, w->fd, w->via);
 
 	entry_touch(e);
+	note_uid(e, w->uid);
 	if (cur) {
 		uint64_t since = cur->since_ns;
 

@@ -65,6 +65,9 @@ struct ename {
 #define NF_UNLINKED 0x2 /* the name was deleted */
 #define NF_DETACHED 0x4 /* the walk did not reach the file system's root */
 
+/* Users remembered per entry (who may see it leave the table). */
+#define ENTRY_UIDS 8
+
 /* entry->pflags */
 #define PF_DELETED    0x1
 #define PF_RENAMED    0x2  /* renamed (or moved) since it was first seen */
@@ -97,7 +100,9 @@ struct entry {
 	struct writer *w;
 	uint32_t nw;
 	uint32_t capw;
-	uint32_t writers_dropped; /* writers that did not fit */
+	uint32_t writers_dropped;  /* writers that did not fit */
+	uint32_t uids[ENTRY_UIDS]; /* users whose processes wrote it while open */
+	uint32_t nuids;		   /* (the first ENTRY_UIDS of them) */
 	uint32_t state;
 	uint32_t recheck_step; /* backoff step of the next re-check */
 	uint32_t last_closer;  /* pid whose close made it suspect */

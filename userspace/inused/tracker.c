@@ -71,7 +71,8 @@ void tracker_fini(struct tracker *t)
 
 uint64_t tracker_wall_ns(const struct tracker *t, uint64_t boot_ns)
 {
-	return boot_ns ? (uint64_t)((int64_t)boot_ns + t->boot_to_real) : 0;
+	/* modulo 2^64: defined for any stamp a record may carry */
+	return boot_ns ? boot_ns + (uint64_t)t->boot_to_real : 0;
 }
 
 static void suspect(struct tracker *t, struct entry *e)
@@ -767,6 +768,13 @@ static void scan_rec(void *ctx, const struct inuse_ev *r, size_t len)
 		kernel_holder_set(t->k, w.pid, INUSE_HOLDER_FD | INUSE_HOLDER_URING);
 	if (created)
 		born(t, e);
+}
+
+void tracker_scan_record(struct tracker *t, uint32_t pid, const struct inuse_ev *r, size_t len)
+{
+	struct scan_ctx sc = {.t = t, .pid = pid};
+
+	scan_rec(&sc, r, len);
 }
 
 /* Clears the seen marks of the writers a walk will confirm. */

@@ -102,6 +102,11 @@ void tracker_fini(struct tracker *t);
 /* The kernel event callback (kernel_event_fn). */
 void tracker_on_event(void *ctx, const struct inuse_ev *ev, size_t len);
 
+/* One record of a walk (SCAN or NAME, aligned, its path within len), as
+ * a walk of pid (0: every process) hands it: a seam for tests and
+ * fuzzing. */
+void tracker_scan_record(struct tracker *t, uint32_t pid, const struct inuse_ev *r, size_t len);
+
 /* Walks every process and reads every count: used at start and after lost
  * events. */
 int tracker_reconcile(struct tracker *t);

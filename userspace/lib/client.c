@@ -12,6 +12,7 @@
 
 #include "common/strbuf.h"
 #include "common/timeutil.h"
+#include "lib/internal.h"
 
 #define CLIENT_FDS 32
 
@@ -63,6 +64,24 @@ int inuse_client__open(const struct inuse_client_opts *opts, struct inuse_client
 		err = -errno;
 		inuse_client__free(c);
 		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+int inuse__client_from_fd(int fd, int timeout_ms, size_t max_response, struct inuse_client **out)
+{
+	struct inuse_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->fd = fd;
+	c->timeout_ms = timeout_ms ? timeout_ms : 30000;
+	c->max_response = max_response ? max_response : (size_t)1 << 30;
+	c->path = strdup("(fd)");
+	if (!c->path) {
+		free(c);
+		return -ENOMEM;
 	}
 	*out = c;
 	return 0;
@@ -263,6 +282,18 @@ int inuse_client__call(struct inuse_client *c, const char *req, size_t len, char
 {
 	int err = inuse_client__send(c, req, len);
 
+	if (err == -ECONNRESET) {
+		/* the daemon may have answered and closed before the request
+		 * went out (it refused the connection: busy); that answer
+		 * is the one to give */
+		int timeout = c->timeout_ms;
+
+		c->timeout_ms = 1;
+		if (inuse_client__recv(c, resp, resp_len) == 0)
+			err = 0;
+		c->timeout_ms = timeout;
+		return err;
+	}
 	if (err)
 		return err;
 	return inuse_client__recv(c, resp, resp_len);

@@ -8,12 +8,14 @@
 
 #include "common/jname.h"
 #include "inuse.h"
+#include "lib/internal.h"
 
 struct inuse_result {
 	char *line;
 	json_t *root;
 	struct inuse_file *files;
-	char **names; /* paths sent as byte arrays, decoded; one per file */
+	char **names;	     /* paths sent as byte arrays, decoded; one per file */
+	const char ***argvs; /* method arguments, one array per file */
 	size_t n;
 	int done;
 };
@@ -71,6 +73,9 @@ void inuse_result__free(struct inuse_result *r)
 	for (size_t i = 0; r->names && i < r->n; i++)
 		free(r->names[i]);
 	free(r->names);
+	for (size_t i = 0; r->argvs && i < r->n; i++)
+		free(r->argvs[i]);
+	free(r->argvs);
 	free(r->files);
 	free(r->line);
 	free(r);
@@ -81,43 +86,54 @@ static const char *str(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* Sends req (consumed), reads the answer and unpacks its "files". */
-static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **out)
+/* A method: an array of strings, as a NULL-terminated argv (pointing
+ * into the answer); NULL when absent or not an array of strings. */
+static const char **method_argv(json_t *m)
 {
-	struct inuse_result *r;
-	json_t *files, *f;
-	char *s = json_dumps(req, JSON_COMPACT);
-	size_t len, i;
-	int err;
+	size_t n = json_array_size(m), i;
+	const char **v;
+	json_t *a;
 
-	json_decref(req);
-	if (!s)
-		return -ENOMEM;
-	r = calloc(1, sizeof(*r));
+	if (!json_is_array(m) || n == 0)
+		return NULL;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	json_array_foreach(m, i, a)
+	{
+		if (!(v[i] = json_string_value(a)) || strlen(v[i]) != json_string_length(a)) {
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+int inuse__result_parse(char *line, size_t len, struct inuse_result **out)
+{
+	struct inuse_result *r = calloc(1, sizeof(*r));
+	json_t *files, *f;
+	size_t i;
+
 	if (!r) {
-		free(s);
+		free(line);
 		return -ENOMEM;
 	}
-	err = inuse_client__call(c, s, strlen(s), &r->line, &len);
-	free(s);
-	if (err) {
-		inuse_result__free(r);
-		return err;
-	}
+	r->line = line;
 	r->root = json_loadb(r->line, len, 0, NULL);
 	if (!json_is_object(r->root)) {
 		inuse_result__free(r);
 		return -EPROTO;
 	}
 	if (!json_is_true(json_object_get(r->root, "ok"))) {
-		const char *code =
-		    json_string_value(json_object_get(json_object_get(r->root, "error"), "code"));
-		int e = code && !strcmp(code, "refused")  ? -EPERM
-			: code && !strcmp(code, "failed") ? -EIO
-							  : -EREMOTEIO;
+		const char *code = str(json_object_get(r->root, "error"), "code");
+		int err = code && !strcmp(code, "refused")  ? -EPERM
+			  : code && !strcmp(code, "failed") ? -EIO
+			  : code && !strcmp(code, "busy")   ? -EBUSY
+							    : -EREMOTEIO;
 
 		inuse_result__free(r);
-		return e;
+		return err;
 	}
 	files = json_object_get(r->root, "files");
 	r->done = json_is_true(json_object_get(r->root, "done"));
@@ -126,7 +142,8 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 	for (size_t k = 0; r->files && k < r->n; k++)
 		r->files[k].fd = -1;
 	r->names = calloc(r->n ? r->n : 1, sizeof(*r->names));
-	if (!r->files || !r->names) {
+	r->argvs = calloc(r->n ? r->n : 1, sizeof(*r->argvs));
+	if (!r->files || !r->names || !r->argvs) {
 		inuse_result__free(r);
 		return -ENOMEM;
 	}
@@ -148,7 +165,8 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 		x->reason = str(f, "reason");
 		x->rule = str(f, "rule");
 		x->token = str(f, "token");
-		x->method = str(f, "method");
+		r->argvs[i] = method_argv(json_object_get(f, "method"));
+		x->method_argv = r->argvs[i];
 		x->retry_after = json_number_value(json_object_get(f, "retry_after"));
 		x->defer_max = json_number_value(json_object_get(f, "defer_max"));
 		x->nwriters = json_array_size(json_object_get(f, "writers"));
@@ -159,6 +177,23 @@ static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **o
 	}
 	*out = r;
 	return 0;
+}
+
+/* Sends req (consumed), reads the answer and unpacks its "files". */
+static int exchange(struct inuse_client *c, json_t *req, struct inuse_result **out)
+{
+	char *s = json_dumps(req, JSON_COMPACT), *line = NULL;
+	size_t len = 0;
+	int err;
+
+	json_decref(req);
+	if (!s)
+		return -ENOMEM;
+	err = inuse_client__call(c, s, strlen(s), &line, &len);
+	free(s);
+	if (err)
+		return err;
+	return inuse__result_parse(line, len, out);
 }
 
 static json_t *path_array(const char *const *paths, size_t n)
