@@ -154,7 +154,7 @@ $(B)/faults/$(1)/%.o: %.c $(SKEL)
 
 $(B)/faults/inused-$(1): $(filter-out $(patsubst %.c,$(B)/%.o,$(call fault_src,$(1))),$(INUSED_OBJ)) \
 		$(patsubst %.c,$(B)/faults/$(1)/%.o,$(call fault_src,$(1))) $(COMMON_OBJ)
-	$$(CC) -o $$@ $$^ $$(DAEMON_LIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(DAEMON_LIBS)
 endef
 $(foreach f,$(FAULTS),$(eval $(call FAULT_RULES,$(f))))
 
@@ -171,7 +171,7 @@ $(B)/bench/query_bench $(B)/bench/burst: $(B)/bench/%: $(B)/bench/%.o $(COMMON_O
 	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
 
 $(B)/bench/release: $(B)/bench/release.o $(COMMON_OBJ) $(LIBINUSE_A)
-	$(CC) -o $@ $^ $(JANSSON) -luring
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON) -luring
 
 $(B)/bench/loop $(B)/bench/holders $(B)/bench/spawn_time: $(B)/bench/%: $(B)/bench/%.o
 	$(CC) $(LDFLAGS) -o $@ $^

@@ -10,7 +10,8 @@
  * process that never closes it passes PRAGMA integrity_check; a shared
  * mapping's stores before the freeze are in the copy; a writer in a cgroup
  * that must not be frozen is refused and never stopped; a daemon killed
- * during a freeze leaves the writer thawed at its next start.
+ * during a freeze leaves the writer thawed at its next start. A user may
+ * snapshot only what it may read, and stop only its own processes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -578,6 +580,126 @@ static void test_refusals(void **state)
 	inuse_client__free(c);
 }
 
+#define UID_U 4251 /* a user nothing else in these tests uses */
+
+/* Asks for a snapshot of path as user UID_U, in a child; returns the
+ * library's answer (0 or -errno), or 1000 when the child failed. */
+static int snapshot_as_user(const char *path)
+{
+	pid_t pid = fork_child();
+	int st;
+
+	if (pid == 0) {
+		struct inuse_client_opts o = {.sz = sizeof(o), .socket_path = D.sock,
+					      .timeout_ms = 60000};
+		const char *paths[1] = {path};
+		struct inuse_client *c;
+		struct inuse_result *r;
+		int err;
+
+		if (setgroups(0, NULL) || setresgid(UID_U, UID_U, UID_U) ||
+		    setresuid(UID_U, UID_U, UID_U))
+			_exit(120);
+		if (inuse_client__open(&o, &c))
+			_exit(121);
+		err = inuse_client__snapshot(c, paths, 1, &r);
+		if (!err) {
+			/* the copy is handed over, and reads as the file did */
+			const struct inuse_file *f = inuse_result__file(r, 0);
+			char b[1];
+
+			if (!f || f->fd < 0 || pread(f->fd, b, 1, 0) != 1)
+				_exit(122);
+			inuse_result__free(r);
+		}
+		inuse_client__free(c);
+		_exit(err == 0 ? 0 : err == -EPERM ? 1 : 2);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	switch (WEXITSTATUS(st)) {
+	case 0:
+		return 0;
+	case 1:
+		return -EPERM;
+	default:
+		return 1000 + WEXITSTATUS(st);
+	}
+}
+
+/* The attacks: a user asks for a copy of a file it cannot read, and for a
+ * copy of a file it can read but another user's process writes (it would
+ * stop that process). Both refused, neither writer stopped. Then its own
+ * file, written by its own process: allowed (the refusals are not
+ * everything refused). */
+static void test_users_own_only(void **state)
+{
+	char secret[PATH_MAX], shared[PATH_MAX], mine[PATH_MAX], udir[PATH_MAX];
+	pid_t w1, w2, w3;
+	int fd;
+
+	td_need(&D);
+	/* the user may reach the socket and ext, not more */
+	assert_int_equal(chmod(D.dir, 0755), 0);
+	assert_int_equal(chmod(D.sock, 0666), 0);
+	assert_int_equal(chmod(base, 0711), 0);
+	assert_int_equal(chmod(ext, 0711), 0);
+	snprintf(secret, sizeof(secret), "%s/secret.rec", ext);
+	snprintf(shared, sizeof(shared), "%s/shared.rec", ext);
+	snprintf(udir, sizeof(udir), "%s/user", ext);
+	snprintf(mine, sizeof(mine), "%s/mine.rec", udir);
+	assert_int_equal(mkdir(udir, 0700), 0);
+	assert_int_equal(chown(udir, UID_U, UID_U), 0);
+	w1 = appender(secret);
+	w2 = appender(shared);
+	assert_true(td_wait_writer(&D, secret, w1, -1, NULL));
+	assert_true(td_wait_writer(&D, shared, w2, -1, NULL));
+	assert_int_equal(chmod(secret, 0600), 0);
+	assert_int_equal(chmod(shared, 0644), 0);
+	was_stopped(w1);
+	was_stopped(w2);
+
+	assert_int_equal(snapshot_as_user(secret), -EPERM);
+	assert_false(was_stopped(w1));
+	assert_int_equal(snapshot_as_user(shared), -EPERM);
+	assert_false(was_stopped(w2));
+	/* root may (the positive control of the same files) */
+	{
+		struct inuse_client *c = client();
+		int err;
+
+		lib_state_snapshot(c, shared, &err);
+		assert_int_equal(err, 0);
+		assert_true(was_stopped(w2));
+		inuse_client__free(c);
+	}
+
+	/* its own file and its own writer */
+	w3 = fork_child();
+	assert_true(w3 >= 0);
+	if (w3 == 0) {
+		if (setgroups(0, NULL) || setresgid(UID_U, UID_U, UID_U) ||
+		    setresuid(UID_U, UID_U, UID_U))
+			_exit(120);
+		fd = open(mine, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd < 0)
+			_exit(2);
+		for (;;) {
+			if (write(fd, "x", 1) != 1)
+				_exit(3);
+			usleep(1000);
+		}
+	}
+	assert_true(td_wait_writer(&D, mine, w3, -1, NULL));
+	assert_int_equal(snapshot_as_user(mine), 0);
+	assert_true(was_stopped(w3));
+	stop_child(w1);
+	stop_child(w2);
+	stop_child(w3);
+	assert_int_equal(chmod(base, 0700), 0);
+}
+
 /* A writer alone in its own cgroup is frozen by its cgroup: the parent
  * never sees it stopped. */
 static void test_cgroup_freeze(void **state)
@@ -715,6 +837,7 @@ int main(void)
 	    cmocka_unit_test(test_sqlite_rollback_journal),
 	    cmocka_unit_test(test_mapped_writer),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_users_own_only),
 	    cmocka_unit_test(test_cgroup_freeze),
 	    cmocka_unit_test(test_too_large),
 	    cmocka_unit_test(test_killed_daemon_thaws_at_start),
