@@ -21,6 +21,7 @@
 #include "filter.bpf.h"
 #include "path.bpf.h"
 #include "emit.bpf.h"
+#include "guard.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -105,6 +106,8 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	dentry = BPF_CORE_READ(f, f_path.dentry);
 	inode_key(inode, &key);
 	now = bpf_ktime_get_boot_ns();
+	if (guard_active)
+		guard_note(&key, inode, true, 0);
 
 	st = bpf_map_lookup_elem(&inodes, &key);
 	if (st) {
@@ -171,6 +174,8 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 
 	if (ret < 0)
 		return 0;
+	if (guard_active && ((open_flags & FLAGS_UNKNOWN) || (open_flags & K_O_ACCMODE) == 0))
+		guard_on_open((int)ret);
 	if (!(open_flags & FLAGS_UNKNOWN) && (open_flags & K_O_ACCMODE) == 0)
 		return 0;
 	f = fd_file((int)ret);
@@ -248,6 +253,8 @@ static __always_inline int on_fd_drop(int fd)
 	struct inode *inode;
 	struct file *f;
 
+	if (guard_active)
+		guard_on_close(fd);
 	release_hint();
 	f = fd_file(fd);
 	if (!f || !(BPF_CORE_READ(f, f_mode) & K_FMODE_WRITE))
@@ -348,6 +355,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (ptgid == ctgid)
 		return 0; /* a thread */
+	if (guard_active)
+		guard_on_fork(ptgid, ctgid);
 	pf = holder_flags(ptgid);
 	if (!pf)
 		return 0; /* nothing inherited */
@@ -371,6 +380,8 @@ int BPF_PROG(on_exit, struct task_struct *p)
 
 	if (p->signal->live.counter != 0)
 		return 0; /* other threads still hold the fd table */
+	if (guard_active)
+		guard_on_exit(tgid);
 	release_hint();
 	if (!holder_flags(tgid))
 		return 0;
@@ -398,6 +409,8 @@ int BPF_PROG(on_dirty, struct inode *inode, int flags)
 	if (!inode_tracked_kind(inode))
 		return 0;
 	inode_key(inode, &key);
+	if (guard_active)
+		guard_note(&key, inode, false, (__u32)flags);
 	st = bpf_map_lookup_elem(&inodes, &key);
 	if (st) {
 		mt = inode_mtime_ns(inode);

@@ -20,6 +20,7 @@ struct alerts;
 struct freezer;
 struct waiter;
 struct subscriber;
+struct guards;
 
 #define PROTO_OPS	  16
 #define PROTO_LAT_BUCKETS 12
@@ -61,6 +62,7 @@ struct proto {
 	struct subscriber *subscribers;
 	size_t nsubscribers;
 	struct freezer *fz; /* snapshots; NULL: none */
+	struct guards *guards; /* guarded jobs (op_guard.c); NULL: none yet */
 };
 
 void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,

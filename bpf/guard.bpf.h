@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * guard.bpf.h - guarded jobs: every regular file the processes of a job
+ * read, and whether, between the job's open and close of it, another
+ * process held it open for writing, opened it for writing, or wrote it.
+ *
+ * A job is a process tree: the daemon puts its first process in
+ * guard_tasks, and every child forked from a member joins (threads share
+ * their process's membership). A member's read-only open of a regular file
+ * starts a read record in the job's map (guard_reads[slot]): what the file
+ * looked like then (size, times, writer count, shared writable mappings).
+ * Write-opens and writes of a file being read are counted into its records
+ * by the write hooks. The job's last close of the file takes a second look;
+ * a read with nothing to tell is dropped there, so a job's map holds only
+ * the reads still open and those the daemon must report.
+ *
+ * Cost outside jobs: every hook tests guard_active (one load from .bss)
+ * first; while a job runs, a process's opens and closes cost one lookup of
+ * its tgid in guard_tasks more.
+ */
+#ifndef INUSE_GUARD_BPF_H
+#define INUSE_GUARD_BPF_H
+
+#define K_FMODE_READ 0x1
+/* open_now of a read being dropped: a concurrent open makes a new record */
+#define GUARD_DEAD (-(1 << 30))
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct inuse_guard_task);
+} guard_tasks SEC(".maps");
+
+/* The template of a job's map of reads; the daemon makes one per job. */
+struct guard_reads_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, INUSE_GUARD_READS);
+	__uint(key_size, sizeof(struct inuse_key));
+	__uint(value_size, sizeof(struct inuse_guard_read));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, INUSE_GUARD_JOBS);
+	__type(key, __u32);
+	__array(values, struct guard_reads_inner);
+} guard_reads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_GUARD_PROBE_BATCH);
+	__type(key, __u32);
+	__type(value, struct inuse_guard_probe_req);
+} guard_probe_req SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INUSE_GUARD_PROBE_BATCH);
+	__type(key, __u32);
+	__type(value, struct inuse_guard_probe_res);
+} guard_probe_res SEC(".maps");
+
+/* Written by the daemon through memory: jobs running, the slots in use
+ * (bit i: slot i) and one past the highest, and each slot's state. */
+__u32 guard_active = 0;
+__u32 guard_slots = 0;
+__u64 guard_mask = 0;
+struct inuse_guard_job guard_job[INUSE_GUARD_JOBS] = {};
+
+/* Inode change times: separate fields since Linux 6.7 (the top bit of the
+ * nanoseconds says the time was queried since 6.13), a timespec64 before. */
+struct inode___gts67 {
+	time64_t i_ctime_sec;
+	u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+
+struct inode___gts66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___gts {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+#define K_I_CTIME_QUERIED (1U << 31)
+
+static __always_inline __u64 inode_ctime_ns(struct inode *inode, __u32 *queried)
+{
+	*queried = 0;
+	if (bpf_core_field_exists(((struct inode___gts67 *)0)->i_ctime_sec)) {
+		struct inode___gts67 *i = (void *)inode;
+		__u32 ns = BPF_CORE_READ(i, i_ctime_nsec);
+
+		*queried = !!(ns & K_I_CTIME_QUERIED);
+		return (__u64)BPF_CORE_READ(i, i_ctime_sec) * 1000000000ULL +
+		       (ns & ~K_I_CTIME_QUERIED);
+	}
+	if (bpf_core_field_exists(((struct inode___gts66 *)0)->__i_ctime)) {
+		struct inode___gts66 *i = (void *)inode;
+
+		return (__u64)BPF_CORE_READ(i, __i_ctime.tv_sec) * 1000000000ULL +
+		       BPF_CORE_READ(i, __i_ctime.tv_nsec);
+	}
+	{
+		struct inode___gts *i = (void *)inode;
+
+		return (__u64)BPF_CORE_READ(i, i_ctime.tv_sec) * 1000000000ULL +
+		       BPF_CORE_READ(i, i_ctime.tv_nsec);
+	}
+}
+
+static __always_inline void guard_snap(struct inode *inode, struct inuse_guard_snap *s)
+{
+	struct address_space *m = BPF_CORE_READ(inode, i_mapping);
+
+	s->ns = bpf_ktime_get_boot_ns();
+	s->size = BPF_CORE_READ(inode, i_size);
+	s->mtime_ns = inode_mtime_ns(inode);
+	s->ctime_ns = inode_ctime_ns(inode, &s->ctime_queried);
+	s->writecount = BPF_CORE_READ(inode, i_writecount.counter);
+	s->mmap_writable = 0;
+	if (m && BPF_CORE_READ(m, i_mmap_writable.counter) > 0)
+		s->mmap_writable = BPF_CORE_READ(m, i_mmap_writable.counter);
+}
+
+/* The job of a process (its slot), unless it has none or its job ended. */
+static __always_inline bool guard_member(__u32 tgid, __u32 *slot, __u32 *flags)
+{
+	struct inuse_guard_task *t = bpf_map_lookup_elem(&guard_tasks, &tgid);
+	__u32 s;
+
+	if (!t)
+		return false;
+	s = t->slot & (INUSE_GUARD_JOBS - 1);
+	if (guard_job[s].gen != t->gen) {
+		bpf_map_delete_elem(&guard_tasks, &tgid); /* its job ended */
+		return false;
+	}
+	*slot = s;
+	*flags = t->flags;
+	return true;
+}
+
+/* A file opened for reading only, regular, on a real file system. */
+static __always_inline bool guard_readable(struct file *f)
+{
+	fmode_t mode;
+
+	if (!f)
+		return false;
+	mode = BPF_CORE_READ(f, f_mode);
+	if (!(mode & K_FMODE_READ) || (mode & (K_FMODE_WRITE | K_FMODE_PATH)))
+		return false;
+	if (BPF_CORE_READ(f, f_path.mnt, mnt_flags) & K_MNT_INTERNAL)
+		return false;
+	return inode_tracked_kind(BPF_CORE_READ(f, f_inode));
+}
+
+/* Nothing happened to the file while the job read it. */
+static __always_inline bool guard_read_clean(const struct inuse_guard_read *r)
+{
+	return r->open.writecount <= 0 && r->close.writecount <= 0 && !r->wopens && !r->writes &&
+	       !r->open.mmap_writable && !r->close.mmap_writable && r->open.size == r->close.size &&
+	       r->open.mtime_ns == r->close.mtime_ns && r->open.ctime_ns == r->close.ctime_ns;
+}
+
+static __always_inline void guard_count(__u64 *c)
+{
+	__sync_fetch_and_add(c, 1);
+}
+
+/* A member of a job opened fd: a read starts, or another open of a file
+ * the job is reading. */
+static __always_inline void guard_on_open(int fd)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot, flags;
+	struct inuse_guard_read *r, fresh = {};
+	struct inode *name_inode, *inode;
+	struct inuse_key key;
+	struct file *f;
+	void *reads;
+
+	if (!guard_member(tgid, &slot, &flags) || (flags & INUSE_GUARD_INHERIT_ONLY))
+		return;
+	f = fd_file(fd);
+	if (!guard_readable(f))
+		return;
+	reads = bpf_map_lookup_elem(&guard_reads, &slot);
+	if (!reads)
+		return;
+	name_inode = BPF_CORE_READ(f, f_inode);
+	inode = data_inode(name_inode);
+	inode_key(inode, &key);
+	r = bpf_map_lookup_elem(reads, &key);
+	if (r && __sync_fetch_and_add(&r->open_now, 1) >= 0) {
+		__sync_fetch_and_add(&r->opens, 1);
+		return;
+	}
+	/* new, or being dropped by a close right now: a record of its own */
+	guard_snap(inode, &fresh.open);
+	fresh.last_mtime_ns = fresh.open.mtime_ns;
+	fresh.inode_ptr = (__u64)inode;
+	fresh.dentry_ptr = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	fresh.name_inode_ptr = (__u64)name_inode;
+	fresh.sb_dev = BPF_CORE_READ(name_inode, i_sb, s_dev);
+	fresh.tgid = tgid;
+	fresh.opens = 1;
+	fresh.open_now = 1;
+	for (int i = 0; i < 3; i++) {
+		if (bpf_map_update_elem(reads, &key, &fresh, BPF_NOEXIST) == 0) {
+			guard_count(&guard_job[slot].reads);
+			return;
+		}
+		r = bpf_map_lookup_elem(reads, &key);
+		if (!r)
+			continue; /* the dropped record just went */
+		if (__sync_fetch_and_add(&r->open_now, 1) >= 0) {
+			/* another thread of the job opened it meanwhile */
+			__sync_fetch_and_add(&r->opens, 1);
+			return;
+		}
+	}
+	guard_count(&guard_job[slot].dropped);
+}
+
+/* A member of a job is about to close fd. */
+static __always_inline void guard_on_close(int fd)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot, flags;
+	struct inuse_guard_read *r;
+	struct inode *inode;
+	struct inuse_key key;
+	struct file *f;
+	void *reads;
+
+	if (!guard_member(tgid, &slot, &flags) || (flags & INUSE_GUARD_INHERIT_ONLY))
+		return;
+	f = fd_file(fd);
+	if (!guard_readable(f))
+		return;
+	reads = bpf_map_lookup_elem(&guard_reads, &slot);
+	if (!reads)
+		return;
+	inode = data_inode(BPF_CORE_READ(f, f_inode));
+	inode_key(inode, &key);
+	r = bpf_map_lookup_elem(reads, &key);
+	if (!r)
+		return;
+	guard_snap(inode, &r->close);
+	if (__sync_fetch_and_add(&r->open_now, -1) != 1)
+		return; /* still open elsewhere in the job */
+	if (!guard_read_clean(r))
+		return; /* kept for the report */
+	/* nothing to tell: dropped, unless an open came in between */
+	if (__sync_val_compare_and_swap(&r->open_now, 0, GUARD_DEAD) != 0)
+		return;
+	bpf_map_delete_elem(reads, &key);
+	guard_count(&guard_job[slot].clean);
+}
+
+/* A member forked: the child joins (threads share the process's job). */
+static __always_inline void guard_on_fork(__u32 ptgid, __u32 ctgid)
+{
+	struct inuse_guard_task *t = bpf_map_lookup_elem(&guard_tasks, &ptgid), c = {};
+	__u32 slot;
+
+	if (!t)
+		return;
+	slot = t->slot & (INUSE_GUARD_JOBS - 1);
+	if (guard_job[slot].gen != t->gen)
+		return;
+	c.slot = slot;
+	c.gen = t->gen;
+	if (bpf_map_update_elem(&guard_tasks, &ctgid, &c, BPF_ANY) == 0) {
+		__sync_fetch_and_add(&guard_job[slot].members, 1);
+		guard_count(&guard_job[slot].joined);
+	} else {
+		guard_count(&guard_job[slot].unjoined);
+	}
+}
+
+/* The last thread of a member exited. */
+static __always_inline void guard_on_exit(__u32 tgid)
+{
+	struct inuse_guard_task *t = bpf_map_lookup_elem(&guard_tasks, &tgid);
+	__u32 slot;
+
+	if (!t)
+		return;
+	slot = t->slot & (INUSE_GUARD_JOBS - 1);
+	if (guard_job[slot].gen == t->gen)
+		__sync_fetch_and_add(&guard_job[slot].members, -1);
+	bpf_map_delete_elem(&guard_tasks, &tgid);
+}
+
+/* The write hooks: a write-open (open) or a write (dirty flags) of the
+ * file key, counted into every running job's read of it. */
+struct guard_note_ctx {
+	const struct inuse_key *key;
+	struct inode *inode;
+	__u32 dirty;
+	bool open;
+};
+
+static long guard_note_slot(__u32 i, struct guard_note_ctx *c)
+{
+	struct inuse_guard_read *r;
+	void *reads;
+	__u64 mt;
+
+	if (!(guard_mask & (1ULL << (i & 63))))
+		return 0;
+	reads = bpf_map_lookup_elem(&guard_reads, &i);
+	if (!reads)
+		return 0;
+	r = bpf_map_lookup_elem(reads, c->key);
+	if (!r)
+		return 0;
+	if (c->open) {
+		__sync_fetch_and_add(&r->wopens, 1);
+		return 0;
+	}
+	/* an atime update is not a write */
+	mt = inode_mtime_ns(c->inode);
+	if (!(c->dirty & dirty_pages_flag()) && mt == r->last_mtime_ns)
+		return 0;
+	r->last_mtime_ns = mt;
+	__sync_fetch_and_add(&r->writes, 1);
+	return 0;
+}
+
+static __always_inline void guard_note(const struct inuse_key *key, struct inode *inode, bool open,
+				       __u32 dirty)
+{
+	struct guard_note_ctx c = {.key = key, .inode = inode, .dirty = dirty, .open = open};
+	__u32 n = guard_slots;
+
+	if (n > INUSE_GUARD_JOBS)
+		n = INUSE_GUARD_JOBS;
+	if (n)
+		bpf_loop(n, guard_note_slot, &c, 0);
+}
+
+/* The state of file i of the batch now, if the inode is still that file. */
+static long guard_probe_one(__u32 i, void *unused)
+{
+	struct inuse_guard_probe_req *rq = bpf_map_lookup_elem(&guard_probe_req, &i);
+	struct inuse_guard_probe_res *rs = bpf_map_lookup_elem(&guard_probe_res, &i);
+	struct inuse_key k;
+	struct inode *inode;
+
+	if (!rq || !rs)
+		return 1;
+	__builtin_memset(rs, 0, sizeof(*rs));
+	rs->flags = INUSE_PROBE_GONE;
+	inode = (struct inode *)rq->inode_ptr;
+	if (!inode || !BPF_CORE_READ(inode, i_sb))
+		return 0;
+	inode_key(inode, &k);
+	if (k.ino != rq->ino || k.dev != rq->dev)
+		return 0;
+	rs->flags = 0;
+	guard_snap(inode, &rs->snap);
+	return 0;
+}
+
+/* args[0]: how many of guard_probe_req to read. Run by the daemon. */
+SEC("raw_tp")
+int guard_probe(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 n = ctx->args[0];
+
+	bpf_loop(n < INUSE_GUARD_PROBE_BATCH ? n : INUSE_GUARD_PROBE_BATCH, guard_probe_one, NULL,
+		 0);
+	return 0;
+}
+
+#endif
