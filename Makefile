@@ -50,12 +50,14 @@ LIB_SRC    := $(wildcard userspace/lib/*.c)
 INUSED_SRC := $(wildcard userspace/inused/*.c)
 LS_SRC     := $(wildcard userspace/inuse-ls/*.c)
 WAIT_SRC   := $(wildcard userspace/inuse-wait/*.c)
+COPY_SRC   := $(wildcard userspace/inuse-copy/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/pic/%.o) $(COMMON_SRC:%.c=$(B)/pic/%.o)
 INUSED_OBJ := $(INUSED_SRC:%.c=$(B)/%.o)
 LS_OBJ     := $(LS_SRC:%.c=$(B)/%.o)
 WAIT_OBJ   := $(WAIT_SRC:%.c=$(B)/%.o)
+COPY_OBJ   := $(COPY_SRC:%.c=$(B)/%.o)
 # daemon modules without main(), for unit tests
 INUSED_LIB := $(filter-out $(B)/userspace/inused/main.o,$(INUSED_OBJ))
 
@@ -75,7 +77,7 @@ BENCH_BINS := $(B)/bench/query_bench $(B)/bench/burst $(B)/bench/loop $(B)/bench
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
-BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait
+BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait $(B)/inuse-copy
 
 # ---- fault builds, for the tests' mutation check ----
 # One daemon per deliberate breakage (userspace/inused/fault.h), built from
@@ -148,6 +150,9 @@ $(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-wait: $(WAIT_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/inuse-copy: $(COPY_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * op_wait.c - "wait": answer when every given path is closed for writing
- * (and, with "quiet", not written for that long), or at the timeout.
+ * op_wait.c - "wait": answer when every given path is closed for writing,
+ * or, with "quiet", not written for that long (open or not), or at the
+ * timeout.
  *
  * Waiters are re-evaluated when the table changes (a file left it, or was
  * opened or written), not by polling; their deadlines and quiet periods
@@ -19,6 +20,7 @@
 #include "common/timeutil.h"
 #include "inused/fault.h"
 #include "inused/ops.h"
+#include "inused/quiet.h"
 #include "inused/render.h"
 #include "inused/request.h"
 
@@ -82,13 +84,15 @@ static void waiter_free(struct proto *p, struct waiter *w)
 
 /*
  * Where path i stands now. Returns true when it is free: not open for
- * writing and quiet long enough; otherwise sets *recheck when only the
- * quiet period is missing.
+ * writing, or, with a quiet period, not written for that long (a file that
+ * stays open, such as a disk image, is free in its pauses); otherwise sets
+ * *recheck_in when a quiet period may end.
  */
 static bool path_free(struct proto *p, struct waiter *w, size_t i, uint64_t now_real,
 		      uint64_t *recheck_in)
 {
 	struct wait_path *wp = &w->p[i];
+	struct entry *e;
 	struct stat st;
 	uint64_t mt, since;
 
@@ -96,12 +100,19 @@ static bool path_free(struct proto *p, struct waiter *w, size_t i, uint64_t now_
 		wp->state = "not_open";
 		return true;
 	}
-	if (!wp->regular) {
-		wp->state = "not_regular";
-		return true;
-	}
-	if (table_find(&p->t->table, wp->dev, wp->ino)) {
+	if (!wp->regular)
+		return true; /* missing, not regular, an error: as looked up */
+	if ((e = table_find(&p->t->table, wp->dev, wp->ino))) {
+		/* open: free once quiet, when the client asked for quiet */
+		uint64_t left = 0;
+
+		if (w->quiet_ns && quiet_check(p->t, e, w->quiet_ns, &left) == QUIET_YES) {
+			wp->state = "quiet";
+			return true;
+		}
 		wp->state = "open";
+		if (w->quiet_ns && left && (!*recheck_in || left < *recheck_in))
+			*recheck_in = left;
 		return false;
 	}
 	if (!w->quiet_ns) {
