@@ -51,6 +51,7 @@ INUSED_SRC := $(wildcard userspace/inused/*.c)
 LS_SRC     := $(wildcard userspace/inuse-ls/*.c)
 WAIT_SRC   := $(wildcard userspace/inuse-wait/*.c)
 COPY_SRC   := $(wildcard userspace/inuse-copy/*.c)
+CHECK_SRC  := $(wildcard userspace/inuse-check/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/pic/%.o) $(COMMON_SRC:%.c=$(B)/pic/%.o)
@@ -58,6 +59,7 @@ INUSED_OBJ := $(INUSED_SRC:%.c=$(B)/%.o)
 LS_OBJ     := $(LS_SRC:%.c=$(B)/%.o)
 WAIT_OBJ   := $(WAIT_SRC:%.c=$(B)/%.o)
 COPY_OBJ   := $(COPY_SRC:%.c=$(B)/%.o)
+CHECK_OBJ  := $(CHECK_SRC:%.c=$(B)/%.o)
 # daemon modules without main(), for unit tests
 INUSED_LIB := $(filter-out $(B)/userspace/inused/main.o,$(INUSED_OBJ))
 
@@ -77,7 +79,7 @@ BENCH_BINS := $(B)/bench/query_bench $(B)/bench/burst $(B)/bench/loop $(B)/bench
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
-BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait $(B)/inuse-copy
+BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait $(B)/inuse-copy $(B)/inuse-check
 
 # ---- fault builds, for the tests' mutation check ----
 # One daemon per deliberate breakage (userspace/inused/fault.h), built from
@@ -153,6 +155,9 @@ $(B)/inuse-wait: $(WAIT_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-copy: $(COPY_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/inuse-check: $(CHECK_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)
