@@ -52,6 +52,7 @@ LS_SRC     := $(wildcard userspace/inuse-ls/*.c)
 WAIT_SRC   := $(wildcard userspace/inuse-wait/*.c)
 COPY_SRC   := $(wildcard userspace/inuse-copy/*.c)
 CHECK_SRC  := $(wildcard userspace/inuse-check/*.c)
+RUN_SRC    := $(wildcard userspace/inuse-run/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/pic/%.o) $(COMMON_SRC:%.c=$(B)/pic/%.o)
@@ -60,6 +61,7 @@ LS_OBJ     := $(LS_SRC:%.c=$(B)/%.o)
 WAIT_OBJ   := $(WAIT_SRC:%.c=$(B)/%.o)
 COPY_OBJ   := $(COPY_SRC:%.c=$(B)/%.o)
 CHECK_OBJ  := $(CHECK_SRC:%.c=$(B)/%.o)
+RUN_OBJ    := $(RUN_SRC:%.c=$(B)/%.o)
 # daemon modules without main(), for unit tests
 INUSED_LIB := $(filter-out $(B)/userspace/inused/main.o,$(INUSED_OBJ))
 
@@ -79,7 +81,8 @@ BENCH_BINS := $(B)/bench/query_bench $(B)/bench/burst $(B)/bench/loop $(B)/bench
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
-BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait $(B)/inuse-copy $(B)/inuse-check
+BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait $(B)/inuse-copy $(B)/inuse-check \
+	$(B)/inuse-run
 
 # ---- fault builds, for the tests' mutation check ----
 # One daemon per deliberate breakage (userspace/inused/fault.h), built from
@@ -158,6 +161,9 @@ $(B)/inuse-copy: $(COPY_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-check: $(CHECK_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/inuse-run: $(RUN_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	$(CC) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)

@@ -215,7 +215,9 @@ struct inuse_copy_result {
 	enum inuse_copy_outcome outcome;
 	unsigned int attempts; /* copies made */
 	double waited;	       /* seconds spent waiting for the file to be quiet */
-	char reason[32];       /* flagged: what verify said of the last copy */
+	char reason[32];       /* flagged: why the last copy is not vouched for ("written
+				  while copied", "opened while copied", "never quiet",
+				  "never closed") */
 };
 
 /*

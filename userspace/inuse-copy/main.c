@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 		return EXIT_ERR;
 	}
 	if (res.outcome == INUSE_COPY_FLAGGED)
-		printf("flagged %s -> %s: %s while copied (%u attempts in %.1fs)\n", shown(src, &a),
+		printf("flagged %s -> %s: %s (%u attempts in %.1fs)\n", shown(src, &a),
 		       shown(dest, &b), res.reason, res.attempts, res.waited);
 	else
 		printf("consistent %s -> %s (%u attempts)\n", shown(src, &a), shown(dest, &b),

@@ -168,6 +168,8 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 		sb_adds(b, ",\"method\":");
 		proto_add_str(b, v.method);
 	}
+	if (r->quiet_ns)
+		sb_printf(b, ",\"quiet\":%.9g", (double)r->quiet_ns / 1e9);
 	sb_add(b, "}", 1);
 }
 

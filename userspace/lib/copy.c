@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,9 @@
 #define CALL_MARGIN_MS 2000
 
 /* Waits (in slices the client's call timeout allows) until src is quiet or
- * closed, or until deadline (mono ns). 0 or -errno. */
-static int wait_quiet(struct inuse_client *c, const char *src, double quiet, uint64_t deadline)
+ * closed (*done), or until deadline (mono ns). 0 or -errno. */
+static int wait_quiet(struct inuse_client *c, const char *src, double quiet, uint64_t deadline,
+		      bool *done)
 {
 	int tmo = inuse_client_timeout_ms(c);
 
@@ -32,16 +34,16 @@ static int wait_quiet(struct inuse_client *c, const char *src, double quiet, uin
 		uint64_t now = clock_mono_ns();
 		double left = now < deadline ? (double)(deadline - now) / 1e9 : 0;
 		struct inuse_result *r;
-		int err, done;
+		int err;
 
 		if (tmo >= 0 && left > (double)(tmo - CALL_MARGIN_MS) / 1e3)
 			left = tmo > CALL_MARGIN_MS ? (double)(tmo - CALL_MARGIN_MS) / 1e3 : 0;
 		err = inuse_client__wait(c, &src, 1, left, quiet, &r);
 		if (err)
 			return err;
-		done = inuse_result__done(r);
+		*done = inuse_result__done(r);
 		inuse_result__free(r);
-		if (done || clock_mono_ns() >= deadline)
+		if (*done || clock_mono_ns() >= deadline)
 			return 0;
 	}
 }
@@ -132,7 +134,7 @@ static int verified(struct inuse_client *c, const char *src, const char *token, 
 		return err;
 	f = inuse_result__file(r, 0);
 	ok = f && f->consistent;
-	snprintf(reason, len, "%s", f && f->reason ? f->reason : "unknown");
+	snprintf(reason, len, "%s while copied", f && f->reason ? f->reason : "unknown");
 	inuse_result__free(r);
 	return ok;
 }
@@ -166,9 +168,10 @@ int inuse_copy_file(struct inuse_client *c, const char *src, const char *dest,
 	for (;;) {
 		uint64_t t0 = clock_mono_ns();
 		char *token = NULL;
+		bool quiet = false;
 		int ok;
 
-		err = wait_quiet(c, src, o.quiet, deadline);
+		err = wait_quiet(c, src, o.quiet, deadline, &quiet);
 		waited += clock_mono_ns() - t0;
 		if (!err)
 			err = check_and_copy(c, src, fd, &token);
@@ -176,6 +179,13 @@ int inuse_copy_file(struct inuse_client *c, const char *src, const char *dest,
 			out.attempts++;
 			ok = verified(c, src, token, out.reason, sizeof(out.reason));
 			err = ok < 0 ? ok : 0;
+			/* a copy taken in the middle of a burst of writes is a state
+			 * the file passed through, not one it rested in */
+			if (ok > 0 && !quiet) {
+				ok = 0;
+				snprintf(out.reason, sizeof(out.reason), "%s",
+					 o.quiet > 0 ? "never quiet" : "never closed");
+			}
 		}
 		free(token);
 		if (err)

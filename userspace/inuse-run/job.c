@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * job.c - the command, run as a guarded job: inuse-run makes itself the
+ * job's first member (its own reads are not recorded), forks the command,
+ * which with everything it starts is in the job, waits for it, and asks
+ * inused what the job read while another process held, opened or wrote it.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/jname.h"
+#include "inuse.h"
+#include "inuse-run/run.h"
+
+static volatile sig_atomic_t child_pid;
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+/* Runs the command; its exit status (128 + signal when killed). */
+static int run_command(struct run *r)
+{
+	struct sigaction fw = {.sa_handler = forward}, ign = {.sa_handler = SIG_IGN}, oint, oquit,
+			 oterm, ohup;
+	int st;
+	pid_t pid;
+
+	/* like system(3): the terminal's signals reach the command (one
+	 * process group); the ones sent to inuse-run are passed on */
+	sigemptyset(&fw.sa_mask);
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
+	sigaction(SIGTERM, &fw, &oterm);
+	sigaction(SIGHUP, &fw, &ohup);
+	pid = fork();
+	if (pid < 0) {
+		warn("cannot start the command: %s", strerror(errno));
+		return RUN_EXIT_NOEXEC;
+	}
+	if (pid == 0) {
+		sigaction(SIGINT, &oint, NULL);
+		sigaction(SIGQUIT, &oquit, NULL);
+		sigaction(SIGTERM, &oterm, NULL);
+		sigaction(SIGHUP, &ohup, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		/* a command that outlived inuse-run would go on unguarded */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execvp(r->argv[0], r->argv);
+		fprintf(stderr, "inuse-run: %s: %s\n", r->argv[0], strerror(errno));
+		_exit(errno == ENOENT ? RUN_EXIT_NOTFOUND : RUN_EXIT_NOEXEC);
+	}
+	child_pid = pid;
+	r->ran = true;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			st = 0;
+			break;
+		}
+	child_pid = 0;
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGQUIT, &oquit, NULL);
+	sigaction(SIGTERM, &oterm, NULL);
+	sigaction(SIGHUP, &ohup, NULL);
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+static const char *why_text(const char *reason)
+{
+	static const struct {
+		const char *reason, *text;
+	} t[] = {
+	    {"written", "written while the command read it"},
+	    {"written_before", "written just before the command read it by a writer holding it "
+			       "(a write in the same timestamp tick would not show)"},
+	    {"opened", "opened for writing while the command read it"},
+	    {"mapped", "mapped shared and writable while the command read it (writes through a "
+		       "mapping do not always show)"},
+	    {"gone", "the command did not close it, and it was gone before its end could be seen"},
+	    {"held", "held open for writing by another process, not written while read"},
+	    {"changed", "its metadata changed while the command read it"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (reason && !strcmp(reason, t[i].reason))
+			return t[i].text;
+	return reason ? reason : "?";
+}
+
+/* "(by 1234/qemu)" from a file's writers, when the answer has them. */
+static void writers_note(json_t *f, char *buf, size_t len)
+{
+	json_t *w;
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(f, "writers"), i, w)
+	{
+		char *comm = jname_get(json_object_get(w, "comm"), 64, NULL);
+		int n = snprintf(buf + off, len - off, "%s%lld/%s", off ? "," : " (by ",
+				 (long long)json_integer_value(json_object_get(w, "pid")),
+				 comm ? comm : "?");
+
+		free(comm);
+		if (n < 0 || (size_t)n >= len - off - 1)
+			break;
+		off += (size_t)n;
+		if (i >= 3)
+			break;
+	}
+	if (off && off + 1 < len)
+		strcat(buf, ")");
+}
+
+static void take_report(struct run *r, struct inuse_guard_report *g)
+{
+	json_t *a = json_loads(inuse_guard_report__json(g), 0, NULL);
+	json_t *files = json_object_get(a, "files");
+
+	r->reads = inuse_guard_report__reads(g);
+	r->dropped = inuse_guard_report__dropped(g);
+	r->unjoined = inuse_guard_report__unjoined(g);
+	r->running = inuse_guard_report__running(g);
+	for (size_t i = 0; i < inuse_guard_report__count(g); i++) {
+		const struct inuse_guard_file *f = inuse_guard_report__file(g, i);
+		enum item_kind kind = f->torn ? IT_TORN
+				      : !strcmp(f->state ?: "", "held") ? IT_HELD
+									: IT_CHANGED;
+		char path[64], note[160];
+		struct item *it;
+
+		if (!f->path) {
+			if (!f->torn)
+				continue;
+			/* no name reaches it: still said */
+			snprintf(path, sizeof(path), "(device %u:%u inode %llu)", f->dev_major,
+				 f->dev_minor, f->ino);
+		} else if (r->nsrc && source_of(r, f->path) < 0) {
+			continue; /* the tool's own files: its repository, its cache */
+		}
+		if (f->path && (it = item_find(r, f->path)) && it->kind >= IT_EXCLUDED)
+			continue; /* left out: not read from here */
+		it = item_add(r, f->path ? f->path : path, kind);
+		if (!it)
+			continue;
+		writers_note(json_array_get(files, i), note, sizeof(note));
+		snprintf(it->why, sizeof(it->why), "%s%s", why_text(f->reason), note);
+		it->retry = kind == IT_TORN && r->retry && f->path && it->name;
+	}
+	json_decref(a);
+}
+
+int job_run(struct run *r)
+{
+	struct inuse_guard_report *g;
+	int err = inuse_client__guard(r->c, 0, &r->job);
+
+	if (err) {
+		warn("inused cannot guard the command: %s",
+		     err == -EBUSY	 ? "too many guarded jobs"
+		     : err == -EREMOTEIO ? "refused (is inuse-run already inside a guarded job?)"
+					 : strerror(-err));
+		r->status = RUN_EXIT_FAILED;
+		return -1;
+	}
+	info(r, "guarded job %lu", r->job);
+	r->status = run_command(r);
+	err = inuse_client__guard_end(r->c, &g);
+	if (err) {
+		warn("inused could not say what the command read: %s; its copies are not "
+		     "vouched for",
+		     strerror(-err));
+		return -1;
+	}
+	r->guarded = true;
+	take_report(r, g);
+	inuse_guard_report__free(g);
+	return 0;
+}
