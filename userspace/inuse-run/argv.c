@@ -138,3 +138,18 @@ const char *strip_slashes(const char *path)
 		path++;
 	return path;
 }
+
+char *abs_path(const char *p)
+{
+	char *cwd, *o;
+
+	if (p[0] == '/')
+		return strdup(p);
+	cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return NULL;
+	if (asprintf(&o, "%s/%s", cwd, p) < 0)
+		o = NULL;
+	free(cwd);
+	return o;
+}

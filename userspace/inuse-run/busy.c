@@ -158,6 +158,8 @@ static void decide(struct run *r, const char *path, json_t *f)
 	if (!strcmp(decision, "flag"))
 		return; /* the policy takes the copy as it comes: the guard judges it */
 	it = item_find(r, path);
+	if (it && it->kind == IT_COMPANION)
+		return; /* goes with its database */
 	if (!it && !(it = item_add(r, path, IT_EXCLUDED)))
 		return;
 	if (!strcmp(decision, "skip")) {

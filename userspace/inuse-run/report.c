@@ -164,18 +164,20 @@ int report_json(const struct run *r, const char *file)
 	return err ? -1 : 0;
 }
 
-char *report_summary(const struct run *r)
+char *report_summary(const struct run *r, bool first)
 {
 	struct strbuf b = {0};
-	size_t n = report_flagged(r);
+	size_t n = 0;
 
-	sb_printf(&b, "inuse-run: %zu file%s may be torn or left out", n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < r->nit; i++) {
 		const struct item *it = &r->it[i];
 
-		if (!flagged(it))
+		/* the first backup lacks or may hold torn copies of these; a
+		 * retry's holds the copies, flagged or not */
+		if (first ? !(it->kind == IT_TORN || it->kind >= IT_EXCLUDED)
+			  : !(it->staged && it->out == OUT_FLAGGED))
 			continue;
-		sb_adds(&b, "; ");
+		sb_adds(&b, n++ ? "; " : "");
 		name_display(&b, it->path, strlen(it->path));
 		sb_printf(&b, " (%s, %s)", item_kind_name(it->kind), item_outcome_name(it->out));
 		if (b.len > 4000) {
@@ -183,5 +185,16 @@ char *report_summary(const struct run *r)
 			break;
 		}
 	}
-	return b.buf ? b.buf : strdup("");
+	{
+		struct strbuf o = {0};
+
+		if (first)
+			sb_printf(&o, "inuse-run: %zu file%s torn or left out here%s%s", n,
+				  n == 1 ? "" : "s", n ? ": " : "", b.buf ? b.buf : "");
+		else
+			sb_printf(&o, "inuse-run: %zu cop%s here may be inconsistent%s%s", n,
+				  n == 1 ? "y" : "ies", n ? ": " : "", b.buf ? b.buf : "");
+		sb_free(&b);
+		return o.buf ? o.buf : strdup("");
+	}
 }

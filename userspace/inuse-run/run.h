@@ -165,6 +165,9 @@ void vec_free(struct vec *v);
 /* Does option opt (with or without "=value") take the next argument as its
  * value? For long options in list (NULL-terminated). */
 bool opt_in(const char *arg, const char *const *list);
+/* p made absolute against the working directory (a command run in the
+ * staging tree takes its paths so). malloc'ed. */
+char *abs_path(const char *p);
 /* path below dir (component-wise)? */
 bool path_below(const char *path, const char *dir);
 /* path without its leading slashes */
@@ -202,8 +205,10 @@ int stage_dir(struct run *r);
 /* report.c */
 void report_human(const struct run *r);
 int report_json(const struct run *r, const char *file);
-/* A short summary of the flags, for a backup's own record (borg comment). */
-char *report_summary(const struct run *r);
+/* A short text for a backup's own record (a borg comment): of the first
+ * backup (first: what is torn or left out in it, and what became of it),
+ * or of a retry's (its copies that may be inconsistent). */
+char *report_summary(const struct run *r, bool first);
 /* Counts: items that may be torn in the backup as it stands. */
 size_t report_flagged(const struct run *r);
 

@@ -249,8 +249,9 @@ static int by_copy(struct run *r, struct item *it, const char *dest, double time
 		it->out = OUT_FLAGGED;
 		if (res.outcome == INUSE_COPY_FLAGGED)
 			snprintf(it->detail, sizeof(it->detail),
-				 "%s%splain copy, %s (%u attempts in %.0fs)", pre,
-				 pre[0] ? "; " : "", res.reason, res.attempts, timeout);
+				 "%s%splain copy, %s (%u attempt%s in %.0fs)", pre,
+				 pre[0] ? "; " : "", res.reason, res.attempts,
+				 res.attempts == 1 ? "" : "s", timeout);
 		else
 			snprintf(it->detail, sizeof(it->detail), "%s; a plain copy instead", pre);
 	} else {

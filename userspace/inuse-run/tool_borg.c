@@ -205,12 +205,23 @@ static int borg_exclude(struct run *r)
 	return err ? -1 : 0;
 }
 
-/* REPO::ARCHIVE split; the repository part may be empty (BORG_REPO). */
+/* REPO::ARCHIVE split; the repository part may be empty (BORG_REPO). A
+ * local repository's relative path is made absolute: retries run in the
+ * staging tree. */
 static void split_archive(const char *a, char **repo, char **name)
 {
 	const char *sep = strstr(a, "::");
+	char *rp = sep ? strndup(a, (size_t)(sep - a)) : strdup("");
+	bool remote =
+	    rp && (strstr(rp, "://") ||
+		   (strchr(rp, ':') && (!strchr(rp, '/') || strchr(rp, ':') < strchr(rp, '/'))));
 
-	*repo = sep ? strndup(a, (size_t)(sep - a)) : strdup("");
+	if (rp && rp[0] && !remote && rp[0] != '/') {
+		*repo = abs_path(rp);
+		free(rp);
+	} else {
+		*repo = rp;
+	}
 	*name = strdup(sep ? sep + 2 : a);
 }
 
@@ -291,7 +302,7 @@ static int comment_on(struct run *r, const char *archive, const char *text)
 
 static int borg_record(struct run *r, const char *report)
 {
-	char *archive = made_archive(r), *text = report_summary(r);
+	char *archive = made_archive(r), *text = report_summary(r, true);
 	int rc = archive ? comment_on(r, archive, text) : -1;
 
 	if (rc == 0) {
@@ -312,7 +323,7 @@ static int borg_retry(struct run *r, const char *report)
 	struct borg_state *t = r->tstate;
 	struct strbuf in = {0};
 	struct vec v = {0};
-	char *repo, *name, *text = report_summary(r);
+	char *repo, *name, *text = report_summary(r, false);
 	size_t copies = 0;
 	bool sent;
 	int rc = 0;
@@ -338,8 +349,7 @@ static int borg_retry(struct run *r, const char *report)
 	if (sent) {
 		command_start(r, &v, "create");
 		create_options(r, &v);
-		vec_addf(&v, "--comment=inuse-run: consistent copies of files of archive %s; %s",
-			 name, text);
+		vec_addf(&v, "--comment=inuse-run: copies of files of archive %s; %s", name, text);
 		vec_add(&v, "--paths-from-stdin");
 		vec_addf(&v, "%s::%s.inuse-retry", repo, name);
 		if (r->verbose)

@@ -6,7 +6,8 @@
  * absolute path a line, its pattern characters escaped (restic expands
  * $VARIABLES in these lines: a $ is written [$]). Retries: a second
  * snapshot from the staging tree (--files-from-raw, run there, so that each
- * copy is stored under its own path), tagged inuse-retry; the first
+ * copy is stored under its own path), tagged inuse-retry (and
+ * inuse-retry-flagged when a copy in it may be inconsistent); the first
  * snapshot is tagged inuse-flagged (restic tag: its ID changes).
  */
 #include <errno.h>
@@ -201,25 +202,57 @@ static int restic_exclude(struct run *r)
 	return err ? -1 : 0;
 }
 
+/* Global options whose value is a local path. */
+static const char *const path_globals[] = {"--repo",	  "--repository-file", "--password-file",
+					   "--cache-dir", "--cacert",	       "--tls-client-cert",
+					   NULL};
+
+/* A global option's value, a relative local path made absolute (the
+ * retries run in the staging tree). */
+static void add_value(struct vec *v, const char *opt, const char *value)
+{
+	bool pathy = opt_in(opt, path_globals) || !strcmp(opt, "-r") || !strcmp(opt, "-p");
+	bool repo = !strncmp(opt, "--repo", 6) || !strcmp(opt, "-r");
+	char *a = NULL;
+
+	if (pathy && value[0] != '/' &&
+	    !(repo && strchr(value, ':') && strncmp(value, "local:", 6)))
+		a = abs_path(!strncmp(value, "local:", 6) ? value + 6 : value);
+	vec_add(v, a ? a : value);
+	free(a);
+}
+
 /* restic, its global options as given anywhere, and sub. */
 static void command_start(struct run *r, struct vec *v, const char *sub)
 {
 	vec_add(v, r->orig[0]);
 	for (int i = 1; i < r->norig; i++) {
 		const char *a = r->orig[i];
+		const char *eq = strchr(a, '=');
 
 		if (!strcmp(a, "--"))
 			break;
 		if (!strncmp(a, "--", 2) && opt_in(a, globals)) {
-			vec_add(v, a);
-			if (!strchr(a, '=') && opt_in(a, long_values) && i + 1 < r->norig)
-				vec_add(v, r->orig[++i]);
+			if (eq) {
+				char opt[64];
+
+				snprintf(opt, sizeof(opt), "%.*s", (int)(eq - a), a);
+				vec_add(v, opt);
+				add_value(v, opt, eq + 1);
+			} else {
+				vec_add(v, a);
+				if (opt_in(a, long_values) && i + 1 < r->norig)
+					add_value(v, a, r->orig[++i]);
+			}
 		} else if (a[0] == '-' && strlen(a) == 2 && strchr("rpo", a[1]) &&
 			   i + 1 < r->norig) {
 			vec_add(v, a);
-			vec_add(v, r->orig[++i]);
+			add_value(v, a, r->orig[++i]);
 		} else if (a[0] == '-' && a[1] != '-' && strchr("rpo", a[1]) && a[2]) {
-			vec_add(v, a); /* -rREPO */
+			char opt[3] = {'-', a[1], 0};
+
+			vec_add(v, opt); /* -rREPO */
+			add_value(v, opt, a + 2);
 		}
 	}
 	vec_add(v, sub);
@@ -275,11 +308,15 @@ static int restic_record(struct run *r, const char *report)
 		say_command("tagging", v.v);
 	rc = spawn(v.v, NULL, NULL, 0, NULL, 0);
 	vec_free(&v);
-	if (rc == 0)
+	if (rc == 0) {
+		/* restic tag rewrites the snapshot: it has a new ID */
+		char *now = made_snapshot(r);
+
 		snprintf(r->record_note, sizeof(r->record_note),
-			 "recorded as tag inuse-flagged on snapshot %.8s (restic tag gives it a "
-			 "new ID)",
-			 id);
+			 "recorded as tag inuse-flagged on snapshot %.8s (was %.8s)",
+			 now ? now : "?", id);
+		free(now);
+	}
 	free(id);
 	return rc ? -1 : 0;
 }
@@ -356,7 +393,7 @@ static int restic_retry(struct run *r, const char *report)
 		command_start(r, &v, "backup");
 		backup_options(r, &v);
 		vec_add(&v, "--tag");
-		vec_add(&v, flagged ? "inuse-retry,inuse-flagged" : "inuse-retry");
+		vec_add(&v, flagged ? "inuse-retry,inuse-retry-flagged" : "inuse-retry");
 		vec_addf(&v, "--files-from-raw=%s", listfile);
 		if (r->verbose)
 			say_command("retrying", v.v);
