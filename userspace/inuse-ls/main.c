@@ -17,6 +17,7 @@
 #include "common/pathutil.h"
 #include "common/strbuf.h"
 #include "common/timeutil.h"
+#include "inuse-ls/between.h"
 #include "inuse.h"
 
 enum { EXIT_NONE_OPEN = 0, EXIT_SOME_OPEN = 1, EXIT_ERR = 2, EXIT_MISSING = 3 };
@@ -40,6 +41,10 @@ static const char usage[] =
     "  -p, --pid PID           only files PID writes\n"
     "  -U, --user USER         only files USER's processes write (name or uid)\n"
     "  -o, --older-than DUR    only files open for writing longer than DUR (90s, 2h)\n"
+    "  -b, --between T1 T2     every file open for writing (so maybe written) at\n"
+    "                          some time from T1 to T2, from inused's history\n"
+    "                          (now, -2h, 14:00, '2026-11-30 14:00', @UNIXTIME);\n"
+    "                          with --under, below DIR only\n"
     "  -s, --socket PATH       inused's socket (default $INUSE_SOCKET or " INUSE_DEFAULT_SOCKET_PATH
     ")\n"
     "  -h, --help              show this help and exit\n"
@@ -48,9 +53,12 @@ static const char usage[] =
     "Exit status: 0 nothing asked about is open for writing (or a plain listing\n"
     "was printed); 1 some given file, a file under a given directory, or a file\n"
     "that --under, --pid, --user or --older-than select is open for writing;\n"
-    "3 a given PATH does not exist (and none is open); 2 error.\n";
+    "3 a given PATH does not exist (and none is open); 2 error. With --between:\n"
+    "1 some file was open for writing in the window, 0 none, 2 error or a\n"
+    "window before inused's history begins (when none was found).\n";
 
 struct args {
+	const char *between[2];
 	bool json;
 	bool follow;
 	const char *under;
@@ -91,7 +99,8 @@ static void parse_args(struct args *a, int argc, char **argv)
 	    {"follow", no_argument, NULL, 'f'},	      {"pid", required_argument, NULL, 'p'},
 	    {"user", required_argument, NULL, 'U'},   {"older-than", required_argument, NULL, 'o'},
 	    {"socket", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {0},
+	    {"version", no_argument, NULL, 'V'},      {"between", required_argument, NULL, 'b'},
+	    {0},
 	};
 	uint64_t ns;
 	char *end;
@@ -100,7 +109,7 @@ static void parse_args(struct args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	a->uid = -1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jfu:p:U:o:s:hV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jfu:p:U:o:s:hVb:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			a->json = true;
@@ -127,6 +136,13 @@ static void parse_args(struct args *a, int argc, char **argv)
 			break;
 		case 's':
 			a->socket = optarg;
+			break;
+		case 'b':
+			/* two values: T1 here, T2 next */
+			if (optind >= argc)
+				die_usage("--between needs T1 and T2", NULL);
+			a->between[0] = optarg;
+			a->between[1] = argv[optind++];
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -616,6 +632,19 @@ int main(int argc, char **argv)
 		return connect_error(err, a.socket		     ? a.socket
 					  : getenv(INUSE_SOCKET_ENV) ? getenv(INUSE_SOCKET_ENV)
 								     : INUSE_DEFAULT_SOCKET_PATH);
+	if (a.between[0]) {
+		double now = (double)clock_real_ns() / 1e9, t1, t2;
+
+		if (when_parse(a.between[0], now, &t1) || when_parse(a.between[1], now, &t2) ||
+		    t2 < t1) {
+			fprintf(stderr, "inuse-ls: --between: bad times (try '-2h now', "
+					"'02:00 04:30', '@1764500000 @1764503600')\n");
+			return EXIT_ERR;
+		}
+		ret = ls_between(c, t1, t2, a.under, a.json);
+		inuse_client__free(c);
+		return ret;
+	}
 	if (!a.json)
 		started = hello_started(c);
 	if (!a.npaths && a.json) {

@@ -15,6 +15,7 @@
 #include "common/timeutil.h"
 #include "inused/alerts.h"
 #include "inused/freeze.h"
+#include "inused/history.h"
 #include "inused/kernel.h"
 #include "inused/log.h"
 #include "inused/loop.h"
@@ -116,6 +117,7 @@ static void on_change(void *ctx, enum tracker_change what, struct entry *e)
 
 	if (what == TC_CLOSED)
 		alerts_closed(&d->al, e);
+	history_note(&d->proto.hist, &d->t, what, e);
 	proto_notify(&d->proto, what, e);
 }
 

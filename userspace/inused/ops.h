@@ -21,6 +21,7 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_snapshot(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_guard(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_guard_end(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_history(struct proto *p, struct conn *c, json_t *id, json_t *req);
 
 /* The client is going: its waits and its subscription end. */
 void op_wait_gone(struct proto *p, struct conn *c);

@@ -19,9 +19,10 @@
 typedef void (*op_fn)(struct proto *p, struct conn *c, json_t *id, json_t *req);
 const char *const proto_op_names[PROTO_OPS] = {"hello",	 "list",      "stats",	  "check",
 					       "wait",	 "verify",    "subscribe", "snapshot",
-					       "guard", "guard_end", NULL};
-static const op_fn ops[] = {op_hello,  op_list,	    op_stats,	 op_check,	op_wait,
-			    op_verify, op_subscribe, op_snapshot, op_guard, op_guard_end};
+					       "guard", "guard_end", "history", NULL};
+static const op_fn ops[] = {op_hello,	  op_list,     op_stats,     op_check,
+			    op_wait,	  op_verify,   op_subscribe, op_snapshot,
+			    op_guard,	  op_guard_end, op_history};
 #define OP_NR (int)(sizeof(ops) / sizeof(ops[0]))
 _Static_assert(sizeof(ops) / sizeof(ops[0]) < PROTO_OPS, "PROTO_OPS too small");
 const double proto_lat_bounds[PROTO_LAT_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,

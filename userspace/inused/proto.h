@@ -21,6 +21,7 @@ struct freezer;
 struct waiter;
 struct subscriber;
 struct guards;
+struct history;
 
 #define PROTO_OPS	  16
 #define PROTO_LAT_BUCKETS 12
@@ -61,8 +62,9 @@ struct proto {
 	uint64_t seen_changes; /* tracker changes the waiters were evaluated at */
 	struct subscriber *subscribers;
 	size_t nsubscribers;
-	struct freezer *fz; /* snapshots; NULL: none */
-	struct guards *guards; /* guarded jobs (op_guard.c); NULL: none yet */
+	struct freezer *fz;	/* snapshots; NULL: none */
+	struct guards *guards;	/* guarded jobs (op_guard.c); NULL: none yet */
+	struct history *hist;	/* files open for writing, and when (history.h) */
 };
 
 void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
