@@ -222,13 +222,15 @@ test:
 	@tests/run-all.sh $(UNIT_BIN) $(INTEG_BIN) $(E2E_BIN)
 
 # Everything a system needs: programs, library, header, pkg-config file,
-# systemd unit, example config, man pages. PREFIX and DESTDIR are honoured.
+# systemd unit, the config (when there is none) and an example, man pages.
+# PREFIX and DESTDIR are honoured.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/inuse \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(B)/inused $(DESTDIR)$(SBINDIR)/inused
-	install -m 0755 $(B)/inuse-ls $(B)/inuse-wait $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(B)/inuse-ls $(B)/inuse-wait $(B)/inuse-copy $(B)/inuse-check $(B)/inuse-run \
+		$(DESTDIR)$(BINDIR)/
 	install -m 0755 $(LIBINUSE_SO) $(DESTDIR)$(LIBDIR)/libinuse.so.0
 	ln -sf libinuse.so.0 $(DESTDIR)$(LIBDIR)/libinuse.so
 	install -m 0644 $(LIBINUSE_A) $(DESTDIR)$(LIBDIR)/libinuse.a
@@ -238,7 +240,11 @@ install: all
 	sed -e 's|@SBINDIR@|$(SBINDIR)|' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|' \
 		contrib/systemd/inused.service.in > $(DESTDIR)$(UNITDIR)/inused.service
 	install -m 0644 examples/inused.conf $(DESTDIR)$(SYSCONFDIR)/inuse/inused.conf.example
-	install -m 0644 docs/man/inuse-ls.1 docs/man/inuse-wait.1 $(DESTDIR)$(MANDIR)/man1/
+	@# the service's config: installed when there is none, never replaced
+	test -e $(DESTDIR)$(SYSCONFDIR)/inuse/inused.conf || \
+		install -m 0644 contrib/inused.conf $(DESTDIR)$(SYSCONFDIR)/inuse/inused.conf
+	install -m 0644 docs/man/inuse-ls.1 docs/man/inuse-wait.1 docs/man/inuse-run.1 \
+		docs/man/inuse-copy.1 docs/man/inuse-check.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/man/inused.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 docs/man/inused.8 $(DESTDIR)$(MANDIR)/man8/
 

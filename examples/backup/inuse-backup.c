@@ -52,6 +52,7 @@ static struct {
 
 static FILE *report;
 static int flagged, skipped;
+static const char *files_root; /* SRC_DIR */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -253,7 +254,14 @@ static int method_copy(struct file *f, const char *stage, const char *archive)
 	}
 	cmd = fill_method(f->method, f->abs, dest);
 	if (!cmd) {
-		say("flagged %s: method not run (a shell character in the path)", f->abs);
+		char *argv[] = {"tar",	      "--append", "--file", (char *)archive, "-C",
+				(char *)files_root, (char *)f->rel, NULL};
+
+		if (run(argv) != 0)
+			return -1;
+		say("flagged %s: method not run (a shell character in the path): a plain copy is in "
+		    "the archive",
+		    f->abs);
 		flagged++;
 		f->flagged = true;
 		return 0;
@@ -265,7 +273,14 @@ static int method_copy(struct file *f, const char *stage, const char *archive)
 	}
 	free(cmd);
 	if (rc != 0) {
-		say("flagged %s: method failed (status %d)", f->abs, rc);
+		/* never lost for a failed method: a plain copy, flagged */
+		char *argv[] = {"tar",	      "--append", "--file", (char *)archive, "-C",
+				(char *)files_root, (char *)f->rel, NULL};
+
+		if (run(argv) != 0)
+			return -1;
+		say("flagged %s: method failed (status %d): a plain copy is in the archive", f->abs,
+		    rc);
 		flagged++;
 		f->flagged = true;
 		return 0;
@@ -367,6 +382,7 @@ int main(int argc, char **argv)
 	}
 	src = argv[optind];
 	archive = argv[optind + 1];
+	files_root = src;
 	if (src[0] != '/') {
 		fprintf(stderr, "inuse-backup: SRC_DIR must be absolute\n");
 		return 2;
