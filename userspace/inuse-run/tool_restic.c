@@ -268,6 +268,7 @@ static char *made_snapshot(struct run *r)
 	size_t i;
 
 	command_start(r, &v, "snapshots");
+	vec_add(&v, "--quiet");
 	vec_add(&v, "--json");
 	for (size_t k = 0; k < r->nsrc; k++)
 		vec_addf(&v, "--path=%s", r->src[k].abs);
@@ -301,6 +302,7 @@ static int restic_record(struct run *r, const char *report)
 	if (!id)
 		return -1;
 	command_start(r, &v, "tag");
+	vec_add(&v, "--quiet");
 	vec_add(&v, "--add");
 	vec_add(&v, "inuse-flagged");
 	vec_add(&v, id);
