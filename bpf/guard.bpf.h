@@ -112,22 +112,28 @@ static __always_inline __u64 inode_ctime_ns(struct inode *inode, __u32 *queried)
 	}
 }
 
+/* Each read below is a helper call: this runs twice for every file a job
+ * reads, so nothing is read twice or in vain. */
 static __always_inline void guard_snap(struct inode *inode, struct inuse_guard_snap *s)
 {
-	struct address_space *m = BPF_CORE_READ(inode, i_mapping);
-
 	s->ns = bpf_ktime_get_boot_ns();
 	s->size = BPF_CORE_READ(inode, i_size);
 	s->mtime_ns = inode_mtime_ns(inode);
 	s->ctime_ns = inode_ctime_ns(inode, &s->ctime_queried);
 	s->writecount = BPF_CORE_READ(inode, i_writecount.counter);
 	s->mmap_writable = 0;
-	if (m && BPF_CORE_READ(m, i_mmap_writable.counter) > 0)
-		s->mmap_writable = BPF_CORE_READ(m, i_mmap_writable.counter);
+	/* a shared writable mapping holds a file opened for writing: with no
+	 * writer counted there is none */
+	if (s->writecount > 0) {
+		int n = BPF_CORE_READ(inode, i_mapping, i_mmap_writable.counter);
+
+		s->mmap_writable = n > 0 ? n : 0;
+	}
 }
 
-/* The job of a process (its slot), unless it has none or its job ended. */
-static __always_inline bool guard_member(__u32 tgid, __u32 *slot, __u32 *flags)
+/* The job of a process (its slot and generation), unless it has none or
+ * its job ended. */
+static __always_inline bool guard_member(__u32 tgid, __u32 *slot, __u32 *gen, __u32 *flags)
 {
 	struct inuse_guard_task *t = bpf_map_lookup_elem(&guard_tasks, &tgid);
 	__u32 s;
@@ -140,13 +146,29 @@ static __always_inline bool guard_member(__u32 tgid, __u32 *slot, __u32 *flags)
 		return false;
 	}
 	*slot = s;
+	*gen = t->gen;
 	*flags = t->flags;
 	return true;
 }
 
-/* A file opened for reading only, regular, on a real file system. */
-static __always_inline bool guard_readable(struct file *f)
+/* A file a job reads: the inode that holds its data, and its key. */
+struct gfile {
+	struct inode *name_inode; /* the inode the file was opened by */
+	struct inode *inode;	  /* the one that holds the data (overlay: upper) */
+	__u32 sb_dev;		  /* name_inode's file system */
+	struct inuse_key key;
+};
+
+/*
+ * f, opened for reading only: its inode and key. With kind, only a regular
+ * file on a real file system (an open); without, the kind was checked when
+ * the read began (a close). Every field is read once.
+ */
+static __always_inline bool guard_file(struct file *f, bool kind, struct gfile *g)
 {
+	struct super_block *sb;
+	struct inode *inode;
+	unsigned long magic;
 	fmode_t mode;
 
 	if (!f)
@@ -154,9 +176,34 @@ static __always_inline bool guard_readable(struct file *f)
 	mode = BPF_CORE_READ(f, f_mode);
 	if (!(mode & K_FMODE_READ) || (mode & (K_FMODE_WRITE | K_FMODE_PATH)))
 		return false;
-	if (BPF_CORE_READ(f, f_path.mnt, mnt_flags) & K_MNT_INTERNAL)
+	inode = BPF_CORE_READ(f, f_inode);
+	if (!inode)
 		return false;
-	return inode_tracked_kind(BPF_CORE_READ(f, f_inode));
+	sb = BPF_CORE_READ(inode, i_sb);
+	magic = BPF_CORE_READ(sb, s_magic);
+	if (kind) {
+		if ((BPF_CORE_READ(inode, i_mode) & K_S_IFMT) != K_S_IFREG)
+			return false;
+		if (BPF_CORE_READ(sb, s_flags) & K_SB_KERNMOUNT)
+			return false;
+		if (BPF_CORE_READ(f, f_path.mnt, mnt_flags) & K_MNT_INTERNAL)
+			return false;
+		if (magic_skipped(magic))
+			return false;
+	}
+	g->name_inode = inode;
+	g->sb_dev = BPF_CORE_READ(sb, s_dev);
+	if (magic == K_OVERLAYFS_MAGIC || magic == K_BTRFS_MAGIC) {
+		/* the rare file systems: the full rules */
+		g->inode = data_inode(inode);
+		inode_key(g->inode, &g->key);
+		return true;
+	}
+	g->inode = inode;
+	g->key.ino = BPF_CORE_READ(inode, i_ino);
+	g->key.dev = g->sb_dev;
+	g->key.pad = 0;
+	return true;
 }
 
 /* Nothing happened to the file while the job read it. */
@@ -176,48 +223,50 @@ static __always_inline void guard_count(__u64 *c)
  * the job is reading. */
 static __always_inline void guard_on_open(int fd)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot, flags;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot, gen, flags;
 	struct inuse_guard_read *r, fresh = {};
-	struct inode *name_inode, *inode;
-	struct inuse_key key;
+	struct gfile g;
 	struct file *f;
 	void *reads;
 
-	if (!guard_member(tgid, &slot, &flags) || (flags & INUSE_GUARD_INHERIT_ONLY))
+	if (!guard_member(tgid, &slot, &gen, &flags) || (flags & INUSE_GUARD_INHERIT_ONLY))
 		return;
 	f = fd_file(fd);
-	if (!guard_readable(f))
+	if (!guard_file(f, true, &g))
 		return;
 	reads = bpf_map_lookup_elem(&guard_reads, &slot);
 	if (!reads)
 		return;
-	name_inode = BPF_CORE_READ(f, f_inode);
-	inode = data_inode(name_inode);
-	inode_key(inode, &key);
-	r = bpf_map_lookup_elem(reads, &key);
+	r = bpf_map_lookup_elem(reads, &g.key);
+	if (r && r->gen != gen) {
+		/* left by an earlier job of the slot, on its way out */
+		bpf_map_delete_elem(reads, &g.key);
+		r = NULL;
+	}
 	if (r && __sync_fetch_and_add(&r->open_now, 1) >= 0) {
 		__sync_fetch_and_add(&r->opens, 1);
 		return;
 	}
 	/* new, or being dropped by a close right now: a record of its own */
-	guard_snap(inode, &fresh.open);
+	guard_snap(g.inode, &fresh.open);
 	fresh.last_mtime_ns = fresh.open.mtime_ns;
-	fresh.inode_ptr = (__u64)inode;
+	fresh.inode_ptr = (__u64)g.inode;
 	fresh.dentry_ptr = (__u64)BPF_CORE_READ(f, f_path.dentry);
-	fresh.name_inode_ptr = (__u64)name_inode;
-	fresh.sb_dev = BPF_CORE_READ(name_inode, i_sb, s_dev);
+	fresh.name_inode_ptr = (__u64)g.name_inode;
+	fresh.sb_dev = g.sb_dev;
 	fresh.tgid = tgid;
 	fresh.opens = 1;
 	fresh.open_now = 1;
+	fresh.gen = gen;
 	for (int i = 0; i < 3; i++) {
-		if (bpf_map_update_elem(reads, &key, &fresh, BPF_NOEXIST) == 0) {
+		if (bpf_map_update_elem(reads, &g.key, &fresh, BPF_NOEXIST) == 0) {
 			guard_count(&guard_job[slot].reads);
 			return;
 		}
-		r = bpf_map_lookup_elem(reads, &key);
+		r = bpf_map_lookup_elem(reads, &g.key);
 		if (!r)
 			continue; /* the dropped record just went */
-		if (__sync_fetch_and_add(&r->open_now, 1) >= 0) {
+		if (r->gen == gen && __sync_fetch_and_add(&r->open_now, 1) >= 0) {
 			/* another thread of the job opened it meanwhile */
 			__sync_fetch_and_add(&r->opens, 1);
 			return;
@@ -229,27 +278,24 @@ static __always_inline void guard_on_open(int fd)
 /* A member of a job is about to close fd. */
 static __always_inline void guard_on_close(int fd)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot, flags;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot, gen, flags;
 	struct inuse_guard_read *r;
-	struct inode *inode;
-	struct inuse_key key;
+	struct gfile g;
 	struct file *f;
 	void *reads;
 
-	if (!guard_member(tgid, &slot, &flags) || (flags & INUSE_GUARD_INHERIT_ONLY))
+	if (!guard_member(tgid, &slot, &gen, &flags) || (flags & INUSE_GUARD_INHERIT_ONLY))
 		return;
 	f = fd_file(fd);
-	if (!guard_readable(f))
+	if (!guard_file(f, false, &g))
 		return;
 	reads = bpf_map_lookup_elem(&guard_reads, &slot);
 	if (!reads)
 		return;
-	inode = data_inode(BPF_CORE_READ(f, f_inode));
-	inode_key(inode, &key);
-	r = bpf_map_lookup_elem(reads, &key);
-	if (!r)
+	r = bpf_map_lookup_elem(reads, &g.key);
+	if (!r || r->gen != gen)
 		return;
-	guard_snap(inode, &r->close);
+	guard_snap(g.inode, &r->close);
 	if (__sync_fetch_and_add(&r->open_now, -1) != 1)
 		return; /* still open elsewhere in the job */
 	if (!guard_read_clean(r))
@@ -257,7 +303,7 @@ static __always_inline void guard_on_close(int fd)
 	/* nothing to tell: dropped, unless an open came in between */
 	if (__sync_val_compare_and_swap(&r->open_now, 0, GUARD_DEAD) != 0)
 		return;
-	bpf_map_delete_elem(reads, &key);
+	bpf_map_delete_elem(reads, &g.key);
 	guard_count(&guard_job[slot].clean);
 }
 

@@ -232,8 +232,8 @@ enum inuse_stat {
 /* Jobs at once (slots of the guard_job array and of the guard_reads map). */
 #define INUSE_GUARD_JOBS 64
 /* Reads a job's map holds at once (open, or to be reported): the template
- * of bpf/guard.bpf.h and every job's map are this size. */
-#define INUSE_GUARD_READS 262144
+ * of bpf/guard.bpf.h and every job slot's map are this size. */
+#define INUSE_GUARD_READS 65536
 /* How many records one guard probe run reads. */
 #define INUSE_GUARD_PROBE_BATCH 256
 
@@ -297,7 +297,7 @@ struct inuse_guard_read {
 	__s32 open_now;		/* opens by the job not closed yet */
 	__u32 opens;		/* opens by the job */
 	__u32 flags;		/* INUSE_GREAD_* */
-	__u32 pad;
+	__u32 gen;		/* the job's generation (the slot's map outlives jobs) */
 };
 _Static_assert(sizeof(struct inuse_guard_read) == 168, "guard read layout");
 

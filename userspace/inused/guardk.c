@@ -30,32 +30,63 @@ static void publish(struct kernel *k)
 	__atomic_store_n(&b->guard_active, n, __ATOMIC_RELEASE);
 }
 
-int kguard_start(struct kernel *k, uint32_t slot, uint32_t gen, uint32_t pid, uint32_t flags)
-{
-	struct inuse_bpf__bss *b = k->skel->bss;
-	struct inuse_guard_task t = {.slot = slot, .gen = gen, .flags = flags};
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
-	int fd, err;
+/*
+ * Each slot's map of reads is made on the slot's first job and kept: a
+ * change of the outer map waits for every running program to finish (an
+ * RCU grace period, milliseconds), which a job must not pay each time.
+ * Jobs of a slot tell their reads apart by generation.
+ */
+static struct {
+	const struct inuse_bpf *skel;
+	int fd[INUSE_GUARD_JOBS];
+} slots;
 
-	if (slot >= INUSE_GUARD_JOBS || !gen)
-		return -EINVAL;
+static int slot_map(struct kernel *k, uint32_t slot)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	int fd;
+
+	if (slots.skel != k->skel) {
+		for (int i = 0; i < INUSE_GUARD_JOBS; i++) {
+			if (slots.skel && slots.fd[i] > 0)
+				close(slots.fd[i]);
+			slots.fd[i] = -1;
+		}
+		slots.skel = k->skel;
+	}
+	if (slots.fd[slot] >= 0)
+		return slots.fd[slot];
 	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "guard_job_reads", sizeof(struct inuse_key),
 			    sizeof(struct inuse_guard_read), INUSE_GUARD_READS, &o);
 	if (fd < 0)
 		return -errno;
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.guard_reads), &slot, &fd, BPF_ANY)) {
-		err = -errno;
+		int err = -errno;
+
 		close(fd);
 		return err;
 	}
+	slots.fd[slot] = fd;
+	return fd;
+}
+
+int kguard_start(struct kernel *k, uint32_t slot, uint32_t gen, uint32_t pid, uint32_t flags)
+{
+	struct inuse_bpf__bss *b = k->skel->bss;
+	struct inuse_guard_task t = {.slot = slot, .gen = gen, .flags = flags};
+	int fd, err;
+
+	if (slot >= INUSE_GUARD_JOBS || !gen)
+		return -EINVAL;
+	fd = slot_map(k, slot);
+	if (fd < 0)
+		return fd;
 	memset(&b->guard_job[slot], 0, sizeof(b->guard_job[slot]));
 	b->guard_job[slot].members = 1;
 	__atomic_store_n(&b->guard_job[slot].gen, gen, __ATOMIC_RELEASE);
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.guard_tasks), &pid, &t, BPF_ANY)) {
 		err = -errno;
 		__atomic_store_n(&b->guard_job[slot].gen, 0, __ATOMIC_RELEASE);
-		bpf_map_delete_elem(bpf_map__fd(k->skel->maps.guard_reads), &slot);
-		close(fd);
 		return err;
 	}
 	publish(k);
@@ -116,16 +147,27 @@ static void sweep_tasks(struct kernel *k, uint32_t slot, uint32_t gen)
 	}
 }
 
+/* Deletes every record of the slot's map (the job is stopped). */
+static void clear_reads(int fd)
+{
+	struct inuse_key key, next;
+
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+			break;
+	}
+}
+
 void kguard_free(struct kernel *k, uint32_t slot, uint32_t gen, int reads_fd)
 {
-	if (slot < INUSE_GUARD_JOBS) {
-		if (__atomic_load_n(&k->skel->bss->guard_job[slot].gen, __ATOMIC_ACQUIRE) == gen)
-			kguard_stop(k, slot);
-		bpf_map_delete_elem(bpf_map__fd(k->skel->maps.guard_reads), &slot);
-		sweep_tasks(k, slot, gen);
-	}
+	if (slot >= INUSE_GUARD_JOBS)
+		return;
+	if (__atomic_load_n(&k->skel->bss->guard_job[slot].gen, __ATOMIC_ACQUIRE) == gen)
+		kguard_stop(k, slot);
 	if (reads_fd >= 0)
-		close(reads_fd);
+		clear_reads(reads_fd);
+	sweep_tasks(k, slot, gen);
 }
 
 int kguard_reads(int reads_fd, kguard_read_fn fn, void *ctx)

@@ -16,9 +16,10 @@
 
 struct kernel;
 
-/* Opens slot for a job of generation gen (nonzero): a fresh map of reads,
- * the counters zeroed, the process pid its first member (flags:
- * INUSE_GUARD_*). Returns the map's fd (>= 0) or -errno. */
+/* Opens slot for a job of generation gen (nonzero): the slot's map of
+ * reads (made on its first job, kept), the counters zeroed, the process
+ * pid its first member (flags: INUSE_GUARD_*). Returns the map's fd
+ * (>= 0, owned here) or -errno. */
 int kguard_start(struct kernel *k, uint32_t slot, uint32_t gen, uint32_t pid, uint32_t flags);
 
 /* Is pid a member of a running job? */
@@ -35,8 +36,8 @@ void kguard_stop(struct kernel *k, uint32_t slot);
 /* The slot's counters as the programs left them. */
 void kguard_counters(const struct kernel *k, uint32_t slot, struct inuse_guard_job *out);
 
-/* Frees the slot: its map (fd from kguard_start) and the processes still
- * listed as its members. */
+/* Frees the slot: empties its map (fd from kguard_start) and drops the
+ * processes still listed as its members. */
 void kguard_free(struct kernel *k, uint32_t slot, uint32_t gen, int reads_fd);
 
 /* Calls fn for every read in the map (fd). 0 or -errno. */

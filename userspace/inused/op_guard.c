@@ -192,12 +192,16 @@ struct read_item {
 struct collect {
 	struct read_item *v;
 	size_t n, cap;
+	uint32_t gen;
 	int err;
 };
 
 static void collect_one(void *ctx, const struct inuse_key *key, const struct inuse_guard_read *r)
 {
 	struct collect *cl = ctx;
+
+	if (r->gen != cl->gen)
+		return; /* an earlier job's, on its way out */
 
 	if (cl->n == cl->cap) {
 		size_t cap = cl->cap ? cl->cap * 2 : 64;
@@ -333,7 +337,7 @@ void op_guard_end(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
 	struct guard_slot *s = slot_of(p, c);
 	bool admin = proto_is_admin(p, c);
-	struct collect cl = {0};
+	struct collect cl = {.gen = s ? s->gen : 0};
 	struct inuse_guard_job cnt;
 	struct read_item **rep = NULL;
 	struct strbuf b = {0};
