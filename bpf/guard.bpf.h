@@ -409,6 +409,7 @@ static long guard_probe_one(__u32 i, void *unused)
 	if (k.ino != rq->ino || k.dev != rq->dev)
 		return 0;
 	rs->flags = 0;
+	rs->nlink = BPF_CORE_READ(inode, __i_nlink);
 	guard_snap(inode, &rs->snap);
 	return 0;
 }

@@ -312,7 +312,7 @@ struct inuse_guard_probe_req {
 struct inuse_guard_probe_res {
 	struct inuse_guard_snap snap;
 	__u32 flags; /* INUSE_PROBE_GONE */
-	__u32 pad;
+	__u32 nlink; /* 0: deleted */
 };
 
 #endif /* INUSE_ABI_H */

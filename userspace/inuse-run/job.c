@@ -139,7 +139,9 @@ static void take_report(struct run *r, struct inuse_guard_report *g)
 		struct item *it;
 
 		if (!f->path) {
-			if (!f->torn)
+			/* deleted since: no longer part of what is backed up */
+			if (!f->torn ||
+			    json_is_true(json_object_get(json_array_get(files, i), "deleted")))
 				continue;
 			/* no name reaches it: still said */
 			snprintf(path, sizeof(path), "(device %u:%u inode %llu)", f->dev_major,

@@ -75,6 +75,7 @@ struct item {
 	json_t *method_argv; /* the method as an argument list, or NULL */
 	double quiet;	     /* the policy's quiet period (seconds), 0: none */
 	double defer_max;    /* the policy's wait limit (seconds), 0: none */
+	bool take_as_is;     /* the policy flags it rather than waits for it */
 	char *staged;	     /* the consistent (or flagged) copy made for it */
 	char *companion_of;
 	bool retry; /* to be backed up again */

@@ -283,6 +283,9 @@ static void ask_policy(struct run *r)
 		else if (json_is_array(m))
 			it->method_argv = json_incref(m);
 		it->quiet = json_number_value(json_object_get(f, "quiet"));
+		it->defer_max = json_number_value(json_object_get(f, "defer_max"));
+		it->take_as_is =
+		    !strcmp(json_string_value(json_object_get(f, "decision")) ?: "", "flag");
 		json_decref(a);
 		inuse_result__free(res);
 	}
@@ -315,6 +318,8 @@ int stage_items(struct run *r)
 			budget = now < deadline ? (double)(deadline - now) / 1e9 / (double)left : 0;
 			if (it->defer_max > 0 && it->defer_max < budget)
 				budget = it->defer_max; /* the policy's limit */
+			if (it->take_as_is)
+				budget = 0; /* the policy takes it as it comes: one copy */
 			left--;
 			dest = stage_path(r, it);
 			if (!dest || make_parents(dest)) {

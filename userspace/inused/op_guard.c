@@ -187,6 +187,7 @@ struct read_item {
 	bool end_known;
 	struct guard_verdict v;
 	char *path;
+	bool deleted; /* no name: it was deleted */
 };
 
 struct collect {
@@ -220,15 +221,16 @@ static void collect_one(void *ctx, const struct inuse_key *key, const struct inu
 	cl->n++;
 }
 
-/* The state at the job's end of the reads it never closed. */
-static void probe_ends(struct proto *p, struct read_item *v, size_t n)
+/* The state now of the reads the job never closed (their end), or, with
+ * all, of every read (is it deleted?). */
+static void probe_now(struct proto *p, struct read_item *v, size_t n, bool all)
 {
 	struct inuse_guard_probe_req req[INUSE_GUARD_PROBE_BATCH];
 	struct inuse_guard_probe_res res[INUSE_GUARD_PROBE_BATCH];
 	size_t idx[INUSE_GUARD_PROBE_BATCH], m = 0;
 
 	for (size_t i = 0; i <= n; i++) {
-		if (i < n && !(v[i].r.open_now <= 0 && v[i].r.close.ns)) {
+		if (i < n && (all || !(v[i].r.open_now <= 0 && v[i].r.close.ns))) {
 			req[m] = (struct inuse_guard_probe_req){v[i].r.inode_ptr, v[i].key.ino,
 								v[i].key.dev, 0};
 			idx[m++] = i;
@@ -237,8 +239,13 @@ static void probe_ends(struct proto *p, struct read_item *v, size_t n)
 			if (kguard_probe(p->t->k, req, res, m) == 0)
 				for (size_t k = 0; k < m; k++)
 					if (!(res[k].flags & INUSE_PROBE_GONE)) {
-						v[idx[k]].end = res[k].snap;
-						v[idx[k]].end_known = true;
+						struct read_item *it = &v[idx[k]];
+
+						it->deleted |= res[k].nlink == 0;
+						if (!all) {
+							it->end = res[k].snap;
+							it->end_known = true;
+						}
 					}
 			m = 0;
 		}
@@ -286,8 +293,11 @@ static void name_reads(struct proto *p, struct read_item **v, size_t n)
 			char fs[INUSE_PATH_MAX + 1];
 			int mid;
 
+			if (res[i].evflags & INUSE_EVF_UNLINKED)
+				it->deleted = true;
 			if (!res[i].len || res[i].len >= INUSE_PATH_MAX ||
-			    (res[i].evflags & (INUSE_EVF_TRUNC | INUSE_EVF_DETACHED)))
+			    (res[i].evflags &
+			     (INUSE_EVF_TRUNC | INUSE_EVF_DETACHED | INUSE_EVF_UNLINKED)))
 				continue;
 			memcpy(fs, res[i].path, res[i].len);
 			fs[res[i].len] = '\0';
@@ -320,6 +330,8 @@ static void render_read(struct proto *p, struct conn *c, bool admin, const struc
 		  v->written ? "true" : "false", v->recent ? "true" : "false",
 		  v->mapped ? "true" : "false", v->changed ? "true" : "false",
 		  v->closed ? "true" : "false");
+	if (it->deleted)
+		sb_adds(b, ",\"deleted\":true");
 	sb_printf(b, ",\"pid\":%u,\"opens\":%u,\"size\":%llu,\"read_from\":", it->r.tgid,
 		  it->r.opens, (unsigned long long)it->r.open.size);
 	render_time(b, tracker_wall_ns(t, it->r.open.ns));
@@ -363,7 +375,7 @@ void op_guard_end(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		proto_send_error(p, c, id, "internal", msg);
 		goto out;
 	}
-	probe_ends(p, cl.v, cl.n);
+	probe_now(p, cl.v, cl.n, false);
 	rep = malloc((cl.n ? cl.n : 1) * sizeof(*rep));
 	if (!rep) {
 		proto_send_error(p, c, id, "internal", "out of memory");
@@ -377,6 +389,27 @@ void op_guard_end(struct proto *p, struct conn *c, json_t *id, json_t *req)
 			rep[nrep++] = it;
 	}
 	name_reads(p, rep, nrep);
+	{
+		/* those no name reaches: deleted since? */
+		struct read_item *un = NULL;
+		size_t nun = 0;
+
+		for (size_t i = 0; i < nrep; i++)
+			nun += !rep[i]->path;
+		if (nun && (un = malloc(nun * sizeof(*un)))) {
+			size_t k = 0;
+
+			for (size_t i = 0; i < nrep; i++)
+				if (!rep[i]->path)
+					un[k++] = *rep[i];
+			probe_now(p, un, nun, true);
+			k = 0;
+			for (size_t i = 0; i < nrep; i++)
+				if (!rep[i]->path)
+					rep[i]->deleted |= un[k++].deleted;
+			free(un);
+		}
+	}
 
 	proto_add_id(&b, id);
 	sb_printf(&b,
