@@ -260,7 +260,7 @@ static __always_inline void guard_on_open(int fd)
 	fresh.gen = gen;
 	for (int i = 0; i < 3; i++) {
 		if (bpf_map_update_elem(reads, &g.key, &fresh, BPF_NOEXIST) == 0) {
-			guard_count(&guard_job[slot].reads);
+			guard_count(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].reads);
 			return;
 		}
 		r = bpf_map_lookup_elem(reads, &g.key);
@@ -272,7 +272,7 @@ static __always_inline void guard_on_open(int fd)
 			return;
 		}
 	}
-	guard_count(&guard_job[slot].dropped);
+	guard_count(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].dropped);
 }
 
 /* A member of a job is about to close fd. */
@@ -304,7 +304,7 @@ static __always_inline void guard_on_close(int fd)
 	if (__sync_val_compare_and_swap(&r->open_now, 0, GUARD_DEAD) != 0)
 		return;
 	bpf_map_delete_elem(reads, &g.key);
-	guard_count(&guard_job[slot].clean);
+	guard_count(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].clean);
 }
 
 /* A member forked: the child joins (threads share the process's job). */
@@ -316,15 +316,15 @@ static __always_inline void guard_on_fork(__u32 ptgid, __u32 ctgid)
 	if (!t)
 		return;
 	slot = t->slot & (INUSE_GUARD_JOBS - 1);
-	if (guard_job[slot].gen != t->gen)
+	if (guard_job[slot & (INUSE_GUARD_JOBS - 1)].gen != t->gen)
 		return;
 	c.slot = slot;
 	c.gen = t->gen;
 	if (bpf_map_update_elem(&guard_tasks, &ctgid, &c, BPF_ANY) == 0) {
-		__sync_fetch_and_add(&guard_job[slot].members, 1);
-		guard_count(&guard_job[slot].joined);
+		__sync_fetch_and_add(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].members, 1);
+		guard_count(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].joined);
 	} else {
-		guard_count(&guard_job[slot].unjoined);
+		guard_count(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].unjoined);
 	}
 }
 
@@ -337,8 +337,8 @@ static __always_inline void guard_on_exit(__u32 tgid)
 	if (!t)
 		return;
 	slot = t->slot & (INUSE_GUARD_JOBS - 1);
-	if (guard_job[slot].gen == t->gen)
-		__sync_fetch_and_add(&guard_job[slot].members, -1);
+	if (guard_job[slot & (INUSE_GUARD_JOBS - 1)].gen == t->gen)
+		__sync_fetch_and_add(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].members, -1);
 	bpf_map_delete_elem(&guard_tasks, &tgid);
 }
 
