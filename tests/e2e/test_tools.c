@@ -55,7 +55,9 @@ static const char policy[] =
     "    { name = \"sqlite-journal\"; match = [ \"*.db-wal\", \"*.db-shm\", \"*.db-journal\" ];\n"
     "      open = \"skip\"; },\n"
     "    { name = \"logs\"; match = [ \"*.log\" ]; quiet = \"1s\"; open = \"flag\"; },\n"
-    "    { name = \"images\"; match = [ \"*.img\" ]; quiet = \"1s\"; }\n"
+    "    { name = \"images\"; match = [ \"*.img\" ]; quiet = \"1s\"; },\n"
+    "    { name = \"records\"; match = [ \"*.rec\" ]; open = \"snapshot\"; freeze_max = "
+    "\"5s\"; }\n"
     "  );\n"
     "};\n";
 
@@ -162,6 +164,27 @@ static void start_image(const char *path)
 	}
 }
 
+/* Records appended without a pause, each by one write: never quiet, so
+ * only a snapshot (its writer frozen for a moment) catches whole records. */
+static void start_records(const char *path)
+{
+	if (child() == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		char rec[64];
+
+		for (long n = 1; fd >= 0; n++) {
+			memset(rec, 'r', sizeof(rec));
+			snprintf(rec, sizeof(rec), "rec %010ld", n);
+			rec[14] = ' ';
+			rec[63] = '\n';
+			if (write(fd, rec, sizeof(rec)) != sizeof(rec))
+				_exit(2);
+			usleep(500);
+		}
+		_exit(2);
+	}
+}
+
 /* Files held open for writing, never written. */
 static void start_holder(const char *a, const char *b, const char *c)
 {
@@ -240,6 +263,8 @@ static int group_setup(void **state)
 	start_log(p);
 	snprintf(p, sizeof(p), "%s/disk.img", src);
 	start_image(p);
+	snprintf(p, sizeof(p), "%s/ring.rec", src);
+	start_records(p);
 	/* every writer at work before any backup */
 	{
 		static const char *const names[] = {"app.db",	     "app.db-wal", "app.log",
@@ -393,6 +418,21 @@ static void check_restore(const char *tool, const char *restored, json_t *rep, i
 		assert_string_equal(tail, "ok");
 	}
 	free(s);
+	/* records never quiet: a snapshot, whole records only */
+	snprintf(p, sizeof(p), "%s/ring.rec", restored);
+	s = slurp(p, &len);
+	assert_non_null(s);
+	assert_true(len > 0 && len % 64 == 0);
+	for (size_t off = 0; off < len; off += 64)
+		if (strncmp(s + off, "rec ", 4) || s[off + 63] != '\n')
+			fail_msg("%s: ring.rec has a torn record at %zu", tool, off);
+	free(s);
+	{
+		json_t *f = item(rep, "ring.rec");
+
+		assert_non_null(f);
+		assert_string_equal(json_string_value(json_object_get(f, "outcome")), "snapshot");
+	}
 	/* the method that fails: a plain copy, flagged */
 	snprintf(p, sizeof(p), "%s/my notes.notes", restored);
 	assert_int_equal(access(p, F_OK), 0);

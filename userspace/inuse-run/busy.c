@@ -3,9 +3,9 @@
  * busy.c - before the run: the files under the sources that are open for
  * writing, and what the policy says of each (check). A file the policy
  * lets be copied as it is (closed by now, quiet, or "flag") stays in the
- * run, where the guard judges its copy; one to defer, or copy by the
- * application's method, is left out and retried; one to skip is left out
- * and named. A database copied by method takes its -wal, -shm and -journal
+ * run, where the guard judges its copy; one to defer, to copy by the
+ * application's method or by a frozen snapshot, is left out and retried;
+ * one to skip is left out and named. A database copied by method takes its -wal, -shm and -journal
  * with it: they are left out too (a stale one beside a fresh copy is a
  * corrupt restore).
  */
@@ -170,6 +170,7 @@ static void decide(struct run *r, const char *path, json_t *f)
 	}
 	it->kind = IT_EXCLUDED;
 	it->retry = r->retry;
+	it->snapshot = !strcmp(decision, "snapshot");
 	it->quiet = json_number_value(json_object_get(f, "quiet"));
 	it->defer_max = json_number_value(json_object_get(f, "defer_max"));
 	if (json_is_string(m)) {

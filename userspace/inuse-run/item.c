@@ -69,7 +69,7 @@ const char *item_kind_name(enum item_kind k)
 
 const char *item_outcome_name(enum item_outcome o)
 {
-	static const char *const n[] = {"none",	   "consistent", "method",
+	static const char *const n[] = {"none",	   "consistent", "method", "snapshot",
 					"flagged", "removed",	 "failed"};
 
 	return n[o];

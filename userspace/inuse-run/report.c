@@ -21,7 +21,8 @@ static bool flagged(const struct item *it)
 	switch (it->kind) {
 	case IT_TORN:
 	case IT_EXCLUDED:
-		return it->out != OUT_CONSISTENT && it->out != OUT_METHOD;
+		return it->out != OUT_CONSISTENT && it->out != OUT_METHOD &&
+		       it->out != OUT_SNAPSHOT;
 	default:
 		return false;
 	}
@@ -50,6 +51,8 @@ static const char *outcome_text(const struct item *it)
 		return "retried: a consistent copy is in the backup";
 	case OUT_METHOD:
 		return "retried: the application's own copy is in the backup";
+	case OUT_SNAPSHOT:
+		return "retried: a snapshot is in the backup";
 	case OUT_FLAGGED:
 		return "retried: a copy is in the backup, it may be inconsistent";
 	case OUT_REMOVED:

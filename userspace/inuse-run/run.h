@@ -57,6 +57,7 @@ enum item_outcome {
 	OUT_NONE,	/* nothing done (no --retry, or nothing to do) */
 	OUT_CONSISTENT, /* retried: a verified copy is in the backup */
 	OUT_METHOD,	/* retried: the application's method made the copy */
+	OUT_SNAPSHOT,	/* retried: a snapshot taken with its writers frozen */
 	OUT_FLAGGED,	/* retried: a copy is in the backup, it may be inconsistent */
 	OUT_REMOVED,	/* a companion: removed from the mirror */
 	OUT_FAILED,	/* retried, and the copy failed: not in the backup */
@@ -76,6 +77,7 @@ struct item {
 	double quiet;	     /* the policy's quiet period (seconds), 0: none */
 	double defer_max;    /* the policy's wait limit (seconds), 0: none */
 	bool take_as_is;     /* the policy flags it rather than waits for it */
+	bool snapshot;	     /* the policy copies it by a frozen snapshot */
 	char *staged;	     /* the consistent (or flagged) copy made for it */
 	char *companion_of;
 	bool retry; /* to be backed up again */

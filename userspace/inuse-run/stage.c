@@ -3,10 +3,11 @@
  * stage.c - consistent copies of the files to retry, laid out in the
  * staging directory under the names the tool gives them, so that the tool
  * takes them from there as if from the source: by the application's method
- * (a database's own copy), else by the copy loop (copy when quiet or
- * closed, verify, again until a copy verifies or the time is up). A method
- * that fails falls back to a plain copy, flagged: a file is never left out
- * because its method failed.
+ * (a database's own copy), by a snapshot with the file's writers frozen
+ * for a moment (the policy's "snapshot"), else by the copy loop (copy when
+ * quiet or closed, verify, again until a copy verifies or the time is up).
+ * A method or snapshot that fails falls back to a plain copy, flagged: a
+ * file is never left out because its method failed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -227,6 +228,46 @@ static int by_method(struct run *r, struct item *it, const char *dest)
 	return 0;
 }
 
+/* A copy taken with the file's writers frozen for a moment (the policy's
+ * "snapshot"), from the descriptor inused hands over. */
+static int by_snapshot(struct run *r, struct item *it, const char *dest)
+{
+	const char *path = it->path;
+	struct inuse_result *res;
+	const struct inuse_file *f;
+	int err = inuse_client__snapshot(r->c, &path, 1, &res), out, ret = -1;
+	char buf[1 << 16];
+	ssize_t n;
+
+	if (err) {
+		snprintf(it->detail, sizeof(it->detail), "its snapshot was refused or failed (%s)",
+			 strerror(-err));
+		return -1;
+	}
+	f = inuse_result__file(res, 0);
+	out = f && f->fd >= 0 ? open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	if (out >= 0) {
+		lseek(f->fd, 0, SEEK_SET);
+		while ((n = read(f->fd, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n) {
+				n = -1;
+				break;
+			}
+		if (n == 0 && close(out) == 0)
+			ret = 0;
+		else if (n != 0)
+			close(out);
+	}
+	inuse_result__free(res);
+	if (ret) {
+		snprintf(it->detail, sizeof(it->detail), "its snapshot could not be copied");
+		unlink(dest);
+		return -1;
+	}
+	like_source(it->path, dest);
+	return 0;
+}
+
 /* The copy loop into dest, within timeout seconds. */
 static int by_copy(struct run *r, struct item *it, const char *dest, double timeout, bool flag)
 {
@@ -286,6 +327,8 @@ static void ask_policy(struct run *r)
 		it->defer_max = json_number_value(json_object_get(f, "defer_max"));
 		it->take_as_is =
 		    !strcmp(json_string_value(json_object_get(f, "decision")) ?: "", "flag");
+		it->snapshot =
+		    !strcmp(json_string_value(json_object_get(f, "decision")) ?: "", "snapshot");
 		json_decref(a);
 		inuse_result__free(res);
 	}
@@ -303,17 +346,18 @@ int stage_items(struct run *r)
 	if (stage_dir(r))
 		return -1;
 	ask_policy(r);
-	/* methods first (they do not wait), then the copy loops, each given
-	 * its share of what is left of the time */
+	/* methods and snapshots first (they do not wait), then the copy
+	 * loops, each given its share of what is left of the time */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < r->nit; i++) {
 			struct item *it = &r->it[i];
 			bool has_method = it->method || it->method_argv;
+			bool quick = has_method || it->snapshot; /* neither waits */
 			uint64_t now = clock_mono_ns();
 			double budget;
 			char *dest;
 
-			if (!it->retry || has_method != (pass == 0))
+			if (!it->retry || quick != (pass == 0))
 				continue;
 			budget = now < deadline ? (double)(deadline - now) / 1e9 / (double)left : 0;
 			if (it->defer_max > 0 && it->defer_max < budget)
@@ -332,7 +376,11 @@ int stage_items(struct run *r)
 			if (has_method && by_method(r, it, dest) == 0) {
 				it->out = OUT_METHOD;
 				snprintf(it->detail, sizeof(it->detail), "copied by its method");
-			} else if (by_copy(r, it, dest, budget, has_method) != 0) {
+			} else if (it->snapshot && by_snapshot(r, it, dest) == 0) {
+				it->out = OUT_SNAPSHOT;
+				snprintf(it->detail, sizeof(it->detail),
+					 "a snapshot, its writers frozen for a moment");
+			} else if (by_copy(r, it, dest, budget, has_method || it->snapshot) != 0) {
 				free(dest);
 				continue;
 			}
