@@ -201,11 +201,29 @@ static void test_history_spans(void **state)
 	history_closed(&h, 1, 10, "/a", 200 * S, 201 * S, 0);
 	history_closed(&h, 1, 10, "/a", 300 * S, 301 * S, 0);
 	assert_int_equal(r->nspans, HIST_SPANS);
+	/* the spans, in order: 110-120, 130-133 (merged), 200-201, 300-301 */
+	{
+		static const uint64_t want[HIST_SPANS][2] = {
+		    {110, 120}, {130, 133}, {200, 201}, {300, 301}};
+
+		for (int k = 0; k < HIST_SPANS; k++) {
+			assert_int_equal(r->from[k], want[k][0] * S);
+			assert_int_equal(r->to[k], want[k][1] * S);
+		}
+	}
+	/* one more, out of order, over and over: never more than kept */
+	for (int k = 0; k < 20; k++) {
+		history_closed(&h, 1, 10, "/a", (50 + k) * S, (50 + k) * S + 1, 0);
+		assert_int_equal(r->nspans, HIST_SPANS);
+		for (int j = 0; j + 1 < HIST_SPANS; j++)
+			assert_true(r->from[j] <= r->from[j + 1]);
+	}
+	assert_int_equal(r->from[0], 50 * S);
+	assert_int_equal(r->to[HIST_SPANS - 1], 301 * S);
 	assert_true(hist_rec_meets(r, 131 * S + 1, 132 * S - 1, 400 * S)); /* merged gap */
-	assert_false(hist_rec_meets(r, 150 * S, 190 * S, 400 * S));
-	assert_false(hist_rec_meets(r, 250 * S, 290 * S, 400 * S));
 	assert_true(hist_rec_meets(r, 300 * S, 300 * S, 400 * S));
 	assert_true(hist_rec_meets(r, 110 * S, 110 * S, 400 * S));
+	assert_false(hist_rec_meets(r, 302 * S, 399 * S, 400 * S));
 	history_fini(&h);
 }
 

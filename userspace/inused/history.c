@@ -153,20 +153,16 @@ void history_opened(struct history *h, uint32_t dev, uint64_t ino, const char *p
 		memcpy(r->comm, comm, strnlen(comm, sizeof(r->comm) - 1));
 }
 
-/* Adds [from, to] to r's spans; past HIST_SPANS, the two with the smallest
- * gap between them become one. */
+/* Adds [from, to] to r's spans, kept in order of from; when they are all
+ * in use, the two with the smallest gap between them become one first. */
 static void add_span(struct hist_rec *r, uint64_t from, uint64_t to)
 {
-	uint32_t i = r->nspans, best = 0;
-	uint64_t gap = UINT64_MAX;
+	uint32_t i;
 
-	while (i > 0 && r->from[i - 1] > from) {
-		r->from[i] = r->from[i - 1];
-		r->to[i] = r->to[i - 1];
-		i--;
-	}
 	if (r->nspans == HIST_SPANS) {
-		/* no room for one more: merge first, then insert */
+		uint64_t gap = UINT64_MAX;
+		uint32_t best = 0;
+
 		for (uint32_t k = 0; k + 1 < HIST_SPANS; k++) {
 			uint64_t g = r->from[k + 1] > r->to[k] ? r->from[k + 1] - r->to[k] : 0;
 
@@ -177,13 +173,15 @@ static void add_span(struct hist_rec *r, uint64_t from, uint64_t to)
 		}
 		if (r->to[best + 1] > r->to[best])
 			r->to[best] = r->to[best + 1];
-		memmove(&r->from[best + 1], &r->from[best + 2],
-			(HIST_SPANS - best - 2) * sizeof(r->from[0]));
-		memmove(&r->to[best + 1], &r->to[best + 2],
-			(HIST_SPANS - best - 2) * sizeof(r->to[0]));
+		for (uint32_t k = best + 1; k + 1 < HIST_SPANS; k++) {
+			r->from[k] = r->from[k + 1];
+			r->to[k] = r->to[k + 1];
+		}
 		r->nspans--;
-		add_span(r, from, to);
-		return;
+	}
+	for (i = r->nspans; i > 0 && r->from[i - 1] > from; i--) {
+		r->from[i] = r->from[i - 1];
+		r->to[i] = r->to[i - 1];
 	}
 	r->from[i] = from;
 	r->to[i] = to;
@@ -252,4 +250,13 @@ void history_note(struct history **hp, struct tracker *t, enum tracker_change wh
 	else
 		history_closed(*hp, e->dev, e->ino, e->path, e->first_open_ns, now,
 			       e->last_write_ns);
+}
+
+void history_free(struct history **hp)
+{
+	if (!*hp)
+		return;
+	history_fini(*hp);
+	free(*hp);
+	*hp = NULL;
 }
