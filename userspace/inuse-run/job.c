@@ -6,12 +6,15 @@
  * inused what the job read while another process held, opened or wrote it.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,44 +124,105 @@ static void writers_note(json_t *f, char *buf, size_t len)
 		strcat(buf, ")");
 }
 
+/* Torn files no name reached: looked for under the sources by device and
+ * inode (a file renamed meanwhile); one not found there is not part of the
+ * backup (the tool's own files, a file deleted since). */
+struct lost {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+
+static struct lost *lost_v;
+static size_t lost_n;
+
+static int find_lost(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	if (type != FTW_F)
+		return 0;
+	for (size_t i = 0; i < lost_n; i++)
+		if (!lost_v[i].path && st->st_dev == lost_v[i].dev && st->st_ino == lost_v[i].ino)
+			lost_v[i].path = strdup(path);
+	return 0;
+}
+
+static void name_lost(struct run *r)
+{
+	for (size_t i = 0; i < r->nsrc; i++) {
+		struct stat st;
+
+		if (r->src[i].dir)
+			nftw(r->src[i].abs, find_lost, 32, FTW_PHYS | FTW_MOUNT);
+		else if (stat(r->src[i].abs, &st) == 0)
+			find_lost(r->src[i].abs, &st, FTW_F, NULL);
+	}
+}
+
+static bool deleted(json_t *files, size_t i)
+{
+	return json_is_true(json_object_get(json_array_get(files, i), "deleted"));
+}
+
 static void take_report(struct run *r, struct inuse_guard_report *g)
 {
 	json_t *a = json_loads(inuse_guard_report__json(g), 0, NULL);
 	json_t *files = json_object_get(a, "files");
+	size_t n = inuse_guard_report__count(g), k = 0;
 
 	r->reads = inuse_guard_report__reads(g);
 	r->dropped = inuse_guard_report__dropped(g);
 	r->unjoined = inuse_guard_report__unjoined(g);
 	r->running = inuse_guard_report__running(g);
-	for (size_t i = 0; i < inuse_guard_report__count(g); i++) {
+	lost_v = calloc(n ? n : 1, sizeof(*lost_v));
+	for (size_t i = 0; lost_v && i < n; i++) {
+		const struct inuse_guard_file *f = inuse_guard_report__file(g, i);
+
+		if (!f->path && f->torn && !deleted(files, i))
+			lost_v[lost_n++] = (struct lost){.dev = makedev(f->dev_major, f->dev_minor),
+							 .ino = (ino_t)f->ino};
+	}
+	if (lost_n && r->nsrc)
+		name_lost(r);
+	for (size_t i = 0; i < n; i++) {
 		const struct inuse_guard_file *f = inuse_guard_report__file(g, i);
 		enum item_kind kind = f->torn ? IT_TORN
 				      : !strcmp(f->state ?: "", "held") ? IT_HELD
 									: IT_CHANGED;
+		const char *fpath = f->path;
 		char path[64], note[160];
 		struct item *it;
 
-		if (!f->path) {
+		if (!fpath) {
 			/* deleted since: no longer part of what is backed up */
-			if (!f->torn ||
-			    json_is_true(json_object_get(json_array_get(files, i), "deleted")))
+			if (!f->torn || deleted(files, i) || !lost_v)
 				continue;
-			/* no name reaches it: still said */
-			snprintf(path, sizeof(path), "(device %u:%u inode %llu)", f->dev_major,
-				 f->dev_minor, f->ino);
-		} else if (r->nsrc && source_of(r, f->path) < 0) {
+			fpath = lost_v[k++].path;
+			if (!fpath && r->nsrc)
+				continue; /* not under a source: not part of the backup */
+			if (!fpath) {
+				/* no name reaches it, no source to look in: still said */
+				snprintf(path, sizeof(path), "(device %u:%u inode %llu)",
+					 f->dev_major, f->dev_minor, f->ino);
+				fpath = path;
+			}
+		} else if (r->nsrc && source_of(r, fpath) < 0) {
 			continue; /* the tool's own files: its repository, its cache */
 		}
-		if (f->path && (it = item_find(r, f->path)) && it->kind >= IT_EXCLUDED)
+		if ((it = item_find(r, fpath)) && it->kind >= IT_EXCLUDED)
 			continue; /* left out: not read from here */
-		it = item_add(r, f->path ? f->path : path, kind);
+		it = item_add(r, fpath, kind);
 		if (!it)
 			continue;
 		writers_note(json_array_get(files, i), note, sizeof(note));
 		snprintf(it->why, sizeof(it->why), "%s%s", why_text(f->reason), note);
-		it->retry = kind == IT_TORN && r->retry && f->path && it->name;
+		it->retry = kind == IT_TORN && r->retry && it->name;
 	}
 	json_decref(a);
+	for (size_t i = 0; i < lost_n; i++)
+		free(lost_v[i].path);
+	free(lost_v);
+	lost_v = NULL;
+	lost_n = 0;
 }
 
 int job_run(struct run *r)

@@ -76,6 +76,9 @@ uint64_t history_kept_since(const struct history *h);
 void history_note(struct history **hp, struct tracker *t, enum tracker_change what,
 		  const struct entry *e);
 
+/* Frees *hp (made by history_note), NULL after. */
+void history_free(struct history **hp);
+
 #define history_for_each(h, r) for (struct hist_rec *r = (h)->head; r; r = r->next)
 
 #endif

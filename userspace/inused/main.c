@@ -409,6 +409,7 @@ out:
 	kernel_close(&d.k);
 	tracker_fini(&d.t);
 	loop_fini(&d.loop);
+	proto_fini(&d.proto);
 	policy_free(&d.pol);
 	log_info("stopped");
 	return ret;

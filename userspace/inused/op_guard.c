@@ -442,3 +442,9 @@ void op_guard_gone(struct proto *p, struct conn *c)
 	if (s)
 		slot_free(p, s);
 }
+
+void op_guard_fini(struct proto *p)
+{
+	free(p->guards);
+	p->guards = NULL;
+}

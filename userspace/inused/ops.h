@@ -27,5 +27,7 @@ void op_history(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_wait_gone(struct proto *p, struct conn *c);
 void op_subscribe_gone(struct proto *p, struct conn *c);
 void op_guard_gone(struct proto *p, struct conn *c);
+/* Frees what the guarded jobs hold (at exit). */
+void op_guard_fini(struct proto *p);
 
 #endif

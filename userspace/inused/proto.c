@@ -12,6 +12,7 @@
 
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/history.h"
 #include "inused/ops.h"
 #include "inused/request.h"
 
@@ -49,6 +50,12 @@ void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t ad
 	p->pol = pol;
 	p->admin_gid = admin_gid;
 	p->started_wall_ns = clock_real_ns();
+}
+
+void proto_fini(struct proto *p)
+{
+	op_guard_fini(p);
+	history_free(&p->hist);
 }
 
 void proto_line(void *ctx, struct conn *c, const char *line, size_t len)

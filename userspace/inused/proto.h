@@ -70,6 +70,9 @@ struct proto {
 void proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t admin_gid,
 		const struct policy *pol);
 
+/* Frees what the protocol holds (guarded jobs, history), at exit. */
+void proto_fini(struct proto *p);
+
 /* The table changed: answer the waiters that are now free. */
 void proto_waiters_changed(struct proto *p);
 /* Deadlines and quiet periods: answers those due; returns the next time
