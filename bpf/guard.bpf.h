@@ -237,6 +237,13 @@ static __always_inline void guard_on_open(int fd)
 	reads = bpf_map_lookup_elem(&guard_reads, &slot);
 	if (!reads)
 		return;
+	{
+		/* opened for writing by the job itself: its output */
+		struct inuse_inode *st = bpf_map_lookup_elem(&inodes, &g.key);
+
+		if (st && st->guard_gen == gen)
+			return;
+	}
 	r = bpf_map_lookup_elem(reads, &g.key);
 	if (r && r->gen != gen) {
 		/* left by an earlier job of the slot, on its way out */
@@ -348,6 +355,7 @@ struct guard_note_ctx {
 	const struct inuse_key *key;
 	struct inode *inode;
 	__u32 dirty;
+	__u32 own; /* the job the writer belongs to (its own writes), 0: none */
 	bool open;
 };
 
@@ -365,6 +373,12 @@ static long guard_note_slot(__u32 i, struct guard_note_ctx *c)
 	r = bpf_map_lookup_elem(reads, c->key);
 	if (!r)
 		return 0;
+	if (c->own && r->gen == c->own) {
+		/* the job writes it itself: its output, not what it backs up */
+		if (c->open && !(r->flags & INUSE_GREAD_OWN))
+			__sync_fetch_and_or(&r->flags, INUSE_GREAD_OWN);
+		return 0;
+	}
 	if (c->open) {
 		__sync_fetch_and_add(&r->wopens, 1);
 		return 0;
@@ -378,16 +392,31 @@ static long guard_note_slot(__u32 i, struct guard_note_ctx *c)
 	return 0;
 }
 
-static __always_inline void guard_note(const struct inuse_key *key, struct inode *inode, bool open,
-				       __u32 dirty)
+/* The job the current process belongs to (its generation), 0: none. */
+static __always_inline __u32 guard_own_gen(void)
 {
-	struct guard_note_ctx c = {.key = key, .inode = inode, .dirty = dirty, .open = open};
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct inuse_guard_task *t = bpf_map_lookup_elem(&guard_tasks, &tgid);
+
+	if (!t || guard_job[t->slot & (INUSE_GUARD_JOBS - 1)].gen != t->gen)
+		return 0;
+	return t->gen;
+}
+
+/* A write-open (open) or a write (dirty flags) of file key by the current
+ * process. Returns the job the writer belongs to, 0: none. */
+static __always_inline __u32 guard_note(const struct inuse_key *key, struct inode *inode, bool open,
+					__u32 dirty)
+{
+	struct guard_note_ctx c = {
+	    .key = key, .inode = inode, .dirty = dirty, .open = open, .own = guard_own_gen()};
 	__u32 n = guard_slots;
 
 	if (n > INUSE_GUARD_JOBS)
 		n = INUSE_GUARD_JOBS;
 	if (n)
 		bpf_loop(n, guard_note_slot, &c, 0);
+	return c.own;
 }
 
 /* The state of file i of the batch now, if the inode is still that file. */

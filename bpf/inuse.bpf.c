@@ -98,7 +98,7 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	struct inuse_ev *e;
 	struct dentry *dentry;
 	bool urgent = false, want_name = true;
-	__u32 tgid = cur_tgid();
+	__u32 tgid = cur_tgid(), own = 0;
 	__u64 now;
 
 	name_inode = BPF_CORE_READ(f, f_inode);
@@ -107,10 +107,12 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	inode_key(inode, &key);
 	now = bpf_ktime_get_boot_ns();
 	if (guard_active)
-		guard_note(&key, inode, true, 0);
+		own = guard_note(&key, inode, true, 0);
 
 	st = bpf_map_lookup_elem(&inodes, &key);
 	if (st) {
+		if (own && st->guard_gen != own)
+			st->guard_gen = own;
 		__sync_fetch_and_add(&st->open_gen, 1);
 		urgent = st->watch != 0;
 		want_name = st->dentry_ptr != (__u64)dentry;
@@ -120,6 +122,7 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 		fresh.first_open_ns = now;
 		fresh.open_gen = 1;
 		fresh.mtime_ns = inode_mtime_ns(inode);
+		fresh.guard_gen = own;
 		if (bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST) == 0) {
 			evflags |= INUSE_EVF_NEW_INODE;
 		} else if (!bpf_map_lookup_elem(&inodes, &key)) {

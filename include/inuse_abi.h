@@ -96,6 +96,8 @@ struct inuse_inode {
 	__u64 mtime_ns;	     /* the inode's mtime when last seen written */
 	__u32 watch;	     /* nonzero: wake the daemon on events of this inode */
 	__u32 flags;
+	__u32 guard_gen; /* a member of this guarded job opened it for writing: its output */
+	__u32 pad;
 };
 
 /*
@@ -277,6 +279,7 @@ _Static_assert(sizeof(struct inuse_guard_snap) == 48, "guard snap layout");
 
 /* inuse_guard_read.flags */
 #define INUSE_GREAD_UNLINKED 0x1 /* the name was already deleted at open */
+#define INUSE_GREAD_OWN	     0x2 /* the job itself opened it for writing: its output */
 
 /*
  * A file a job read (the job's map in "guard_reads", keyed by struct

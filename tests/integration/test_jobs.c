@@ -526,6 +526,51 @@ static void test_not_closed(void **state)
 	json_decref(rep);
 }
 
+/* What the job writes itself is its output (rsync's temporary file, read
+ * back before its rename): not reported; the same read while another
+ * process writes is (control). */
+static void test_own_output(void **state)
+{
+	const char *own = in("own.tmp"), *other = in("other.tmp");
+	struct inuse_client *c;
+	struct proc w;
+	json_t *rep;
+	pid_t pid;
+	int st;
+
+	td_need(&D);
+	make_file(other);
+	w = start(writer, other);
+	c = job_start(false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char buf[16];
+		int fw = open(own, O_RDWR | O_CREAT | O_EXCL, 0600), fr, fo;
+
+		if (fw < 0 || write(fw, "written", 7) != 7)
+			_exit(2);
+		fr = open(own, O_RDONLY);
+		fo = open(other, O_RDONLY);
+		if (fr < 0 || fo < 0 || read(fr, buf, sizeof(buf)) < 0)
+			_exit(2);
+		if (pwrite(fw, "again", 5, 0) != 5)
+			_exit(2);
+		close(fr);
+		close(fw);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	rep = job_end(c);
+	proc_end(&w);
+	if (find(rep, own) || !find(rep, other))
+		dump(rep);
+	assert_null(find(rep, own));
+	assert_non_null(find(rep, other)); /* held by the writer: held */
+	json_decref(rep);
+}
+
 /* One job per connection; jobs do not nest; a job ends with its
  * connection (the same process can start another). */
 static void test_refusals(void **state)
@@ -575,6 +620,7 @@ int main(void)
 	    cmocka_unit_test(test_outside_not_recorded),
 	    cmocka_unit_test(test_self),
 	    cmocka_unit_test(test_not_closed),
+	    cmocka_unit_test(test_own_output),
 	    cmocka_unit_test(test_refusals),
 	};
 

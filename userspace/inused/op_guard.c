@@ -203,6 +203,8 @@ static void collect_one(void *ctx, const struct inuse_key *key, const struct inu
 
 	if (r->gen != cl->gen)
 		return; /* an earlier job's, on its way out */
+	if (r->flags & INUSE_GREAD_OWN)
+		return; /* written by the job itself: its output */
 
 	if (cl->n == cl->cap) {
 		size_t cap = cl->cap ? cl->cap * 2 : 64;
