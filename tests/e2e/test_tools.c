@@ -607,13 +607,38 @@ static void test_restic(void **state)
 	json_decref(rep);
 }
 
+/* The copy loop's last step, a snapshot: records never quiet, copied by
+ * inuse-copy --snapshot whole. */
+static void test_copy_snapshot(void **state)
+{
+	char dest[PATH_MAX];
+	size_t len;
+	char *s;
+
+	before();
+	snprintf(dest, sizeof(dest), "%s/ring.copy", top);
+	assert_int_equal(sh("%s --snapshot --quiet 1s --timeout 2s %s/ring.rec %s",
+			    td_bin("inuse-copy"), src, dest),
+			 0);
+	assert_non_null(strstr(out, "snapshot"));
+	s = slurp(dest, &len);
+	assert_non_null(s);
+	assert_true(len > 0 && len % 64 == 0);
+	for (size_t off = 0; off < len; off += 64)
+		if (strncmp(s + off, "rec ", 4) || s[off + 63] != '\n')
+			fail_msg("ring.copy has a torn record at %zu", off);
+	free(s);
+	/* without it: flagged (the records never stop) */
+	assert_int_equal(
+	    sh("%s --quiet 1s --timeout 2s %s/ring.rec %s", td_bin("inuse-copy"), src, dest), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_tar),
-	    cmocka_unit_test(test_rsync),
-	    cmocka_unit_test(test_borg),
-	    cmocka_unit_test(test_restic),
+	    cmocka_unit_test(test_tar),		  cmocka_unit_test(test_rsync),
+	    cmocka_unit_test(test_borg),	  cmocka_unit_test(test_restic),
+	    cmocka_unit_test(test_copy_snapshot),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

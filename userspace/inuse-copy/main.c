@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* inuse-copy - a consistent copy of a file that may stay open for writing. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/jname.h"
 #include "common/pathutil.h"
@@ -28,6 +30,9 @@ static const char usage[] =
     "                      (default 2s; 0: only once it is closed)\n"
     "  -t, --timeout DUR   give up waiting after DUR (default 5m)\n"
     "  -n, --attempts N    copy at most N times (default: until the timeout)\n"
+    "  -S, --snapshot      then, rather than flag the last copy, ask inused for a\n"
+    "                      snapshot (its writers frozen for a moment; the policy\n"
+    "                      must say snapshot for SRC)\n"
     "  -s, --socket PATH   inused's socket (default $INUSE_SOCKET or " INUSE_DEFAULT_SOCKET_PATH
     ")\n"
     "  -h, --help          show this help and exit\n"
@@ -41,6 +46,34 @@ static void die_usage(const char *msg, const char *arg)
 	fprintf(stderr, "inuse-copy: %s%s%s\nTry 'inuse-copy --help'.\n", msg, arg ? ": " : "",
 		arg ? arg : "");
 	exit(EXIT_ERR);
+}
+
+/* The copy loop's last step: a snapshot from inused, written to dest. */
+static int snapshot_copy(void *ctx, const char *src, const char *dest)
+{
+	struct inuse_client *c = *(struct inuse_client **)ctx;
+	struct inuse_result *r;
+	const struct inuse_file *f;
+	char buf[1 << 16];
+	ssize_t n = -1;
+	int out, ret = -1;
+
+	if (inuse_client__snapshot(c, &src, 1, &r))
+		return -1;
+	f = inuse_result__file(r, 0);
+	out = f && f->fd >= 0 ? open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	if (out >= 0) {
+		lseek(f->fd, 0, SEEK_SET);
+		while ((n = read(f->fd, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n) {
+				n = -1;
+				break;
+			}
+		if (close(out) == 0 && n == 0)
+			ret = 0;
+	}
+	inuse_result__free(r);
+	return ret;
 }
 
 static const char *shown(const char *s, struct strbuf *b)
@@ -64,7 +97,7 @@ int main(int argc, char **argv)
 	struct inuse_client_opts co = {.sz = sizeof(co), .timeout_ms = 60000};
 	struct inuse_copy_opts o = {.sz = sizeof(o), .quiet = 2, .timeout = 300};
 	struct inuse_copy_result res;
-	struct inuse_client *c;
+	static struct inuse_client *c;
 	struct strbuf a = {0}, b = {0};
 	char *src, *dest;
 	struct stat st;
@@ -72,7 +105,7 @@ int main(int argc, char **argv)
 	int ch, err;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":q:t:n:s:hV", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":q:t:n:s:ShV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'q':
 			if (parse_duration(optarg, &ns))
@@ -95,6 +128,10 @@ int main(int argc, char **argv)
 		}
 		case 's':
 			co.socket_path = optarg;
+			break;
+		case 'S':
+			o.fallback = snapshot_copy;
+			o.fallback_ctx = &c;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -138,7 +175,10 @@ int main(int argc, char **argv)
 			err == -EINVAL ? "not a regular file" : strerror(-err));
 		return EXIT_ERR;
 	}
-	if (res.outcome == INUSE_COPY_FLAGGED)
+	if (res.outcome == INUSE_COPY_FALLBACK)
+		printf("snapshot %s -> %s (its writers frozen for a moment, after %u attempts)\n",
+		       shown(src, &a), shown(dest, &b), res.attempts);
+	else if (res.outcome == INUSE_COPY_FLAGGED)
 		printf("flagged %s -> %s: %s (%u attempts in %.1fs)\n", shown(src, &a),
 		       shown(dest, &b), res.reason, res.attempts, res.waited);
 	else
