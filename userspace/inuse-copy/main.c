@@ -86,13 +86,10 @@ static const char *shown(const char *s, struct strbuf *b)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"quiet", required_argument, NULL, 'q'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"attempts", required_argument, NULL, 'n'},
-	    {"socket", required_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {0},
+	    {"quiet", required_argument, NULL, 'q'},	{"timeout", required_argument, NULL, 't'},
+	    {"attempts", required_argument, NULL, 'n'}, {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},		{"version", no_argument, NULL, 'V'},
+	    {"snapshot", no_argument, NULL, 'S'},	{0},
 	};
 	struct inuse_client_opts co = {.sz = sizeof(co), .timeout_ms = 60000};
 	struct inuse_copy_opts o = {.sz = sizeof(o), .quiet = 2, .timeout = 300};
