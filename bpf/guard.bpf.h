@@ -15,8 +15,9 @@
  * the reads still open and those the daemon must report.
  *
  * Cost outside jobs: every hook tests guard_active (one load from .bss)
- * first; while a job runs, a process's opens and closes cost one lookup of
- * its tgid in guard_tasks more.
+ * first; while a job runs, one bit of guard_bits more (set for the members
+ * since no job ran); only a process whose bit is set is looked up in
+ * guard_tasks.
  */
 #ifndef INUSE_GUARD_BPF_H
 #define INUSE_GUARD_BPF_H
@@ -112,14 +113,75 @@ static __always_inline __u64 inode_ctime_ns(struct inode *inode, __u32 *queried)
 	}
 }
 
-/* Each read below is a helper call: this runs twice for every file a job
- * reads, so nothing is read twice or in vain. */
-static __always_inline void guard_snap(struct inode *inode, struct inuse_guard_snap *s)
+/*
+ * The first bytes of a kernel struct, read with one helper call: a field
+ * that lies there (its offset relocated for the running kernel) is taken
+ * from the copy, one that does not is read by itself. The open and close
+ * of every file a job reads come here: one call for the head of the file,
+ * of its inode and of its super block, rather than one per field.
+ */
+struct ghead {
+	__u64 w[16];
+};
+
+#define GH_IN(T, f, ctype)                                                                         \
+	(bpf_core_field_exists(T, f) && bpf_core_field_size(T, f) == sizeof(ctype) &&              \
+	 bpf_core_field_offset(T, f) + sizeof(ctype) <= sizeof(struct ghead))
+#define GH_AT(h, T, f, ctype) (*(ctype *)((char *)(h) + bpf_core_field_offset(T, f)))
+#define GH_GET(h, p, T, f, ctype)                                                                  \
+	(GH_IN(T, f, ctype) ? GH_AT(h, T, f, ctype) : (ctype)BPF_CORE_READ((T *)(p), f))
+
+static __always_inline int gh_read(struct ghead *h, const void *p)
+{
+	return bpf_probe_read_kernel(h, sizeof(*h), p);
+}
+
+/* What a snapshot needs of an inode, besides its writers. */
+struct gtimes {
+	__u64 size, mtime_ns, ctime_ns;
+	__u32 ctime_queried;
+	bool ok; /* read (else: read them field by field) */
+};
+
+/* The size and times from the head of an inode (Linux 6.7+ keeps them
+ * there as separate seconds and nanoseconds). */
+static __always_inline void gh_times(const struct ghead *h, struct gtimes *t)
+{
+	__u32 mns, cns;
+
+	t->ok = false;
+	if (!GH_IN(struct inode___gts67, i_ctime_sec, __s64) ||
+	    !GH_IN(struct inode___gts67, i_ctime_nsec, __u32) ||
+	    !GH_IN(struct inode___ts67, i_mtime_sec, __s64) ||
+	    !GH_IN(struct inode___ts67, i_mtime_nsec, __u32) || !GH_IN(struct inode, i_size, __s64))
+		return;
+	mns = GH_AT(h, struct inode___ts67, i_mtime_nsec, __u32);
+	cns = GH_AT(h, struct inode___gts67, i_ctime_nsec, __u32);
+	t->size = GH_AT(h, struct inode, i_size, __s64);
+	t->mtime_ns = GH_AT(h, struct inode___ts67, i_mtime_sec, __s64) * 1000000000ULL + mns;
+	t->ctime_queried = !!(cns & K_I_CTIME_QUERIED);
+	t->ctime_ns = GH_AT(h, struct inode___gts67, i_ctime_sec, __s64) * 1000000000ULL +
+		      (cns & ~K_I_CTIME_QUERIED);
+	t->ok = true;
+}
+
+/* A snapshot of the file: its size and times (t, when read with the head
+ * of the inode just now, else read here), writers and shared writable
+ * mappings. */
+static __always_inline void guard_snap_t(struct inode *inode, const struct gtimes *t,
+					 struct inuse_guard_snap *s)
 {
 	s->ns = bpf_ktime_get_boot_ns();
-	s->size = BPF_CORE_READ(inode, i_size);
-	s->mtime_ns = inode_mtime_ns(inode);
-	s->ctime_ns = inode_ctime_ns(inode, &s->ctime_queried);
+	if (t && t->ok) {
+		s->size = t->size;
+		s->mtime_ns = t->mtime_ns;
+		s->ctime_ns = t->ctime_ns;
+		s->ctime_queried = t->ctime_queried;
+	} else {
+		s->size = BPF_CORE_READ(inode, i_size);
+		s->mtime_ns = inode_mtime_ns(inode);
+		s->ctime_ns = inode_ctime_ns(inode, &s->ctime_queried);
+	}
 	s->writecount = BPF_CORE_READ(inode, i_writecount.counter);
 	s->mmap_writable = 0;
 	/* a shared writable mapping holds a file opened for writing: with no
@@ -131,13 +193,38 @@ static __always_inline void guard_snap(struct inode *inode, struct inuse_guard_s
 	}
 }
 
+static __always_inline void guard_snap(struct inode *inode, struct inuse_guard_snap *s)
+{
+	guard_snap_t(inode, NULL, s);
+}
+
+/* Bit tgid % INUSE_GUARD_BITS: set for every process that joined a job
+ * since no job ran (the daemon clears them then). A process whose bit is
+ * clear is in no job: its opens and closes cost this one load, not a
+ * lookup in guard_tasks. */
+__u64 guard_bits[INUSE_GUARD_BITS / 64] = {};
+
+static __always_inline bool guard_maybe(__u32 tgid)
+{
+	return guard_bits[(tgid / 64) % (INUSE_GUARD_BITS / 64)] & (1ULL << (tgid % 64));
+}
+
+static __always_inline void guard_mark(__u32 tgid)
+{
+	__sync_fetch_and_or(&guard_bits[(tgid / 64) % (INUSE_GUARD_BITS / 64)],
+			    1ULL << (tgid % 64));
+}
+
 /* The job of a process (its slot and generation), unless it has none or
  * its job ended. */
 static __always_inline bool guard_member(__u32 tgid, __u32 *slot, __u32 *gen, __u32 *flags)
 {
-	struct inuse_guard_task *t = bpf_map_lookup_elem(&guard_tasks, &tgid);
+	struct inuse_guard_task *t;
 	__u32 s;
 
+	if (!guard_maybe(tgid))
+		return false;
+	t = bpf_map_lookup_elem(&guard_tasks, &tgid);
 	if (!t)
 		return false;
 	s = t->slot & (INUSE_GUARD_JOBS - 1);
@@ -155,52 +242,80 @@ static __always_inline bool guard_member(__u32 tgid, __u32 *slot, __u32 *gen, __
 struct gfile {
 	struct inode *name_inode; /* the inode the file was opened by */
 	struct inode *inode;	  /* the one that holds the data (overlay: upper) */
+	__u64 dentry;		  /* the name it was opened by */
 	__u32 sb_dev;		  /* name_inode's file system */
 	struct inuse_key key;
+	struct gtimes t; /* inode's size and times, when read with its head */
 };
 
 /*
  * f, opened for reading only: its inode and key. With kind, only a regular
  * file on a real file system (an open); without, the kind was checked when
- * the read began (a close). Every field is read once.
+ * the read began (a close).
  */
 static __always_inline bool guard_file(struct file *f, bool kind, struct gfile *g)
 {
 	struct super_block *sb;
+	struct vfsmount *mnt;
 	struct inode *inode;
-	unsigned long magic;
-	fmode_t mode;
+	unsigned long magic, sflags;
+	__u32 mode, imode;
 
 	if (!f)
 		return false;
-	mode = BPF_CORE_READ(f, f_mode);
-	if (!(mode & K_FMODE_READ) || (mode & (K_FMODE_WRITE | K_FMODE_PATH)))
-		return false;
-	inode = BPF_CORE_READ(f, f_inode);
+	{
+		struct ghead h;
+
+		if (gh_read(&h, f))
+			return false;
+		mode = GH_GET(&h, f, struct file, f_mode, __u32);
+		if (!(mode & K_FMODE_READ) || (mode & (K_FMODE_WRITE | K_FMODE_PATH)))
+			return false;
+		inode = GH_GET(&h, f, struct file, f_inode, struct inode *);
+		mnt = GH_GET(&h, f, struct file, f_path.mnt, struct vfsmount *);
+		g->dentry = (__u64)GH_GET(&h, f, struct file, f_path.dentry, struct dentry *);
+	}
 	if (!inode)
 		return false;
-	sb = BPF_CORE_READ(inode, i_sb);
-	magic = BPF_CORE_READ(sb, s_magic);
+	{
+		struct ghead h;
+
+		if (gh_read(&h, inode))
+			return false;
+		imode = GH_GET(&h, inode, struct inode, i_mode, __u16);
+		sb = GH_GET(&h, inode, struct inode, i_sb, struct super_block *);
+		g->key.ino = GH_GET(&h, inode, struct inode, i_ino, unsigned long);
+		gh_times(&h, &g->t);
+	}
+	if (kind && (imode & K_S_IFMT) != K_S_IFREG)
+		return false;
+	{
+		struct ghead h;
+
+		if (gh_read(&h, sb))
+			return false;
+		magic = GH_GET(&h, sb, struct super_block, s_magic, unsigned long);
+		sflags = GH_GET(&h, sb, struct super_block, s_flags, unsigned long);
+		g->sb_dev = GH_GET(&h, sb, struct super_block, s_dev, __u32);
+	}
 	if (kind) {
-		if ((BPF_CORE_READ(inode, i_mode) & K_S_IFMT) != K_S_IFREG)
+		if (sflags & K_SB_KERNMOUNT)
 			return false;
-		if (BPF_CORE_READ(sb, s_flags) & K_SB_KERNMOUNT)
-			return false;
-		if (BPF_CORE_READ(f, f_path.mnt, mnt_flags) & K_MNT_INTERNAL)
+		if (BPF_CORE_READ(mnt, mnt_flags) & K_MNT_INTERNAL)
 			return false;
 		if (magic_skipped(magic))
 			return false;
 	}
 	g->name_inode = inode;
-	g->sb_dev = BPF_CORE_READ(sb, s_dev);
 	if (magic == K_OVERLAYFS_MAGIC || magic == K_BTRFS_MAGIC) {
 		/* the rare file systems: the full rules */
 		g->inode = data_inode(inode);
 		inode_key(g->inode, &g->key);
+		if (g->inode != inode)
+			g->t.ok = false; /* the times are the data inode's */
 		return true;
 	}
 	g->inode = inode;
-	g->key.ino = BPF_CORE_READ(inode, i_ino);
 	g->key.dev = g->sb_dev;
 	g->key.pad = 0;
 	return true;
@@ -237,13 +352,6 @@ static __always_inline void guard_on_open(int fd)
 	reads = bpf_map_lookup_elem(&guard_reads, &slot);
 	if (!reads)
 		return;
-	{
-		/* opened for writing by the job itself: its output */
-		struct inuse_inode *st = bpf_map_lookup_elem(&inodes, &g.key);
-
-		if (st && st->guard_gen == gen)
-			return;
-	}
 	r = bpf_map_lookup_elem(reads, &g.key);
 	if (r && r->gen != gen) {
 		/* left by an earlier job of the slot, on its way out */
@@ -255,10 +363,17 @@ static __always_inline void guard_on_open(int fd)
 		return;
 	}
 	/* new, or being dropped by a close right now: a record of its own */
-	guard_snap(g.inode, &fresh.open);
+	guard_snap_t(g.inode, &g.t, &fresh.open);
+	if (fresh.open.writecount > 0) {
+		/* open for writing by the job itself: its output */
+		struct inuse_inode *st = bpf_map_lookup_elem(&inodes, &g.key);
+
+		if (st && st->guard_gen == gen)
+			return;
+	}
 	fresh.last_mtime_ns = fresh.open.mtime_ns;
 	fresh.inode_ptr = (__u64)g.inode;
-	fresh.dentry_ptr = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	fresh.dentry_ptr = g.dentry;
 	fresh.name_inode_ptr = (__u64)g.name_inode;
 	fresh.sb_dev = g.sb_dev;
 	fresh.tgid = tgid;
@@ -282,18 +397,16 @@ static __always_inline void guard_on_open(int fd)
 	guard_count(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].dropped);
 }
 
-/* A member of a job is about to close fd. */
-static __always_inline void guard_on_close(int fd)
+/* A member of a job is about to close its fd of f. */
+static __always_inline void guard_on_close(struct file *f)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, slot, gen, flags;
 	struct inuse_guard_read *r;
 	struct gfile g;
-	struct file *f;
 	void *reads;
 
 	if (!guard_member(tgid, &slot, &gen, &flags) || (flags & INUSE_GUARD_INHERIT_ONLY))
 		return;
-	f = fd_file(fd);
 	if (!guard_file(f, false, &g))
 		return;
 	reads = bpf_map_lookup_elem(&guard_reads, &slot);
@@ -302,7 +415,7 @@ static __always_inline void guard_on_close(int fd)
 	r = bpf_map_lookup_elem(reads, &g.key);
 	if (!r || r->gen != gen)
 		return;
-	guard_snap(g.inode, &r->close);
+	guard_snap_t(g.inode, &g.t, &r->close);
 	if (__sync_fetch_and_add(&r->open_now, -1) != 1)
 		return; /* still open elsewhere in the job */
 	if (!guard_read_clean(r))
@@ -317,9 +430,12 @@ static __always_inline void guard_on_close(int fd)
 /* A member forked: the child joins (threads share the process's job). */
 static __always_inline void guard_on_fork(__u32 ptgid, __u32 ctgid)
 {
-	struct inuse_guard_task *t = bpf_map_lookup_elem(&guard_tasks, &ptgid), c = {};
+	struct inuse_guard_task *t, c = {};
 	__u32 slot;
 
+	if (!guard_maybe(ptgid))
+		return;
+	t = bpf_map_lookup_elem(&guard_tasks, &ptgid);
 	if (!t)
 		return;
 	slot = t->slot & (INUSE_GUARD_JOBS - 1);
@@ -327,6 +443,7 @@ static __always_inline void guard_on_fork(__u32 ptgid, __u32 ctgid)
 		return;
 	c.slot = slot;
 	c.gen = t->gen;
+	guard_mark(ctgid); /* before it can run */
 	if (bpf_map_update_elem(&guard_tasks, &ctgid, &c, BPF_ANY) == 0) {
 		__sync_fetch_and_add(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].members, 1);
 		guard_count(&guard_job[slot & (INUSE_GUARD_JOBS - 1)].joined);
@@ -338,9 +455,12 @@ static __always_inline void guard_on_fork(__u32 ptgid, __u32 ctgid)
 /* The last thread of a member exited. */
 static __always_inline void guard_on_exit(__u32 tgid)
 {
-	struct inuse_guard_task *t = bpf_map_lookup_elem(&guard_tasks, &tgid);
+	struct inuse_guard_task *t;
 	__u32 slot;
 
+	if (!guard_maybe(tgid))
+		return;
+	t = bpf_map_lookup_elem(&guard_tasks, &tgid);
 	if (!t)
 		return;
 	slot = t->slot & (INUSE_GUARD_JOBS - 1);
@@ -396,8 +516,11 @@ static long guard_note_slot(__u32 i, struct guard_note_ctx *c)
 static __always_inline __u32 guard_own_gen(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct inuse_guard_task *t = bpf_map_lookup_elem(&guard_tasks, &tgid);
+	struct inuse_guard_task *t;
 
+	if (!guard_maybe(tgid))
+		return 0;
+	t = bpf_map_lookup_elem(&guard_tasks, &tgid);
 	if (!t || guard_job[t->slot & (INUSE_GUARD_JOBS - 1)].gen != t->gen)
 		return 0;
 	return t->gen;

@@ -256,10 +256,10 @@ static __always_inline int on_fd_drop(int fd)
 	struct inode *inode;
 	struct file *f;
 
-	if (guard_active)
-		guard_on_close(fd);
-	release_hint();
 	f = fd_file(fd);
+	if (guard_active)
+		guard_on_close(f);
+	release_hint();
 	if (!f || !(BPF_CORE_READ(f, f_mode) & K_FMODE_WRITE))
 		return 0;
 	inode = BPF_CORE_READ(f, f_inode);

@@ -170,6 +170,7 @@ struct inuse_guard_file {
 	double read_from;    /* when the job first opened it (Unix time) */
 	double read_to;	     /* when it last closed it, 0: not known */
 	unsigned long long size; /* at the first open */
+	double mtime_at_read;	 /* its modification time then (Unix time) */
 };
 
 struct inuse_guard_report;

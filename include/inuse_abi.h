@@ -236,6 +236,8 @@ enum inuse_stat {
 /* Reads a job's map holds at once (open, or to be reported): the template
  * of bpf/guard.bpf.h and every job slot's map are this size. */
 #define INUSE_GUARD_READS 65536
+/* Bits of the members' filter ("guard_bits", by tgid modulo this). */
+#define INUSE_GUARD_BITS 65536
 /* How many records one guard probe run reads. */
 #define INUSE_GUARD_PROBE_BATCH 256
 

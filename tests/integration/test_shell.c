@@ -4,7 +4,8 @@
  * inuse-check and inuse-copy, their output and exit codes (missing files,
  * directories, filters with matches, errors, relative paths), the writers
  * column, "wait" with a quiet period on a file that never closes, the copy
- * loop, and inuse-ls --between.
+ * loop, inuse-ls --between, and inuse-run's word on a file held open for
+ * writing while read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -497,13 +498,73 @@ static void test_between(void **state)
 	    sh("%s --socket %s --between soon later 2>/dev/null", td_bin("inuse-ls"), D.sock), 2);
 }
 
+/* ---- inuse-run: a file held open for writing while read ---- */
+
+/* The report's item for path, its kind. */
+static const char *run_kind(const char *report, const char *path, char *why, size_t len)
+{
+	static char kind[32];
+	json_t *a = json_load_file(report, 0, NULL), *f;
+	size_t i;
+
+	kind[0] = why[0] = '\0';
+	json_array_foreach(json_object_get(a, "files"), i, f)
+	{
+		if (strcmp(json_string_value(json_object_get(f, "path")) ?: "", path))
+			continue;
+		snprintf(kind, sizeof(kind), "%s", json_string_value(json_object_get(f, "kind")));
+		snprintf(why, len, "%s", json_string_value(json_object_get(f, "why")) ?: "");
+	}
+	json_decref(a);
+	return kind;
+}
+
+/*
+ * Held by a writer, not written while the command read it: one state of
+ * the file, vouched for only when it had gone unwritten for the quiet
+ * period before the read (else it may be halfway through an update).
+ */
+static void test_run_held(void **state)
+{
+	const char *img = in("held.img"), *rep = in("held-run.json");
+	char why[256];
+	struct proc h;
+	struct stat st;
+	struct timespec now;
+
+	td_need(&D);
+	make_file(img);
+	h = holder(img, 1, false);
+	tell(&h, 'b');
+	tell(&h, 'p');
+	/* written just now: not settled for a minute */
+	assert_int_equal(sh("%s --socket %s --quiet 60s --report %s -- cat %s >/dev/null 2>&1",
+			    td_bin("inuse-run"), D.sock, rep, img),
+			 75);
+	assert_string_equal(run_kind(rep, img, why, sizeof(why)), "torn");
+	assert_non_null(strstr(why, "before the command read it"));
+	/* unwritten for longer than the quiet period: held, vouched for */
+	do {
+		usleep(50000);
+		assert_int_equal(stat(img, &st), 0);
+		clock_gettime(CLOCK_REALTIME, &now);
+	} while ((now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
+		     (now.tv_nsec - st.st_mtim.tv_nsec) <
+		 500000000LL);
+	assert_int_equal(sh("%s --socket %s --quiet 0.2s --report %s -- cat %s >/dev/null 2>&1",
+			    td_bin("inuse-run"), D.sock, rep, img),
+			 0);
+	assert_string_equal(run_kind(rep, img, why, sizeof(why)), "held");
+	release(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ls_exit_codes),   cmocka_unit_test(test_ls_writers_column),
 	    cmocka_unit_test(test_wait_exit_codes), cmocka_unit_test(test_wait_quiet_open),
 	    cmocka_unit_test(test_check_verify),    cmocka_unit_test(test_copy_loop),
-	    cmocka_unit_test(test_between),
+	    cmocka_unit_test(test_between),	    cmocka_unit_test(test_run_held),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -163,6 +163,40 @@ static bool deleted(json_t *files, size_t i)
 	return json_is_true(json_object_get(json_array_get(files, i), "deleted"));
 }
 
+/*
+ * A file another process held open for writing while the command read it,
+ * not written meanwhile: the copy is one state of the file, but perhaps
+ * one halfway through its writer's update. Settled when the policy copies
+ * such files as they are, or when it had gone unwritten for its quiet
+ * period (the rule's, else --quiet) before the read began. *quiet: the
+ * period it fell short of.
+ */
+static bool held_settled(struct run *r, const char *path, const struct inuse_guard_file *f,
+			 double *quiet)
+{
+	double unwritten = f->read_from - f->mtime_at_read;
+	const char *when_open = NULL;
+	struct inuse_result *res;
+	json_t *a, *x;
+
+	*quiet = r->quiet;
+	if (!inuse_client__check(r->c, &path, 1, &res)) {
+		a = json_loads(inuse_result__json(res), 0, NULL);
+		x = json_array_get(json_object_get(a, "files"), 0);
+		if (json_number_value(json_object_get(x, "quiet")) > 0)
+			*quiet = json_number_value(json_object_get(x, "quiet"));
+		when_open = json_string_value(json_object_get(x, "when_open"));
+		if (when_open && !strcmp(when_open, "copy")) {
+			json_decref(a);
+			inuse_result__free(res);
+			return true;
+		}
+		json_decref(a);
+		inuse_result__free(res);
+	}
+	return f->read_from > 0 && f->mtime_at_read > 0 && unwritten >= *quiet;
+}
+
 static void take_report(struct run *r, struct inuse_guard_report *g)
 {
 	json_t *a = json_loads(inuse_guard_report__json(g), 0, NULL);
@@ -215,6 +249,18 @@ static void take_report(struct run *r, struct inuse_guard_report *g)
 			continue;
 		writers_note(json_array_get(files, i), note, sizeof(note));
 		snprintf(it->why, sizeof(it->why), "%s%s", why_text(f->reason), note);
+		if (kind == IT_HELD) {
+			double quiet;
+
+			if (!held_settled(r, fpath, f, &quiet)) {
+				it->kind = kind = IT_TORN;
+				snprintf(it->why, sizeof(it->why),
+					 "held open for writing by another process, and written "
+					 "%.2fs before the command read it (less than its quiet "
+					 "period, %gs)%s",
+					 f->read_from - f->mtime_at_read, quiet, note);
+			}
+		}
 		it->retry = kind == IT_TORN && r->retry && it->name;
 	}
 	json_decref(a);

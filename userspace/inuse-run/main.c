@@ -180,6 +180,17 @@ static int rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
 	return type == FTW_DP ? rmdir(p) : unlink(p);
 }
 
+/* Something to leave out: nothing else makes the staging directory before
+ * the run (its removal after a run that wrote much waits for the file
+ * system's journal). */
+static bool any_excluded(const struct run *r)
+{
+	for (size_t i = 0; i < r->nit; i++)
+		if (r->it[i].kind >= IT_EXCLUDED)
+			return true;
+	return false;
+}
+
 /* The report as it stands, staged for the backup's own record. */
 static char *stage_report(struct run *r)
 {
@@ -224,7 +235,7 @@ int main(int argc, char **argv)
 		return RUN_EXIT_FAILED;
 	}
 	if (r.exclude_busy) {
-		if (busy_find(&r) || r.tool->exclude(&r))
+		if (busy_find(&r) || (any_excluded(&r) && r.tool->exclude(&r)))
 			return RUN_EXIT_FAILED;
 		if (r.verbose && r.exclude_file)
 			say_command("running", r.argv);

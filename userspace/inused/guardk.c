@@ -11,6 +11,8 @@
 #include "inuse.skel.h"
 #include "inused/kernel.h"
 
+static void sweep_tasks(struct kernel *k, uint32_t slot, uint32_t gen);
+
 /* The slots in use: guard_active, guard_mask and guard_slots follow gen. */
 static void publish(struct kernel *k)
 {
@@ -28,6 +30,20 @@ static void publish(struct kernel *k)
 	__atomic_store_n(&b->guard_mask, mask, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->guard_slots, hi, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->guard_active, n, __ATOMIC_RELEASE);
+	if (!n) {
+		/* no job: the filter starts empty again, and every process
+		 * still listed is of an ended job */
+		for (size_t i = 0; i < sizeof(b->guard_bits) / sizeof(b->guard_bits[0]); i++)
+			__atomic_store_n(&b->guard_bits[i], 0, __ATOMIC_RELAXED);
+		sweep_tasks(k, 0, 0);
+	}
+}
+
+/* A process joins: its bit in the members' filter first. */
+static void mark(struct kernel *k, uint32_t pid)
+{
+	__atomic_fetch_or(&k->skel->bss->guard_bits[(pid / 64) % (INUSE_GUARD_BITS / 64)],
+			  1ULL << (pid % 64), __ATOMIC_RELEASE);
 }
 
 /*
@@ -84,6 +100,7 @@ int kguard_start(struct kernel *k, uint32_t slot, uint32_t gen, uint32_t pid, ui
 	memset(&b->guard_job[slot], 0, sizeof(b->guard_job[slot]));
 	b->guard_job[slot].members = 1;
 	__atomic_store_n(&b->guard_job[slot].gen, gen, __ATOMIC_RELEASE);
+	mark(k, pid);
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.guard_tasks), &pid, &t, BPF_ANY)) {
 		err = -errno;
 		__atomic_store_n(&b->guard_job[slot].gen, 0, __ATOMIC_RELEASE);
@@ -129,7 +146,8 @@ void kguard_counters(const struct kernel *k, uint32_t slot, struct inuse_guard_j
 	out->unjoined = __atomic_load_n(&j->unjoined, __ATOMIC_RELAXED);
 }
 
-/* Deletes the processes still listed as members of (slot, gen). */
+/* Deletes the processes still listed as members of (slot, gen); gen 0:
+ * every process listed. */
 static void sweep_tasks(struct kernel *k, uint32_t slot, uint32_t gen)
 {
 	int fd = bpf_map__fd(k->skel->maps.guard_tasks);
@@ -138,7 +156,8 @@ static void sweep_tasks(struct kernel *k, uint32_t slot, uint32_t gen)
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &t) == 0 && t.slot == slot && t.gen == gen) {
+		if (bpf_map_lookup_elem(fd, &key, &t) == 0 &&
+		    (!gen || (t.slot == slot && t.gen == gen))) {
 			bpf_map_delete_elem(fd, &key);
 			prev = NULL; /* start again: the order may have changed */
 			continue;

@@ -170,6 +170,7 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 	}
 	if (r->quiet_ns)
 		sb_printf(b, ",\"quiet\":%.9g", (double)r->quiet_ns / 1e9);
+	sb_printf(b, ",\"when_open\":\"%s\"", r->method ? "method" : decision_name(r->open));
 	sb_add(b, "}", 1);
 }
 

@@ -339,6 +339,8 @@ static void render_read(struct proto *p, struct conn *c, bool admin, const struc
 	render_time(b, tracker_wall_ns(t, it->r.open.ns));
 	sb_adds(b, ",\"read_to\":");
 	render_time(b, e ? tracker_wall_ns(t, e->ns) : 0);
+	sb_adds(b, ",\"mtime_at_read\":");
+	render_time(b, it->r.open.mtime_ns);
 	sb_printf(b, ",\"write_opens\":%llu,\"writes\":%llu", (unsigned long long)it->r.wopens,
 		  (unsigned long long)it->r.writes);
 	en = table_find(&t->table, it->key.dev, it->key.ino);

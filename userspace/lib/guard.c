@@ -117,6 +117,7 @@ int inuse_client__guard_end(struct inuse_client *c, struct inuse_guard_report **
 		x->closed = flag(f, "closed");
 		x->read_from = json_number_value(json_object_get(f, "read_from"));
 		x->read_to = json_number_value(json_object_get(f, "read_to"));
+		x->mtime_at_read = json_number_value(json_object_get(f, "mtime_at_read"));
 		x->size = (unsigned long long)json_integer_value(json_object_get(f, "size"));
 	}
 	*out = r;
