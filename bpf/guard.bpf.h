@@ -321,12 +321,21 @@ static __always_inline bool guard_file(struct file *f, bool kind, struct gfile *
 	return true;
 }
 
-/* Nothing happened to the file while the job read it. */
+/*
+ * Nothing happened to the file while the job read it: no writer, no
+ * write, and its size and times unmoved, or moved by the job itself (rsync
+ * sets the mode of a file it wrote through a read-only descriptor): with
+ * no other writer counted, another process could move them only by a
+ * write or a truncate, which the write hook counts.
+ */
 static __always_inline bool guard_read_clean(const struct inuse_guard_read *r)
 {
-	return r->open.writecount <= 0 && r->close.writecount <= 0 && !r->wopens && !r->writes &&
-	       !r->open.mmap_writable && !r->close.mmap_writable && r->open.size == r->close.size &&
-	       r->open.mtime_ns == r->close.mtime_ns && r->open.ctime_ns == r->close.ctime_ns;
+	if (r->open.writecount > 0 || r->close.writecount > 0 || r->wopens || r->writes ||
+	    r->open.mmap_writable || r->close.mmap_writable)
+		return false;
+	return (r->flags & INUSE_GREAD_OWN_META) ||
+	       (r->open.size == r->close.size && r->open.mtime_ns == r->close.mtime_ns &&
+		r->open.ctime_ns == r->close.ctime_ns);
 }
 
 static __always_inline void guard_count(__u64 *c)
@@ -495,8 +504,10 @@ static long guard_note_slot(__u32 i, struct guard_note_ctx *c)
 		return 0;
 	if (c->own && r->gen == c->own) {
 		/* the job writes it itself: its output, not what it backs up */
-		if (c->open && !(r->flags & INUSE_GREAD_OWN))
-			__sync_fetch_and_or(&r->flags, INUSE_GREAD_OWN);
+		__u32 f = c->open ? INUSE_GREAD_OWN : INUSE_GREAD_OWN_META;
+
+		if (!(r->flags & f))
+			__sync_fetch_and_or(&r->flags, f);
 		return 0;
 	}
 	if (c->open) {

@@ -282,6 +282,7 @@ _Static_assert(sizeof(struct inuse_guard_snap) == 48, "guard snap layout");
 /* inuse_guard_read.flags */
 #define INUSE_GREAD_UNLINKED 0x1 /* the name was already deleted at open */
 #define INUSE_GREAD_OWN	     0x2 /* the job itself opened it for writing: its output */
+#define INUSE_GREAD_OWN_META 0x4 /* the job itself changed it (times, mode) while reading it */
 
 /*
  * A file a job read (the job's map in "guard_reads", keyed by struct

@@ -150,6 +150,21 @@ static void serve(int cmd, int ack, int *fd, const char *path, int flags)
 		case 'c':
 			close(*fd);
 			break;
+		case 'm': /* a change of mode through the descriptor */
+			if (fchmod(*fd, 0640))
+				_exit(2);
+			break;
+		case 'M': /* by name */
+			if (chmod(path, 0600))
+				_exit(2);
+			break;
+		case 'T': { /* times set by name, no write */
+			const struct timespec t[2] = {{1000, 0}, {1000, 0}};
+
+			if (utimensat(AT_FDCWD, path, t, 0))
+				_exit(2);
+			break;
+		}
 		case 'x':
 			_exit(0);
 		}
@@ -571,6 +586,61 @@ static void test_own_output(void **state)
 	json_decref(rep);
 }
 
+/*
+ * A change the job makes itself to a file it reads (rsync sets the mode
+ * of the file it wrote through a read-only descriptor) is not reported;
+ * the same change by another process is, and another process
+ * setting the file's times while the job changes its mode is a write
+ * (torn): the job's own change hides nobody else's.
+ */
+static void test_own_change(void **state)
+{
+	const char *mine = in("mine.dat"), *theirs = in("theirs.dat"), *both = in("both.dat");
+	struct proc r1, r2, r3, o2, o3;
+	struct inuse_client *c;
+	json_t *rep, *f;
+
+	td_need(&D);
+	make_file(mine);
+	make_file(theirs);
+	make_file(both);
+	o2 = start(opener, theirs); /* outside the job */
+	o3 = start(opener, both);
+	c = job_start(false);
+	r1 = start(reader, mine);
+	r2 = start(reader, theirs);
+	r3 = start(reader, both);
+	send_cmd(&r1, 'o');
+	send_cmd(&r1, 'm');
+	send_cmd(&r1, 'c');
+	send_cmd(&r2, 'o');
+	send_cmd(&o2, 'M');
+	send_cmd(&r2, 'c');
+	send_cmd(&r3, 'o');
+	send_cmd(&r3, 'm');
+	send_cmd(&o3, 'T');
+	send_cmd(&r3, 'c');
+	proc_end(&r1);
+	proc_end(&r2);
+	proc_end(&r3);
+	rep = job_end(c);
+	proc_end(&o2);
+	proc_end(&o3);
+	if (find(rep, mine) || !find(rep, theirs) || !find(rep, both))
+		dump(rep);
+	assert_null(find(rep, mine));
+	/* changed, or written: a change of mode marks the inode dirty whole
+	 * on some file systems (ext4), which the write hook cannot tell from
+	 * a write */
+	f = find(rep, theirs);
+	assert_non_null(f);
+	assert_true(!strcmp(field(f, "state"), "changed") || !strcmp(field(f, "state"), "torn"));
+	f = find(rep, both);
+	assert_non_null(f);
+	assert_string_equal(field(f, "state"), "torn");
+	json_decref(rep);
+}
+
 /* One job per connection; jobs do not nest; a job ends with its
  * connection (the same process can start another). */
 static void test_refusals(void **state)
@@ -621,6 +691,7 @@ int main(void)
 	    cmocka_unit_test(test_self),
 	    cmocka_unit_test(test_not_closed),
 	    cmocka_unit_test(test_own_output),
+	    cmocka_unit_test(test_own_change),
 	    cmocka_unit_test(test_refusals),
 	};
 
