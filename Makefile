@@ -64,12 +64,18 @@ LIB_SRC    := $(wildcard userspace/lib/*.c)
 INUSED_SRC := $(wildcard userspace/inused/*.c)
 LS_SRC     := $(wildcard userspace/inuse-ls/*.c)
 WAIT_SRC   := $(wildcard userspace/inuse-wait/*.c)
+COPY_SRC   := $(wildcard userspace/inuse-copy/*.c)
+CHECK_SRC  := $(wildcard userspace/inuse-check/*.c)
+RUN_SRC    := $(wildcard userspace/inuse-run/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/pic/%.o) $(COMMON_SRC:%.c=$(B)/pic/%.o)
 INUSED_OBJ := $(INUSED_SRC:%.c=$(B)/%.o)
 LS_OBJ     := $(LS_SRC:%.c=$(B)/%.o)
 WAIT_OBJ   := $(WAIT_SRC:%.c=$(B)/%.o)
+COPY_OBJ   := $(COPY_SRC:%.c=$(B)/%.o)
+CHECK_OBJ  := $(CHECK_SRC:%.c=$(B)/%.o)
+RUN_OBJ    := $(RUN_SRC:%.c=$(B)/%.o)
 # daemon modules without main(), for unit tests
 INUSED_LIB := $(filter-out $(B)/userspace/inused/main.o,$(INUSED_OBJ))
 
@@ -89,7 +95,8 @@ BENCH_BINS := $(B)/bench/query_bench $(B)/bench/burst $(B)/bench/loop $(B)/bench
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
-BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait
+BINS := $(B)/inused $(B)/inuse-ls $(B)/inuse-wait $(B)/inuse-copy $(B)/inuse-check \
+	$(B)/inuse-run
 
 # ---- fault builds, for the tests' mutation check ----
 # One daemon per deliberate breakage (userspace/inused/fault.h), built from
@@ -163,6 +170,15 @@ $(B)/inuse-ls: $(LS_OBJ) $(LIBINUSE_A)
 
 $(B)/inuse-wait: $(WAIT_OBJ) $(LIBINUSE_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
+
+$(B)/inuse-copy: $(COPY_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/inuse-check: $(CHECK_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
+
+$(B)/inuse-run: $(RUN_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
+	$(CC) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
@@ -263,13 +279,15 @@ test:
 	@tests/san-check.sh $(SAN_LOGS)
 
 # Everything a system needs: programs, library, header, pkg-config file,
-# systemd unit, example config, man pages. PREFIX and DESTDIR are honoured.
+# systemd unit, the config (when there is none) and an example, man pages.
+# PREFIX and DESTDIR are honoured.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/inuse \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(B)/inused $(DESTDIR)$(SBINDIR)/inused
-	install -m 0755 $(B)/inuse-ls $(B)/inuse-wait $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(B)/inuse-ls $(B)/inuse-wait $(B)/inuse-copy $(B)/inuse-check $(B)/inuse-run \
+		$(DESTDIR)$(BINDIR)/
 	install -m 0755 $(LIBINUSE_SO) $(DESTDIR)$(LIBDIR)/libinuse.so.0
 	ln -sf libinuse.so.0 $(DESTDIR)$(LIBDIR)/libinuse.so
 	install -m 0644 $(LIBINUSE_A) $(DESTDIR)$(LIBDIR)/libinuse.a
@@ -279,7 +297,11 @@ install: all
 	sed -e 's|@SBINDIR@|$(SBINDIR)|' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|' \
 		contrib/systemd/inused.service.in > $(DESTDIR)$(UNITDIR)/inused.service
 	install -m 0644 examples/inused.conf $(DESTDIR)$(SYSCONFDIR)/inuse/inused.conf.example
-	install -m 0644 docs/man/inuse-ls.1 docs/man/inuse-wait.1 $(DESTDIR)$(MANDIR)/man1/
+	@# the service's config: installed when there is none, never replaced
+	test -e $(DESTDIR)$(SYSCONFDIR)/inuse/inused.conf || \
+		install -m 0644 contrib/inused.conf $(DESTDIR)$(SYSCONFDIR)/inuse/inused.conf
+	install -m 0644 docs/man/inuse-ls.1 docs/man/inuse-wait.1 docs/man/inuse-run.1 \
+		docs/man/inuse-copy.1 docs/man/inuse-check.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/man/inused.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 docs/man/inused.8 $(DESTDIR)$(MANDIR)/man8/
 

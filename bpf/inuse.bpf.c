@@ -21,6 +21,7 @@
 #include "filter.bpf.h"
 #include "path.bpf.h"
 #include "emit.bpf.h"
+#include "guard.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -97,7 +98,7 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	struct inuse_ev *e;
 	struct dentry *dentry;
 	bool urgent = false, want_name = true;
-	__u32 tgid = cur_tgid();
+	__u32 tgid = cur_tgid(), own = 0;
 	__u64 now;
 
 	name_inode = BPF_CORE_READ(f, f_inode);
@@ -105,9 +106,13 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	dentry = BPF_CORE_READ(f, f_path.dentry);
 	inode_key(inode, &key);
 	now = bpf_ktime_get_boot_ns();
+	if (guard_active)
+		own = guard_note(&key, inode, true, 0);
 
 	st = bpf_map_lookup_elem(&inodes, &key);
 	if (st) {
+		if (own && st->guard_gen != own)
+			st->guard_gen = own;
 		__sync_fetch_and_add(&st->open_gen, 1);
 		urgent = st->watch != 0;
 		want_name = st->dentry_ptr != (__u64)dentry;
@@ -117,6 +122,7 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 		fresh.first_open_ns = now;
 		fresh.open_gen = 1;
 		fresh.mtime_ns = inode_mtime_ns(inode);
+		fresh.guard_gen = own;
 		if (bpf_map_update_elem(&inodes, &key, &fresh, BPF_NOEXIST) == 0) {
 			evflags |= INUSE_EVF_NEW_INODE;
 		} else if (!bpf_map_lookup_elem(&inodes, &key)) {
@@ -171,6 +177,8 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 
 	if (ret < 0)
 		return 0;
+	if (guard_active && ((open_flags & FLAGS_UNKNOWN) || (open_flags & K_O_ACCMODE) == 0))
+		guard_on_open((int)ret);
 	if (!(open_flags & FLAGS_UNKNOWN) && (open_flags & K_O_ACCMODE) == 0)
 		return 0;
 	f = fd_file((int)ret);
@@ -248,8 +256,10 @@ static __always_inline int on_fd_drop(int fd)
 	struct inode *inode;
 	struct file *f;
 
-	release_hint();
 	f = fd_file(fd);
+	if (guard_active)
+		guard_on_close(f);
+	release_hint();
 	if (!f || !(BPF_CORE_READ(f, f_mode) & K_FMODE_WRITE))
 		return 0;
 	inode = BPF_CORE_READ(f, f_inode);
@@ -348,6 +358,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (ptgid == ctgid)
 		return 0; /* a thread */
+	if (guard_active)
+		guard_on_fork(ptgid, ctgid);
 	pf = holder_flags(ptgid);
 	if (!pf)
 		return 0; /* nothing inherited */
@@ -371,6 +383,8 @@ int BPF_PROG(on_exit, struct task_struct *p)
 
 	if (p->signal->live.counter != 0)
 		return 0; /* other threads still hold the fd table */
+	if (guard_active)
+		guard_on_exit(tgid);
 	release_hint();
 	if (!holder_flags(tgid))
 		return 0;
@@ -398,6 +412,8 @@ int BPF_PROG(on_dirty, struct inode *inode, int flags)
 	if (!inode_tracked_kind(inode))
 		return 0;
 	inode_key(inode, &key);
+	if (guard_active)
+		guard_note(&key, inode, false, (__u32)flags);
 	st = bpf_map_lookup_elem(&inodes, &key);
 	if (st) {
 		mt = inode_mtime_ns(inode);

@@ -73,6 +73,7 @@ enum inuse_state {
 	INUSE_NOT_REGULAR,
 	INUSE_ERROR,
 	INUSE_NOT_QUIET, /* wait: closed, but written less than "quiet" ago */
+	INUSE_QUIET,	 /* wait: open for writing, but not written for "quiet" */
 };
 
 enum inuse_decision { INUSE_COPY = 0, INUSE_DEFER, INUSE_SKIP, INUSE_FLAG, INUSE_SNAPSHOT };
@@ -145,6 +146,101 @@ INUSE_API int inuse_client__snapshot(struct inuse_client *c, const char *const *
 
 INUSE_API const char *inuse_decision_name(enum inuse_decision d);
 INUSE_API const char *inuse_state_name(enum inuse_state s);
+
+
+/* ---- guarded jobs (what inuse-run uses) ---- */
+
+/* Record the calling process's own reads too (not only its children's). */
+#define INUSE_GUARD_SELF 0x1
+
+/*
+ * Makes the calling process the first member of a guarded job on this
+ * connection: every process it forks from now on (and theirs) is in the
+ * job, and the kernel records each regular file they read. *job gets the
+ * job's number. -EBUSY: too many jobs; -EREMOTEIO: refused (already in a
+ * job: jobs do not nest). The job ends with inuse_client__guard_end or
+ * when the connection closes.
+ */
+INUSE_API int inuse_client__guard(struct inuse_client *c, unsigned int flags, unsigned long *job);
+
+/* A file the job read and that was not clean: written, opened for writing
+ * or held open for writing by another process while the job read it. */
+struct inuse_guard_file {
+	const char *path; /* NULL when no name was found (dev and ino say which) */
+	unsigned int dev_major, dev_minor;
+	unsigned long long ino;
+	int torn;	     /* the copy the job made may be torn */
+	const char *state;   /* "torn", "held" (held, no write seen) or "changed" */
+	const char *reason;  /* gone, written, written_before, opened, mapped, held, changed */
+	int held;	     /* another process had it open for writing */
+	int opened;	     /* a writer opened it while it was read */
+	int written;	     /* it was written while it was read */
+	int mapped;	     /* a shared writable mapping of it existed */
+	int closed;	     /* the job closed it (else: judged at the job's end) */
+	double read_from;    /* when the job first opened it (Unix time) */
+	double read_to;	     /* when it last closed it, 0: not known */
+	unsigned long long size; /* at the first open */
+	double mtime_at_read;	 /* its modification time then (Unix time) */
+};
+
+struct inuse_guard_report;
+
+/* Ends the job and reports what it read. */
+INUSE_API int inuse_client__guard_end(struct inuse_client *c, struct inuse_guard_report **out);
+INUSE_API size_t inuse_guard_report__count(const struct inuse_guard_report *r);
+INUSE_API const struct inuse_guard_file *inuse_guard_report__file(const struct inuse_guard_report *r,
+								   size_t i);
+/* Files read, reads not recorded (the job's map was full), processes
+ * that could not join, processes of the job still running at its end. */
+INUSE_API unsigned long long inuse_guard_report__reads(const struct inuse_guard_report *r);
+INUSE_API unsigned long long inuse_guard_report__dropped(const struct inuse_guard_report *r);
+INUSE_API unsigned long long inuse_guard_report__unjoined(const struct inuse_guard_report *r);
+INUSE_API unsigned long long inuse_guard_report__running(const struct inuse_guard_report *r);
+INUSE_API const char *inuse_guard_report__json(const struct inuse_guard_report *r);
+INUSE_API void inuse_guard_report__free(struct inuse_guard_report *r);
+
+/* ---- the copy loop: a consistent copy of a file that may never close ---- */
+
+struct inuse_copy_opts {
+	size_t sz;	 /* sizeof(struct inuse_copy_opts) */
+	double quiet;	 /* copy once the file went unwritten this long (seconds), open
+			    or not; 0: once it is closed */
+	double timeout;	 /* give up after this long (seconds; 0: 5 minutes) */
+	unsigned int max_attempts; /* copies at most (0: until the timeout) */
+	/*
+	 * Tried when the time is up and no copy was verified, before the last
+	 * copy is kept as flagged: another way to a consistent copy (a frozen
+	 * snapshot of the file). Returns 0 when dest holds one. NULL: none.
+	 */
+	int (*fallback)(void *ctx, const char *src, const char *dest);
+	void *fallback_ctx;
+};
+
+enum inuse_copy_outcome {
+	INUSE_COPY_CONSISTENT = 0, /* verified: not opened or written while copied */
+	INUSE_COPY_FALLBACK,	   /* made by opts->fallback */
+	INUSE_COPY_FLAGGED,	   /* copied, but it may be inconsistent: see reason */
+};
+
+struct inuse_copy_result {
+	enum inuse_copy_outcome outcome;
+	unsigned int attempts; /* copies made */
+	double waited;	       /* seconds spent waiting for the file to be quiet */
+	char reason[32];       /* flagged: why the last copy is not vouched for ("written
+				  while copied", "opened while copied", "never quiet",
+				  "never closed") */
+};
+
+/*
+ * Copies src to dest (mode, owner where allowed, times kept): waits until
+ * the file is quiet (or closed), checks it, copies, verifies, and repeats
+ * until a copy verifies or the time is up; then tries opts->fallback, and
+ * else keeps the last copy, flagged. dest is replaced only by a whole copy.
+ * 0 (see res->outcome), -ENOENT (no such file), -EINVAL (not a regular
+ * file), or another -errno.
+ */
+INUSE_API int inuse_copy_file(struct inuse_client *c, const char *src, const char *dest,
+			      const struct inuse_copy_opts *opts, struct inuse_copy_result *res);
 
 #ifdef __cplusplus
 }

@@ -96,6 +96,8 @@ struct inuse_inode {
 	__u64 mtime_ns;	     /* the inode's mtime when last seen written */
 	__u32 watch;	     /* nonzero: wake the daemon on events of this inode */
 	__u32 flags;
+	__u32 guard_gen; /* a member of this guarded job opened it for writing: its output */
+	__u32 pad;
 };
 
 /*
@@ -225,5 +227,98 @@ enum inuse_stat {
 #define INUSE_HOLDER_FD 0x1
 #define INUSE_HOLDER_MMAP 0x2
 #define INUSE_HOLDER_URING 0x4 /* holds io_uring fixed files */
+
+
+/* ---- guarded jobs (inuse-run): see bpf/guard.bpf.h ---- */
+
+/* Jobs at once (slots of the guard_job array and of the guard_reads map). */
+#define INUSE_GUARD_JOBS 64
+/* Reads a job's map holds at once (open, or to be reported): the template
+ * of bpf/guard.bpf.h and every job slot's map are this size. */
+#define INUSE_GUARD_READS 65536
+/* Bits of the members' filter ("guard_bits", by tgid modulo this). */
+#define INUSE_GUARD_BITS 65536
+/* How many records one guard probe run reads. */
+#define INUSE_GUARD_PROBE_BATCH 256
+
+/* A process of a job ("guard_tasks" map, by tgid). */
+struct inuse_guard_task {
+	__u32 slot;  /* the job's slot */
+	__u32 gen;   /* the job's generation: a member of an ended job is dropped */
+	__u32 flags; /* INUSE_GUARD_* */
+	__u32 pad;
+};
+
+/* Only the process's children join the job: its own reads are not
+ * recorded (the wrapper that started the job). */
+#define INUSE_GUARD_INHERIT_ONLY 0x1
+
+/* A job slot (the "guard_job" array in the object's data, written by the
+ * daemon through memory; the counters by the programs). */
+struct inuse_guard_job {
+	__u32 gen;	/* nonzero while the job runs */
+	__u32 pad;
+	__u64 reads;	/* files read (first opens recorded) */
+	__u64 clean;	/* reads closed with nothing seen: their records dropped */
+	__u64 dropped;	/* reads not recorded: the job's map was full */
+	__s64 members;	/* processes in the job now (the wrapper included) */
+	__u64 joined;	/* processes that joined */
+	__u64 unjoined; /* children that could not join: the task map was full */
+};
+
+/* What a file looked like at one moment of a read. */
+struct inuse_guard_snap {
+	__u64 ns;	/* CLOCK_BOOTTIME; 0: not taken */
+	__u64 size;
+	__u64 mtime_ns; /* ns since the epoch */
+	__u64 ctime_ns;
+	__s32 writecount;    /* inode->i_writecount: open writers */
+	__u32 mmap_writable; /* shared writable mappings of the file */
+	__u32 ctime_queried; /* a later change takes a fine-grained time */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct inuse_guard_snap) == 48, "guard snap layout");
+
+/* inuse_guard_read.flags */
+#define INUSE_GREAD_UNLINKED 0x1 /* the name was already deleted at open */
+#define INUSE_GREAD_OWN	     0x2 /* the job itself opened it for writing: its output */
+#define INUSE_GREAD_OWN_META 0x4 /* the job itself changed it (times, mode) while reading it */
+
+/*
+ * A file a job read (the job's map in "guard_reads", keyed by struct
+ * inuse_key of the inode that holds the data). Kept from the first open by
+ * the job to its last close; dropped at that close when nothing was seen.
+ */
+struct inuse_guard_read {
+	struct inuse_guard_snap open;  /* at the first open */
+	struct inuse_guard_snap close; /* at the last close; ns 0: still open */
+	__u64 wopens;		       /* write-opens of the file meanwhile */
+	__u64 writes;		       /* writes seen meanwhile (the write hook) */
+	__u64 last_mtime_ns;	       /* mtime when the write hook last counted */
+	__u64 inode_ptr;
+	__u64 dentry_ptr;	/* the name it was opened by */
+	__u64 name_inode_ptr;	/* that dentry's inode (an overlay inode, or inode_ptr) */
+	__u32 sb_dev;		/* the file system of that dentry */
+	__u32 tgid;		/* the first reader */
+	__s32 open_now;		/* opens by the job not closed yet */
+	__u32 opens;		/* opens by the job */
+	__u32 flags;		/* INUSE_GREAD_* */
+	__u32 gen;		/* the job's generation (the slot's map outlives jobs) */
+};
+_Static_assert(sizeof(struct inuse_guard_read) == 168, "guard read layout");
+
+/* Guard probe: a file's state now (the end of a read the job never closed). */
+struct inuse_guard_probe_req {
+	__u64 inode_ptr;
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+struct inuse_guard_probe_res {
+	struct inuse_guard_snap snap;
+	__u32 flags; /* INUSE_PROBE_GONE */
+	__u32 nlink; /* 0: deleted */
+};
 
 #endif /* INUSE_ABI_H */

@@ -14,15 +14,16 @@ pkgs=(
 	libjansson-dev libcmocka-dev liburing-dev libconfig-dev libsystemd-dev
 	libmicrohttpd-dev python3 util-linux procps
 )
-bench=(lsof psmisc fatrace libbpf-tools postgresql)
+bench=(lsof psmisc fatrace libbpf-tools postgresql tar rsync restic borgbackup)
 # every tool a test calls: curl and promtool (metrics), ss (iproute2), man,
 # systemd-analyze (systemd), nm (binutils), socat, setpriv and prlimit
-# (util-linux), tar, rsync and sqlite3 (the end-to-end backups), the file
-# systems of the file system tests, libFuzzer and the sanitizer runtimes
-# (libclang-rt). Under CI=true a missing one fails its test instead of
-# skipping it.
+# (util-linux), tar, rsync, sqlite3, restic, borg, gzip and zstd (the
+# end-to-end backups), the file systems of the file system tests, libFuzzer
+# and the sanitizer runtimes (libclang-rt). Under CI=true a missing one
+# fails its test instead of skipping it.
 tests=(curl prometheus iproute2 man-db systemd binutils socat util-linux tar rsync sqlite3
-	btrfs-progs xfsprogs e2fsprogs bindfs fuse3 python3 libclang-rt-14-dev)
+	restic borgbackup gzip zstd btrfs-progs xfsprogs e2fsprogs bindfs fuse3 python3
+	libclang-rt-14-dev)
 
 case "${1:-}" in
 "") ;;

@@ -53,6 +53,7 @@ static struct {
 
 static FILE *report;
 static int flagged, skipped;
+static const char *files_root; /* SRC_DIR */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -263,10 +264,37 @@ static char **fill_method(char **m, const char *path, const char *dest)
 	return out;
 }
 
-/* Lets the application copy f into stage/rel; then appends it. */
+/* Appends root/rel to the archive; the name is read verbatim from a list,
+ * so it is never taken for an option. */
+static int append_one(const char *archive, const char *root, const char *rel)
+{
+	char list[] = "/tmp/inuse-backup-one-XXXXXX";
+	int fd = mkstemp(list), rc;
+	FILE *l = fd >= 0 ? fdopen(fd, "w") : NULL;
+	char *argv[] = {"tar",		"--append",   "--file", (char *)archive,
+			"-C",		(char *)root, "--null", "--verbatim-files-from",
+			"--files-from", list,	      NULL};
+
+	if (!l) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(list);
+		}
+		return -1;
+	}
+	fwrite(rel, 1, strlen(rel) + 1, l);
+	fclose(l);
+	rc = run(argv);
+	unlink(list);
+	return rc;
+}
+
+/* Lets the application copy f into stage/rel; then appends it. A file
+ * whose method cannot run or fails is never lost: a plain copy, flagged. */
 static int method_copy(struct file *f, const char *stage, const char *archive)
 {
 	char dest[PATH_MAX], **argv, *slash;
+	bool ran;
 	int rc;
 
 	snprintf(dest, sizeof(dest), "%s/%s", stage, f->rel);
@@ -276,38 +304,25 @@ static int method_copy(struct file *f, const char *stage, const char *archive)
 		*slash = '/';
 	}
 	argv = fill_method(f->method, f->abs, dest);
-	if (!argv) {
-		say("flagged %s: method not run (not an absolute path)", f->abs);
-		flagged++;
-		f->flagged = true;
-		return 0;
-	}
-	rc = run(argv);
+	ran = argv != NULL;
+	rc = ran ? run(argv) : -1;
 	free(argv);
 	if (rc != 0) {
-		say("flagged %s: method failed (status %d)", f->abs, rc);
+		if (append_one(archive, files_root, f->rel) != 0)
+			return -1;
+		if (!ran)
+			say("flagged %s: method not run (not an absolute path): a plain copy is in "
+			    "the archive",
+			    f->abs);
+		else
+			say("flagged %s: method failed (status %d): a plain copy is in the archive",
+			    f->abs, rc);
 		flagged++;
 		f->flagged = true;
 		return 0;
 	}
-	{
-		/* the name read verbatim from a list: never an option */
-		char list[] = "/tmp/inuse-backup-one-XXXXXX";
-		int fd = mkstemp(list);
-		FILE *l = fd >= 0 ? fdopen(fd, "w") : NULL;
-		char *targv[] = {"tar",		 "--append",	"--file", (char *)archive,
-				 "-C",		 (char *)stage, "--null", "--verbatim-files-from",
-				 "--files-from", list,		NULL};
-
-		if (!l)
-			return -1;
-		fwrite(f->rel, 1, strlen(f->rel) + 1, l);
-		fclose(l);
-		rc = run(targv);
-		unlink(list);
-		if (rc != 0)
-			return -1;
-	}
+	if (append_one(archive, stage, f->rel) != 0)
+		return -1;
 	say("method %s", f->abs);
 	return 0;
 }
@@ -398,6 +413,7 @@ int main(int argc, char **argv)
 	}
 	src = argv[optind];
 	archive = argv[optind + 1];
+	files_root = src;
 	if (src[0] != '/') {
 		fprintf(stderr, "inuse-backup: SRC_DIR must be absolute\n");
 		return 2;

@@ -91,6 +91,27 @@ static void test_bench_smoke(void **state)
 		if (why)
 			fail_msg("burst on the %s ring: %s", ring, why);
 	}
+	/* a guarded job: each operation measured in every condition */
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r, "guard"), "rows")), 2);
+	json_array_foreach(json_object_get(json_object_get(r, "guard"), "rows"), i, x)
+	{
+		assert_true(json_number_value(json_object_get(x, "job")) > 0);
+		assert_true(json_number_value(json_object_get(x, "in_job")) > 0);
+	}
+	/* each backup tool ran, plain and guarded */
+	{
+		json_t *tools = json_object_get(json_object_get(r, "tools"), "tools");
+		static const char *const names[] = {"tar", "rsync", "borg", "restic"};
+
+		for (size_t k = 0; k < 4; k++) {
+			json_t *t = json_object_get(tools, names[k]);
+
+			if (!t)
+				fail_msg("bench tools: no %s", names[k]);
+			assert_true(json_number_value(json_object_get(t, "plain_ms")) > 0);
+			assert_true(json_number_value(json_object_get(t, "inuse_run_ms")) > 0);
+		}
+	}
 	json_decref(r);
 	td_rmtree(results);
 	free(top);

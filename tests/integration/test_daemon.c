@@ -284,8 +284,8 @@ static void test_dying_clients(void **state)
 	close(hfd);
 }
 
-/* inuse-ls: exit status 0 (none open), 1 (some open), 2 (error); the
- * table and --json; filters. */
+/* inuse-ls: exit status 0 (none open), 1 (some open, or a filter's
+ * match), 3 (no such file), 2 (error); the table and --json; filters. */
 static void test_inuse_ls(void **state)
 {
 	char out[1 << 16], a[PATH_MAX], b[PATH_MAX], want[PATH_MAX * 3];
@@ -309,16 +309,16 @@ static void test_inuse_ls(void **state)
 	snprintf(want, sizeof(want), "%s: not open for writing\n", b);
 	assert_string_equal(out, want);
 	assert_int_equal(
-	    run(out, sizeof(out), "%s --socket %s %s/nope", td_bin("inuse-ls"), D.sock, dir), 0);
+	    run(out, sizeof(out), "%s --socket %s %s/nope", td_bin("inuse-ls"), D.sock, dir), 3);
 	snprintf(want, sizeof(want), "%s/nope: no such file\n", dir);
 	assert_string_equal(out, want);
 	assert_int_equal(
-	    run(out, sizeof(out), "%s --socket %s --under %s", td_bin("inuse-ls"), D.sock, dir), 0);
+	    run(out, sizeof(out), "%s --socket %s --under %s", td_bin("inuse-ls"), D.sock, dir), 1);
 	assert_non_null(strstr(out, "ls-a"));
 	assert_non_null(strstr(out, "PATH"));
 	assert_int_equal(run(out, sizeof(out), "%s --socket %s --json --under %s --pid %d",
 			     td_bin("inuse-ls"), D.sock, dir, (int)getpid()),
-			 0);
+			 1);
 	j = json_loads(out, 0, NULL);
 	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "count")), 1);
@@ -336,7 +336,7 @@ static void test_inuse_ls(void **state)
 	assert_non_null(strstr(out, "\"count\":0"));
 	assert_int_equal(run(out, sizeof(out), "%s --socket %s --json --under %s --user root",
 			     td_bin("inuse-ls"), D.sock, dir),
-			 0);
+			 1);
 	assert_non_null(strstr(out, "\"count\":1"));
 	assert_int_equal(
 	    run(out, sizeof(out), "%s --socket %s --older-than soon", td_bin("inuse-ls"), D.sock),

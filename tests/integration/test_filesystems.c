@@ -807,7 +807,7 @@ static void test_names_every_byte(void **state)
 	 * answers keep their order */
 	assert_int_equal(td_sh(out, sizeof(out), "%s --socket %s --under %s", td_bin("inuse-ls"),
 			       D.sock, fss[FS_EXT4].dir),
-			 0);
+			 1);
 	assert_null(strchr(out, '\x1b'));
 	assert_null(strchr(out, '\t'));
 	assert_null(strstr(out, "\xff"));
@@ -955,7 +955,7 @@ static void test_path_too_long(void **state)
 	json_decref(r);
 	assert_int_equal(td_sh(out, sizeof(out), "%s --socket %s --pid %d", td_bin("inuse-ls"),
 			       D.sock, (int)getpid()),
-			 0);
+			 1);
 	assert_non_null(strstr(out, "path too long"));
 	close(fd);
 	close(dfd);

@@ -113,6 +113,7 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 	bpf_program__set_autoattach(s->progs.walk, false);
 	bpf_program__set_autoattach(s->progs.fdprobe, false);
 	bpf_program__set_autoattach(s->progs.hashprobe, false);
+	bpf_program__set_autoattach(s->progs.guard_probe, false);
 
 	err = inuse_bpf__load(s);
 	if (err) {

@@ -15,6 +15,7 @@
 #include "common/timeutil.h"
 #include "inused/alerts.h"
 #include "inused/freeze.h"
+#include "inused/history.h"
 #include "inused/kernel.h"
 #include "inused/log.h"
 #include "inused/loop.h"
@@ -141,6 +142,7 @@ static void on_change(void *ctx, enum tracker_change what, struct entry *e)
 
 	if (what == TC_CLOSED)
 		alerts_closed(&d->al, e);
+	history_note(&d->proto.hist, &d->t, what, e);
 	proto_notify(&d->proto, what, e);
 }
 
@@ -451,6 +453,7 @@ out:
 	kernel_close(&d.k);
 	tracker_fini(&d.t);
 	loop_fini(&d.loop);
+	proto_fini(&d.proto);
 	policy_free(&d.pol);
 	log_info("stopped");
 	return ret;

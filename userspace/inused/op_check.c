@@ -142,6 +142,9 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 			  decision_name(v.fallback));
 	if (v.method)
 		add_method(b, v.method);
+	if (r->quiet_ns)
+		sb_printf(b, ",\"quiet\":%.9g", (double)r->quiet_ns / 1e9);
+	sb_printf(b, ",\"when_open\":\"%s\"", r->method ? "method" : decision_name(r->open));
 	sb_add(b, "}", 1);
 }
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * op_wait.c - "wait": answer when every given path is closed for writing
- * (and, with "quiet", not written for that long), or at the timeout.
+ * op_wait.c - "wait": answer when every given path is closed for writing,
+ * or, with "quiet", not written for that long (open or not: a file that
+ * stays open, such as a disk image, is free in its pauses), or at the
+ * timeout.
  *
  * The paths are looked up (with the client's rights) over turns of the
  * event loop; then the waiter is registered. Each waited inode is in an
@@ -30,6 +32,7 @@
 #include "inused/fault.h"
 #include "inused/creds.h"
 #include "inused/ops.h"
+#include "inused/quiet.h"
 #include "inused/render.h"
 #include "inused/request.h"
 
@@ -168,29 +171,42 @@ static void read_mtimes(const struct waiter *w, uint64_t *mt)
 
 /*
  * Where each path stands now (from the table itself, not the counts).
- * Returns true when all are free: not open for writing and quiet long
- * enough; otherwise sets *recheck_in when only quiet periods are missing.
+
+
  */
 static bool all_free(struct proto *p, struct waiter *w, uint64_t *recheck_in)
 {
 	uint64_t now_real = clock_real_ns(), *mt = NULL;
-	bool all = true;
+	bool all = true, busy = false;
 
 	w->nopen = 0;
 	for (size_t i = 0; i < w->n; i++) {
 		struct wait_path *wp = &w->p[i];
+		struct entry *e;
+		uint64_t left = 0;
 
 		if (!wp->regular) {
 			wp->state = wp->state ? wp->state : "not_regular";
 			continue;
 		}
-		wp->open = table_find(&p->t->table, wp->dev, wp->ino) != NULL;
+		e = table_find(&p->t->table, wp->dev, wp->ino);
 		if (FAULT(WAIT_EARLY))
-			wp->open = false;
+			e = NULL;
+		wp->open = e != NULL;
 		wp->state = wp->open ? "open" : "not_open";
 		w->nopen += wp->open;
+		if (!e)
+			continue;
+		/* open: free once quiet, when the client asked for quiet */
+		if (w->quiet_ns && quiet_check(p->t, e, w->quiet_ns, &left) == QUIET_YES) {
+			wp->state = "quiet";
+			continue;
+		}
+		busy = true;
+		if (left && (!*recheck_in || left < *recheck_in))
+			*recheck_in = left;
 	}
-	if (w->nopen)
+	if (busy)
 		return false;
 	if (!w->quiet_ns)
 		return true;

@@ -20,10 +20,16 @@ void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_wait(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_snapshot(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_guard(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_guard_end(struct proto *p, struct conn *c, json_t *id, json_t *req);
+void op_history(struct proto *p, struct conn *c, json_t *id, json_t *req);
 
 /* The client is going: its waits and its subscription end. */
 void op_wait_gone(struct proto *p, struct conn *c);
 void op_subscribe_gone(struct proto *p, struct conn *c);
+void op_guard_gone(struct proto *p, struct conn *c);
+/* Frees what the guarded jobs hold (at exit). */
+void op_guard_fini(struct proto *p);
 
 /* A file came into the table (opened) or is leaving it: the waiters on
  * it are told. */

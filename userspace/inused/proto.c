@@ -14,15 +14,18 @@
 #include "common/kdev.h"
 #include "common/timeutil.h"
 #include "inused/log.h"
+#include "inused/history.h"
 #include "inused/ops.h"
 #include "inused/request.h"
 
 /* The dispatch table: the requests, by name, and their handlers. */
 typedef void (*op_fn)(struct proto *p, struct conn *c, json_t *id, json_t *req);
-const char *const proto_op_names[PROTO_OPS] = {"hello",	 "list",      "stats",	  "check", "wait",
-					       "verify", "subscribe", "snapshot", NULL};
-static const op_fn ops[] = {op_hello, op_list,	 op_stats,     op_check,
-			    op_wait,  op_verify, op_subscribe, op_snapshot};
+const char *const proto_op_names[PROTO_OPS] = {"hello",	 "list",      "stats",	  "check",
+					       "wait",	 "verify",    "subscribe", "snapshot",
+					       "guard", "guard_end", "history", NULL};
+static const op_fn ops[] = {op_hello,	  op_list,     op_stats,     op_check,
+			    op_wait,	  op_verify,   op_subscribe, op_snapshot,
+			    op_guard,	  op_guard_end, op_history};
 #define OP_NR (int)(sizeof(ops) / sizeof(ops[0]))
 _Static_assert(sizeof(ops) / sizeof(ops[0]) < PROTO_OPS, "PROTO_OPS too small");
 const double proto_lat_bounds[PROTO_LAT_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
@@ -83,6 +86,8 @@ void proto_fini(struct proto *p)
 	while (p->jobs)
 		job_end(p, p->jobs, false);
 	op_wait_fini(p);
+	op_guard_fini(p);
+	history_free(&p->hist);
 }
 
 const char *proto_accept(void *ctx, struct conn *c)
@@ -269,4 +274,5 @@ void proto_gone(void *ctx, struct conn *c)
 	}
 	op_wait_gone(p, c);
 	op_subscribe_gone(p, c);
+	op_guard_gone(p, c);
 }

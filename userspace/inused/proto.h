@@ -23,6 +23,8 @@ struct waiter;
 struct subscriber;
 struct job;
 struct wait_index;
+struct guards;
+struct history;
 
 /* At most this many JSON values in one request line (its parsed form is
  * bounded with it). */
@@ -69,9 +71,11 @@ struct proto {
 	uint64_t seen_changes;	 /* tracker changes the waiters were evaluated at */
 	struct subscriber *subscribers;
 	size_t nsubscribers;
-	struct freezer *fz; /* snapshots; NULL: none */
-	struct job *jobs; /* requests answered over several turns */
+	struct freezer *fz;	/* snapshots; NULL: none */
+	struct job *jobs;	/* requests answered over several turns */
 	size_t njobs;
+	struct guards *guards;	/* guarded jobs (op_guard.c); NULL: none yet */
+	struct history *hist;	/* files open for writing, and when (history.h) */
 };
 
 /* 0, or -errno when no random key can be drawn. */
@@ -91,6 +95,9 @@ void proto_set_admin_gid(struct proto *p, gid_t gid);
  * client takes its output). Returns true when some can run again at once
  * (the loop must not sleep). */
 bool proto_run_jobs(struct proto *p);
+
+/* Frees what the protocol holds (guarded jobs, history), at exit. */
+void proto_fini(struct proto *p);
 
 /* The table changed: answer the waiters that are now free. */
 void proto_waiters_changed(struct proto *p);

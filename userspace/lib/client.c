@@ -13,6 +13,7 @@
 #include "common/strbuf.h"
 #include "common/timeutil.h"
 #include "lib/internal.h"
+#include "lib/client_timeout.h"
 
 #define CLIENT_FDS 32
 
@@ -297,4 +298,9 @@ int inuse_client__call(struct inuse_client *c, const char *req, size_t len, char
 	if (err)
 		return err;
 	return inuse_client__recv(c, resp, resp_len);
+}
+
+int inuse_client_timeout_ms(const struct inuse_client *c)
+{
+	return c->timeout_ms;
 }

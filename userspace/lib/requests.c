@@ -21,8 +21,9 @@ struct inuse_result {
 };
 
 static const char *const decisions[] = {"copy", "defer", "skip", "flag", "snapshot"};
-static const char *const states[] = {"not_open",    "open",  "missing",
-				     "not_regular", "error", "not_quiet"};
+static const char *const states[] = {"not_open", "open",	    "missing", "not_regular",
+				     "error",	 "not_quiet", "quiet"};
+#define NSTATES (int)(sizeof(states) / sizeof(states[0]))
 
 const char *inuse_decision_name(enum inuse_decision d)
 {
@@ -31,7 +32,7 @@ const char *inuse_decision_name(enum inuse_decision d)
 
 const char *inuse_state_name(enum inuse_state s)
 {
-	return (unsigned)s < 6 ? states[s] : "?";
+	return (int)s >= 0 && (int)s < NSTATES ? states[s] : "?";
 }
 
 static int lookup(const char *s, const char *const *names, int n, int dflt)
@@ -157,7 +158,7 @@ int inuse__result_parse(char *line, size_t len, struct inuse_result **out)
 			r->names[i] = jname_get(json_object_get(f, "path"), (size_t)1 << 20, NULL);
 			x->path = r->names[i];
 		}
-		x->state = (enum inuse_state)lookup(str(f, "state"), states, 6, INUSE_ERROR);
+		x->state = (enum inuse_state)lookup(str(f, "state"), states, NSTATES, INUSE_ERROR);
 		x->decision =
 		    (enum inuse_decision)lookup(str(f, "decision"), decisions, 4, INUSE_FLAG);
 		x->fallback =
