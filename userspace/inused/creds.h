@@ -24,7 +24,7 @@
 struct peer {
 	uid_t uid; /* (uid_t)-1: unknown, treated as nobody's */
 	gid_t gid;
-	pid_t pid; /* at connect, for logs only */
+	pid_t pid; /* at connect: logs, and the process a guarded job starts from */
 	gid_t *groups;
 	int ngroups;
 };
