@@ -172,13 +172,13 @@ $(B)/inuse-wait: $(WAIT_OBJ) $(LIBINUSE_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-copy: $(COPY_OBJ) $(LIBINUSE_A)
-	$(CC) -o $@ $^ $(JANSSON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-check: $(CHECK_OBJ) $(LIBINUSE_A)
-	$(CC) -o $@ $^ $(JANSSON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-run: $(RUN_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
-	$(CC) -o $@ $^ $(JANSSON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
 
 $(B)/inuse-backup: $(B)/examples/backup/inuse-backup.o $(LIBINUSE_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JANSSON)
