@@ -899,7 +899,7 @@ static void test_stream_name_bytes(void **state)
  * absolute; in a batch of paths it is an error of its own. */
 static void test_path_too_long(void **state)
 {
-	char comp[201], deep[8192], out[4096];
+	char comp[201], deep[8192], out[1 << 16];
 	json_t *r, *f, *files;
 	int dfd, fd;
 	size_t i;

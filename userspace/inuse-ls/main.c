@@ -330,14 +330,18 @@ static void print_file(json_t *f, double now, double started)
 	writers_text(f, &w, WRITERS_WIDTH);
 	if (!path) {
 		/* not reachable from here: where it is within its file system */
-		const char *fs = shown(json_object_get(f, "fs_path"), &pb);
+		struct strbuf fb = {0};
+		const char *fs = shown(json_object_get(f, "fs_path"), &fb);
 		const char *dev = json_string_value(json_object_get(f, "fs_dev"));
 
 		sb_free(&pb);
-		if (fs)
+		if (fs && json_is_true(json_object_get(f, "path_truncated")))
+			sb_adds(&pb, fs); /* its end, marked below */
+		else if (fs)
 			sb_printf(&pb, "(not mounted here: %s on device %s)", fs, dev ? dev : "?");
 		else
 			sb_adds(&pb, "(unknown path)");
+		sb_free(&fb);
 		path = pb.buf;
 	}
 	pad = text_width(w.buf ?: "", w.len);
