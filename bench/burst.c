@@ -224,5 +224,8 @@ int main(int argc, char **argv)
 	printf("wrong_after %zu\n", bad);
 	printf("resync_ms %.2f\n", bad ? -1.0 : (double)resync / 1e6);
 	inuse_client__free(c);
+	for (long i = 0; i < held; i++)
+		free(paths[i]);
+	free(paths);
 	return failed || started < nprocs || !total ? 1 : 0;
 }

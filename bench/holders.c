@@ -42,7 +42,8 @@ static int hold(const char *dir, long p, long f, int noise, int share, int ready
 	}
 	if (noise) {
 		snprintf(path, sizeof(path), "%s/readonly", dir);
-		if (open(path, O_RDONLY) < 0 || pipe(fds) || socketpair(AF_UNIX, SOCK_STREAM, 0, fds)) {
+		if (open(path, O_RDONLY) < 0 || pipe(fds) ||
+		    socketpair(AF_UNIX, SOCK_STREAM, 0, fds)) {
 			fprintf(stderr, "holders: noise: %s\n", strerror(errno));
 			return 1;
 		}
@@ -116,5 +117,6 @@ int main(int argc, char **argv)
 		kill(pids[i], SIGKILL);
 	while (wait(NULL) > 0)
 		;
+	free(pids);
 	return 0;
 }

@@ -52,7 +52,8 @@ static int op_getppid(const char *path, int fd)
 static const struct {
 	const char *name;
 	int (*fn)(const char *path, int fd);
-} ops[] = {{"openw", op_openw}, {"pwrite", op_pwrite}, {"openr", op_openr}, {"getppid", op_getppid}};
+} ops[] = {
+    {"openw", op_openw}, {"pwrite", op_pwrite}, {"openr", op_openr}, {"getppid", op_getppid}};
 
 int main(int argc, char **argv)
 {
@@ -92,8 +93,8 @@ int main(int argc, char **argv)
 		if (fn(path, fd))
 			goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	printf("%.1f\n", ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) /
-				 (double)n);
+	printf("%.1f\n",
+	       ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)n);
 	return 0;
 fail:
 	perror(argv[1]);

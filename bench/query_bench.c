@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (prepare)
-		return 0;
+		goto out; /* the files are there */
 	err = inuse_client__open(&o, &c);
 	if (err) {
 		fprintf(stderr, "query_bench: cannot reach inused: %s\n", strerror(-err));
@@ -238,5 +238,13 @@ int main(int argc, char **argv)
 		printf("release_p99_us %.1f\n", (double)pct(t_release, releases, 0.99) / 1e3);
 	}
 	inuse_client__free(c);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(t_stat);
+	free(t_check);
+	free(t_single);
+	free(t_release);
 	return 0;
 }

@@ -182,5 +182,6 @@ int main(int argc, char **argv)
 	qsort(ms, (size_t)rounds, sizeof(*ms), cmp);
 	printf("%s_ms %.3f\n%s_max_ms %.3f\n", kind, ms[rounds / 2], kind, ms[rounds - 1]);
 	inuse_client__free(cl);
+	free(ms);
 	return 0;
 }

@@ -27,17 +27,22 @@
 #include "tdaemon.h"
 
 static struct tdaemon D;
-static char top[PATH_MAX], repo[PATH_MAX], conf[PATH_MAX * 2];
+static char top[PATH_MAX], repo[PATH_MAX], bindir[PATH_MAX], conf[PATH_MAX * 2];
 
 static int group_setup(void **state)
 {
 	const char *args[] = {"--config", conf, NULL};
-	char *r = realpath(td_bin(".."), NULL);
+	char *r = realpath(td_bin(".."), NULL), *b = realpath(td_bin("."), NULL);
 
-	if (!r)
+	if (!r || !b) {
+		free(r);
+		free(b);
 		return -1;
+	}
 	snprintf(repo, sizeof(repo), "%s", r);
+	snprintf(bindir, sizeof(bindir), "%s", b); /* build/, or build-san/ */
 	free(r);
+	free(b);
 	snprintf(conf, sizeof(conf), "%s/contrib/inused.conf", repo);
 	if (geteuid() != 0)
 		return td_must_run() ? -1 : 0;
@@ -67,11 +72,11 @@ static size_t extract(const char *doc, const char *script)
 	assert_non_null(out);
 	fprintf(out,
 		"set -euo pipefail\n"
-		"export PATH='%s/build':\"$PATH\"\n"
+		"export PATH='%s':\"$PATH\"\n"
 		"export INUSE_SOCKET='%s' DEMO='%s/demo' TMPDIR='%s'\n"
 		"export RESTIC_CACHE_DIR='%s/restic-cache' BORG_BASE_DIR='%s/borg-base'\n"
 		"set -x\n",
-		repo, D.sock, top, top, top, top);
+		bindir, D.sock, top, top, top, top);
 	while (fgets(line, sizeof(line), in)) {
 		if (!in_sh && !strcmp(line, "```sh\n")) {
 			in_sh = true;

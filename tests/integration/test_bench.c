@@ -34,8 +34,9 @@ static json_t *load_result(const char *dir)
 
 static void test_bench_smoke(void **state)
 {
-	char *top = realpath(td_bin(".."), NULL);
+	char *top = realpath(td_bin(".."), NULL), *build = realpath(td_bin("."), NULL);
 	char results[] = "/tmp/inuse-bench-smoke-XXXXXX";
+	char work[] = "/var/tmp/inuse-bench-work-XXXXXX"; /* its own: runs may overlap */
 	json_t *r, *x;
 	size_t i;
 	int rc;
@@ -47,11 +48,12 @@ static void test_bench_smoke(void **state)
 		skip();
 	}
 	assert_non_null(top);
+	assert_non_null(build);
 	assert_non_null(mkdtemp(results));
-	rc = td_sh(NULL, 0,
-		   "cd %s && bench/run --smoke --work /var/tmp/inuse-bench-smoke "
-		   "--results %s >&2",
-		   top, results);
+	assert_non_null(mkdtemp(work));
+	/* the programs of the build this test belongs to (build-san too) */
+	rc = td_sh(NULL, 0, "cd %s && INUSE_BUILD=%s bench/run --smoke --work %s --results %s >&2",
+		   top, build, work, results);
 	assert_int_equal(rc, 0);
 	r = load_result(results);
 	assert_non_null(r);
@@ -114,7 +116,9 @@ static void test_bench_smoke(void **state)
 	}
 	json_decref(r);
 	td_rmtree(results);
+	td_rmtree(work);
 	free(top);
+	free(build);
 }
 
 int main(void)

@@ -590,8 +590,8 @@ static int snapshot_as_user(const char *path)
 	int st;
 
 	if (pid == 0) {
-		struct inuse_client_opts o = {.sz = sizeof(o), .socket_path = D.sock,
-					      .timeout_ms = 60000};
+		struct inuse_client_opts o = {
+		    .sz = sizeof(o), .socket_path = D.sock, .timeout_ms = 60000};
 		const char *paths[1] = {path};
 		struct inuse_client *c;
 		struct inuse_result *r;

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	char *src, *dest;
 	struct stat st;
 	uint64_t ns;
-	int ch, err;
+	int ch, err, ret = EXIT_CONSISTENT;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":q:t:n:s:ShV", lo, NULL)) != -1) {
@@ -152,38 +152,44 @@ int main(int argc, char **argv)
 		const char *base = strrchr(src, '/') + 1;
 
 		if (asprintf(&dest, "%s/%s", argv[optind + 1], base) < 0)
-			return EXIT_ERR;
+			dest = NULL;
 	} else {
 		dest = strdup(argv[optind + 1]);
+	}
+	if (!dest) {
+		ret = EXIT_ERR;
+		goto out;
 	}
 	err = inuse_client__open(&co, &c);
 	if (err) {
 		fprintf(stderr, "inuse-copy: cannot reach inused: %s\n", strerror(-err));
-		return EXIT_ERR;
+		ret = EXIT_ERR;
+		goto out;
 	}
 	err = inuse_copy_file(c, src, dest, &o, &res);
 	inuse_client__free(c);
 	if (err == -ENOENT) {
 		fprintf(stderr, "inuse-copy: %s: no such file\n", shown(src, &a));
-		return EXIT_MISSING;
-	}
-	if (err) {
+		ret = EXIT_MISSING;
+	} else if (err) {
 		fprintf(stderr, "inuse-copy: %s: %s\n", shown(src, &a),
 			err == -EINVAL ? "not a regular file" : strerror(-err));
-		return EXIT_ERR;
-	}
-	if (res.outcome == INUSE_COPY_FALLBACK)
+		ret = EXIT_ERR;
+	} else if (res.outcome == INUSE_COPY_FALLBACK) {
 		printf("snapshot %s -> %s (its writers frozen for a moment, after %u attempts)\n",
 		       shown(src, &a), shown(dest, &b), res.attempts);
-	else if (res.outcome == INUSE_COPY_FLAGGED)
+	} else if (res.outcome == INUSE_COPY_FLAGGED) {
 		printf("flagged %s -> %s: %s (%u attempts in %.1fs)\n", shown(src, &a),
 		       shown(dest, &b), res.reason, res.attempts, res.waited);
-	else
+		ret = EXIT_FLAGGED;
+	} else {
 		printf("consistent %s -> %s (%u attempts)\n", shown(src, &a), shown(dest, &b),
 		       res.attempts);
+	}
+out:
 	sb_free(&a);
 	sb_free(&b);
 	free(src);
 	free(dest);
-	return res.outcome == INUSE_COPY_FLAGGED ? EXIT_FLAGGED : EXIT_CONSISTENT;
+	return ret;
 }

@@ -95,11 +95,16 @@ static long long parse_user(const char *s)
 static void parse_args(struct args *a, int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"json", no_argument, NULL, 'j'},	      {"under", required_argument, NULL, 'u'},
-	    {"follow", no_argument, NULL, 'f'},	      {"pid", required_argument, NULL, 'p'},
-	    {"user", required_argument, NULL, 'U'},   {"older-than", required_argument, NULL, 'o'},
-	    {"socket", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {"between", required_argument, NULL, 'b'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"under", required_argument, NULL, 'u'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"pid", required_argument, NULL, 'p'},
+	    {"user", required_argument, NULL, 'U'},
+	    {"older-than", required_argument, NULL, 'o'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"between", required_argument, NULL, 'b'},
 	    {0},
 	};
 	uint64_t ns;
@@ -274,11 +279,14 @@ static void writers_text(json_t *f, struct strbuf *b, size_t width)
 			continue; /* shown with its first writer */
 		procs++;
 		w = json_array_get(ws, i);
-		sb_printf(&one, "%s%lld/%s(%s)%s", shown_n ? "," : "", pid,
-			  shown(json_object_get(w, "comm"), &cb) ?: "?",
-			  user_name(json_integer_value(json_object_get(w, "uid")), uid,
-				    sizeof(uid)),
-			  fd ? "" : mmap ? "[mmap]" : uring ? "[uring]" : "");
+		sb_printf(
+		    &one, "%s%lld/%s(%s)%s", shown_n ? "," : "", pid,
+		    shown(json_object_get(w, "comm"), &cb) ?: "?",
+		    user_name(json_integer_value(json_object_get(w, "uid")), uid, sizeof(uid)),
+		    fd	    ? ""
+		    : mmap  ? "[mmap]"
+		    : uring ? "[uring]"
+			    : "");
 		sb_free(&cb);
 		/* room left for ",+N" after it, if others may follow */
 		snprintf(more, sizeof(more), ",+%zu", n);
@@ -346,12 +354,11 @@ static void print_file(json_t *f, double now, double started)
 	}
 	pad = text_width(w.buf ?: "", w.len);
 	pad = pad < WRITERS_WIDTH ? WRITERS_WIDTH - pad : 0;
-	printf("%-8s %-8s %s%*s %s%s%s%s\n", open_for, written, w.buf ? w.buf : "", (int)pad, "",
-	       path,
-	       json_is_true(json_object_get(f, "path_truncated")) ? " (path too long: its end)"
-								  : "",
-	       json_is_true(json_object_get(f, "deleted")) ? " (deleted)" : "",
-	       json_is_true(json_object_get(f, "path_stale")) ? " (renamed: old name)" : "");
+	printf(
+	    "%-8s %-8s %s%*s %s%s%s%s\n", open_for, written, w.buf ? w.buf : "", (int)pad, "", path,
+	    json_is_true(json_object_get(f, "path_truncated")) ? " (path too long: its end)" : "",
+	    json_is_true(json_object_get(f, "deleted")) ? " (deleted)" : "",
+	    json_is_true(json_object_get(f, "path_stale")) ? " (renamed: old name)" : "");
 	sb_free(&w);
 	sb_free(&pb);
 }
@@ -521,10 +528,8 @@ static void print_notes(json_t *resp)
 /* The worse of two exit statuses: error, then open, then missing. */
 static int worse(int a, int b)
 {
-	static const int rank[] = {[EXIT_NONE_OPEN] = 0,
-				   [EXIT_MISSING] = 1,
-				   [EXIT_SOME_OPEN] = 2,
-				   [EXIT_ERR] = 3};
+	static const int rank[] = {
+	    [EXIT_NONE_OPEN] = 0, [EXIT_MISSING] = 1, [EXIT_SOME_OPEN] = 2, [EXIT_ERR] = 3};
 
 	return rank[b] > rank[a] ? b : a;
 }
@@ -624,7 +629,7 @@ int main(int argc, char **argv)
 	struct inuse_client_opts o = {.sz = sizeof(o)};
 	struct inuse_client *c = NULL;
 	struct args a;
-	char **files = NULL, **given = NULL, **dirs = NULL, **dgiven = NULL;
+	char **files, **given, **dirs, **dgiven;
 	size_t nfiles = 0, ndirs = 0;
 	int err, ret = EXIT_NONE_OPEN;
 	double started = 0;
@@ -635,15 +640,18 @@ int main(int argc, char **argv)
 	given = calloc((size_t)a.npaths + 1, sizeof(*given));
 	dirs = calloc((size_t)a.npaths + 1, sizeof(*dirs));
 	dgiven = calloc((size_t)a.npaths + 1, sizeof(*dgiven));
-	if (!files || !given || !dirs || !dgiven)
-		return EXIT_ERR;
+	if (!files || !given || !dirs || !dgiven) {
+		ret = EXIT_ERR;
+		goto out;
+	}
 	for (int i = 0; i < a.npaths; i++) {
 		char *ab = path_absolute(a.paths[i]);
 		struct stat st;
 
 		if (!ab) {
 			fprintf(stderr, "inuse-ls: %s: %s\n", a.paths[i], strerror(errno));
-			return EXIT_ERR;
+			ret = EXIT_ERR;
+			goto out;
 		}
 		if (stat(ab, &st) == 0 && S_ISDIR(st.st_mode)) {
 			dirs[ndirs] = ab;
@@ -655,10 +663,12 @@ int main(int argc, char **argv)
 	}
 	o.socket_path = a.socket;
 	err = inuse_client__open(&o, &c);
-	if (err)
-		return connect_error(err, a.socket		     ? a.socket
-					  : getenv(INUSE_SOCKET_ENV) ? getenv(INUSE_SOCKET_ENV)
-								     : INUSE_DEFAULT_SOCKET_PATH);
+	if (err) {
+		ret = connect_error(err, a.socket		    ? a.socket
+					 : getenv(INUSE_SOCKET_ENV) ? getenv(INUSE_SOCKET_ENV)
+								    : INUSE_DEFAULT_SOCKET_PATH);
+		goto out;
+	}
 	if (a.between[0]) {
 		double now = (double)clock_real_ns() / 1e9, t1, t2;
 
@@ -666,11 +676,13 @@ int main(int argc, char **argv)
 		    t2 < t1) {
 			fprintf(stderr, "inuse-ls: --between: bad times (try '-2h now', "
 					"'02:00 04:30', '@1764500000 @1764503600')\n");
-			return EXIT_ERR;
+			inuse_client__free(c);
+			ret = EXIT_ERR;
+			goto out;
 		}
 		ret = ls_between(c, t1, t2, a.under, a.json);
 		inuse_client__free(c);
-		return ret;
+		goto out;
 	}
 	if (!a.json)
 		started = hello_started(c);
@@ -692,7 +704,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "inuse-ls: asking inused failed: %s\n",
 				err ? strerror(-err) : "refused");
 			free(line);
-			return EXIT_ERR;
+			ret = EXIT_ERR;
+			goto out;
 		}
 		fwrite(line, 1, len, stdout);
 		fputc('\n', stdout);
@@ -708,6 +721,18 @@ int main(int argc, char **argv)
 		ret = ask_list(c, &a, NULL, NULL, started);
 	inuse_client__free(c);
 follow:
+	if (a.follow) {
+		/* the table as it was, then what changes */
+		fflush(stdout);
+		o.timeout_ms = -1;
+		if ((err = inuse_client__open(&o, &c))) {
+			ret = connect_error(err, a.socket ? a.socket : INUSE_DEFAULT_SOCKET_PATH);
+			goto out;
+		}
+		ret = follow(c, &a);
+		inuse_client__free(c);
+	}
+out:
 	for (size_t i = 0; i < nfiles; i++)
 		free(files[i]);
 	for (size_t i = 0; i < ndirs; i++)
@@ -716,14 +741,5 @@ follow:
 	free(given);
 	free(dirs);
 	free(dgiven);
-	if (a.follow) {
-		/* the table as it was, then what changes */
-		fflush(stdout);
-		o.timeout_ms = -1;
-		if ((err = inuse_client__open(&o, &c)))
-			return connect_error(err, a.socket ? a.socket : INUSE_DEFAULT_SOCKET_PATH);
-		ret = follow(c, &a);
-		inuse_client__free(c);
-	}
 	return ret;
 }

@@ -228,8 +228,7 @@ bool history_complete(const struct history *h, uint64_t t1)
 	return t1 >= history_kept_since(h);
 }
 
-void history_note(struct history **hp, struct tracker *t, enum tracker_change what,
-		  struct entry *e)
+void history_note(struct history **hp, struct tracker *t, enum tracker_change what, struct entry *e)
 {
 	uint64_t now = clock_boot_ns();
 

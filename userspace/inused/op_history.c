@@ -145,7 +145,8 @@ void op_history(struct proto *p, struct conn *c, json_t *id, json_t *req)
 
 		if (h && history_find(h, e->dev, e->ino))
 			continue;
-		if (!proto_visible(e, admin, c->peer.uid) || (has_under && !under_matches(t, &u, e)))
+		if (!proto_visible(e, admin, c->peer.uid) ||
+		    (has_under && !under_matches(t, &u, e)))
 			continue;
 		fake.open_since = e->first_open_ns ? e->first_open_ns : t->start_boot_ns;
 		if (!hist_rec_meets(&fake, t1, t2, now))
