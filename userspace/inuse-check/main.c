@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/cli.h"
 #include "common/jname.h"
 #include "common/pathutil.h"
 #include "common/strbuf.h"
@@ -53,9 +54,7 @@ static struct list files;
 
 static void die_usage(const char *msg, const char *arg)
 {
-	fprintf(stderr, "inuse-check: %s%s%s\nTry 'inuse-check --help'.\n", msg, arg ? ": " : "",
-		arg ? arg : "");
-	exit(EXIT_ERR);
+	cli_usage_error("inuse-check", EXIT_ERR, msg, arg);
 }
 
 static int add(struct list *l, char *s)
@@ -251,17 +250,8 @@ int main(int argc, char **argv)
 		case 's':
 			o.socket_path = optarg;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			printf("inuse-check %s\n", INUSE_VERSION);
-			return 0;
-		case ':':
-			die_usage("option needs a value", argv[optind - 1]);
-			break;
-		default:
-			die_usage("unknown option", argv[optind - 1]);
+		default: /* -h, -V, or wrong */
+			cli_other_option(ch, "inuse-check", usage, EXIT_ERR, argv);
 		}
 	}
 	if (verify && (optind < argc || tokens))

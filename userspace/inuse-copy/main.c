@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/fdcopy.h"
 #include "common/jname.h"
 #include "common/pathutil.h"
@@ -44,9 +45,7 @@ static const char usage[] =
 
 static void die_usage(const char *msg, const char *arg)
 {
-	fprintf(stderr, "inuse-copy: %s%s%s\nTry 'inuse-copy --help'.\n", msg, arg ? ": " : "",
-		arg ? arg : "");
-	exit(EXIT_ERR);
+	cli_usage_error("inuse-copy", EXIT_ERR, msg, arg);
 }
 
 /* The copy loop's last step: a snapshot from inused, written to dest. */
@@ -119,17 +118,8 @@ int main(int argc, char **argv)
 			o.fallback = snapshot_copy;
 			o.fallback_ctx = &c;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			printf("inuse-copy %s\n", INUSE_VERSION);
-			return 0;
-		case ':':
-			die_usage("option needs a value", argv[optind - 1]);
-			break;
-		default:
-			die_usage("unknown option", argv[optind - 1]);
+		default: /* -h, -V, or wrong */
+			cli_other_option(ch, "inuse-copy", usage, EXIT_ERR, argv);
 		}
 	}
 	if (argc - optind != 2)
