@@ -27,36 +27,24 @@
 
 #include "inuse.h"
 #include "tdaemon.h"
+#include "tproc.h"
 
 static struct tdaemon D;
 static char dir[PATH_MAX];
 
 static int group_setup(void **state)
 {
-	if (geteuid() != 0)
-		return td_must_run() ? -1 : 0;
-	strcpy(dir, "/var/tmp/inuse-guard-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	if (td_start(&D, NULL) != 0)
-		return td_must_run() ? -1 : 0;
-	return 0;
+	return td_group_start(&D, dir, "/var/tmp/inuse-guard-XXXXXX");
 }
 
 static int group_teardown(void **state)
 {
-	td_stop(&D);
-	return td_rmtree(dir);
+	return td_group_stop(&D, dir);
 }
 
 static const char *in(const char *name)
 {
-	static char buf[8][PATH_MAX];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], PATH_MAX, "%s/%s", dir, name);
-	return buf[k];
+	return td_path(dir, name);
 }
 
 /* A file written long enough ago that no write can share its timestamp. */
