@@ -98,6 +98,23 @@ static int worse(int a, int b)
 	return rank[b] > rank[a] ? b : a;
 }
 
+/* Whether a batch of n was answered, one answer a file (else says why, as
+ * op, or mismatch when the count is wrong); with json, the answer printed
+ * as it came. */
+static bool answered(const char *op, int err, struct inuse_result *r, size_t n,
+		     const char *mismatch, bool json)
+{
+	if (err || inuse_result__count(r) != n) {
+		fprintf(stderr, "inuse-check: %s: %s\n", op, err ? strerror(-err) : mismatch);
+		if (!err)
+			inuse_result__free(r);
+		return false;
+	}
+	if (json)
+		puts(inuse_result__json(r));
+	return true;
+}
+
 static int do_check(struct inuse_client *c, FILE *tokens, bool json)
 {
 	struct strbuf b = {0};
@@ -108,15 +125,8 @@ static int do_check(struct inuse_client *c, FILE *tokens, bool json)
 		struct inuse_result *r;
 		int err = inuse_client__check(c, (const char *const *)files.v + off, n, &r);
 
-		if (err || inuse_result__count(r) != n) {
-			fprintf(stderr, "inuse-check: check: %s\n",
-				err ? strerror(-err) : "answers do not match the paths");
-			if (!err)
-				inuse_result__free(r);
+		if (!answered("check", err, r, n, "answers do not match the paths", json))
 			return EXIT_ERR;
-		}
-		if (json)
-			puts(inuse_result__json(r));
 		for (size_t i = 0; i < n; i++) {
 			const struct inuse_file *f = inuse_result__file(r, i);
 			const char *path = files.v[off + i];
@@ -186,15 +196,8 @@ static int do_verify(struct inuse_client *c, const char *file, bool json)
 		int err = inuse_client__verify(c, (const char *const *)files.v + off,
 					       (const char *const *)toks.v + off, n, &r);
 
-		if (err || inuse_result__count(r) != n) {
-			fprintf(stderr, "inuse-check: verify: %s\n",
-				err ? strerror(-err) : "answers do not match the files");
-			if (!err)
-				inuse_result__free(r);
+		if (!answered("verify", err, r, n, "answers do not match the files", json))
 			return EXIT_ERR;
-		}
-		if (json)
-			puts(inuse_result__json(r));
 		for (size_t i = 0; i < n; i++) {
 			const struct inuse_file *f = inuse_result__file(r, i);
 			const char *why = f->reason ? f->reason : "-";
