@@ -319,6 +319,19 @@ static int generations(const char *path)
 	return gens;
 }
 
+/* The report as the backup stores it, in dir (where it was restored to);
+ * the test fails when it is not there. */
+static json_t *stored_report(const char *dir)
+{
+	char p[PATH_MAX * 2];
+	json_t *record;
+
+	snprintf(p, sizeof(p), "%s/.inuse-run-report.json", dir);
+	record = json_load_file(p, 0, NULL);
+	assert_non_null(record);
+	return record;
+}
+
 /*
  * restored: where the source's files are after the restore; rep: the
  * report inuse-run wrote; rc: its exit status; record: the report as the
@@ -454,9 +467,7 @@ static void test_tar(void **state)
 	mkdir(r, 0755);
 	assert_int_equal(sh("tar -xzf %s/backup.tgz -C %s", top, r), 0);
 	snprintf(restored, sizeof(restored), "%s/src", r);
-	snprintf(cmd, sizeof(cmd), "%s/.inuse-run-report.json", r);
-	record = json_load_file(cmd, 0, NULL);
-	assert_non_null(record);
+	record = stored_report(r);
 	check_restore("tar", restored, rep, rc, record);
 	json_decref(record);
 	json_decref(rep);
@@ -481,9 +492,7 @@ static void test_rsync(void **state)
 	assert_int_not_equal(access(p, F_OK), 0);
 	snprintf(p, sizeof(p), "%s/app.db-shm", mirror);
 	assert_int_not_equal(access(p, F_OK), 0);
-	snprintf(p, sizeof(p), "%s/.inuse-run-report.json", mirror);
-	record = json_load_file(p, 0, NULL);
-	assert_non_null(record);
+	record = stored_report(mirror);
 	check_restore("rsync", mirror, rep, rc, record);
 	json_decref(record);
 	json_decref(rep);
@@ -509,9 +518,7 @@ static void test_borg(void **state)
 	assert_int_equal(sh("borg info %s::first", repo), 0);
 	assert_non_null(strstr(out, "app.db (excluded"));
 	snprintf(restored, sizeof(restored), "%s%s", r, src);
-	snprintf(cmd, sizeof(cmd), "%s/.inuse-run-report.json", r);
-	record = json_load_file(cmd, 0, NULL);
-	assert_non_null(record);
+	record = stored_report(r);
 	check_restore("borg", restored, rep, rc, record);
 	json_decref(record);
 	json_decref(rep);
@@ -555,9 +562,7 @@ static void test_restic(void **state)
 			 0);
 	json_decref(snaps);
 	snprintf(restored, sizeof(restored), "%s%s", r, src);
-	snprintf(cmd, sizeof(cmd), "%s/.inuse-run-report.json", r);
-	record = json_load_file(cmd, 0, NULL);
-	assert_non_null(record);
+	record = stored_report(r);
 	check_restore("restic", restored, rep, rc, record);
 	json_decref(record);
 	json_decref(rep);
