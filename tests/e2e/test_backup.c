@@ -27,15 +27,14 @@
 
 #include "inuse.h"
 #include "tdaemon.h"
+#include "tproc.h"
 
 static struct tdaemon D;
 static char top[PATH_MAX], src[PATH_MAX], out[PATH_MAX], conf[PATH_MAX], src2[PATH_MAX],
     dst[PATH_MAX];
-static pid_t kids[16];
 /* the records of the file written in place (f) */
 #define REC_SIZE  (64 * 1024)
 #define REC_COUNT 32
-static int nkids;
 
 static const char policy[] =
     "policy = {\n"
@@ -79,54 +78,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	for (int i = 0; i < nkids; i++) {
-		kill(kids[i], SIGKILL);
-		waitpid(kids[i], NULL, 0);
-	}
+	td_kill_kids();
 	td_stop(&D);
 	return td_rmtree(top);
-}
-
-static pid_t spawn(void)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-	else
-		kids[nkids++] = pid;
-	return pid;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
-}
-
-static void put(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 #define sh(fmt, ...) td_sh(NULL, 0, fmt, ##__VA_ARGS__)
@@ -230,16 +184,16 @@ static void test_backup_with_writers(void **state)
 	snprintf(p_rec, sizeof(p_rec), "%s/ring.rec", src);
 	snprintf(archive, sizeof(archive), "%s/backup.tar", top);
 	snprintf(rep, sizeof(rep), "%s/report.txt", top);
-	put(p_closed, "nobody writes me\n");
+	td_put(p_closed, "nobody writes me\n");
 	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(pipe(late_ready), 0);
 	assert_int_equal(pipe(late_go), 0);
 
 	/* (b) open at the check; finishes while the backup waits for it */
-	if (spawn() == 0)
+	if (td_fork_kid() == 0)
 		late_writer(p_late, late_ready[1], late_go[0]);
 	/* (c) held open for the whole run, written now and then */
-	if (spawn() == 0) {
+	if (td_fork_kid() == 0) {
 		int fd = open(p_held, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		if (fd < 0 || write(ready[1], "c", 1) != 1)
@@ -262,7 +216,7 @@ static void test_backup_with_writers(void **state)
 			assert_int_equal(write(fd, block, sizeof(block)), (ssize_t)sizeof(block));
 		close(fd);
 	}
-	if (spawn() == 0) {
+	if (td_fork_kid() == 0) {
 		static char line[4096];
 
 		memset(line, 'e', sizeof(line));
@@ -278,7 +232,7 @@ static void test_backup_with_writers(void **state)
 		}
 	}
 	/* (e) an SQLite database under write load, held open */
-	if (spawn() == 0) {
+	if (td_fork_kid() == 0) {
 		char prog[PATH_MAX + 512];
 
 		snprintf(prog, sizeof(prog),
@@ -301,7 +255,7 @@ static void test_backup_with_writers(void **state)
 	/* (f) records rewritten in place, one pwrite(2) each, never closed:
 	 * only a snapshot (the writer frozen between two writes) holds every
 	 * record whole */
-	if ((rec_writer = spawn()) == 0) {
+	if ((rec_writer = td_fork_kid()) == 0) {
 		static char rec[REC_SIZE];
 		int fd = open(p_rec, O_RDWR | O_CREAT | O_TRUNC, 0644);
 
@@ -337,7 +291,7 @@ static void test_backup_with_writers(void **state)
 	if (waited)
 		assert_int_equal(waitpid(backup, &st, 0), backup);
 	rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	report = slurp(rep, NULL);
+	report = td_slurp(rep, NULL);
 	assert_non_null(report);
 	fprintf(stderr, "--- report\n%s---\n", report);
 	assert_int_equal(sh("tar -xf %s -C %s", archive, out), 0);
@@ -345,13 +299,13 @@ static void test_backup_with_writers(void **state)
 	/* first, what the archive holds */
 	/* (a) */
 	snprintf(path, sizeof(path), "%s/closed.txt", out);
-	got = slurp(path, NULL);
+	got = td_slurp(path, NULL);
 	assert_non_null(got);
 	assert_string_equal(got, "nobody writes me\n");
 	free(got);
 	/* (b) copied after its writer closed it: the final content */
 	snprintf(path, sizeof(path), "%s/late.txt", out);
-	got = slurp(path, NULL);
+	got = td_slurp(path, NULL);
 	assert_non_null(got);
 	assert_string_equal(got, "complete content\n");
 	free(got);
@@ -364,7 +318,7 @@ static void test_backup_with_writers(void **state)
 	snprintf(path, sizeof(path), "flagged %s: written during the copy", p_busy);
 	flagged_busy = strstr(report, path) != NULL;
 	snprintf(path, sizeof(path), "%s/busy.dat", out);
-	got = slurp(path, &glen);
+	got = td_slurp(path, &glen);
 	assert_non_null(got);
 	if (!appended_state(got, glen, 128u << 20, 'd', 'e', 4096))
 		fail_msg("busy.dat (%sflagged) archived as %zu bytes that the file never held",
@@ -392,7 +346,7 @@ static void test_backup_with_writers(void **state)
 
 	/* (f) by snapshot: every record whole */
 	snprintf(path, sizeof(path), "%s/ring.rec", out);
-	got = slurp(path, &glen);
+	got = td_slurp(path, &glen);
 	assert_non_null(got);
 	assert_int_equal(glen, (size_t)REC_COUNT * REC_SIZE);
 	for (size_t r = 0; r < REC_COUNT; r++)
@@ -460,7 +414,7 @@ static void assert_copy_is(const char *name, const char *want)
 	char *got;
 
 	snprintf(path, sizeof(path), "%s/%s", dst, name);
-	got = slurp(path, NULL);
+	got = td_slurp(path, NULL);
 	if (!got)
 		fail_msg("%s was not copied", name);
 	assert_string_equal(got, want);
@@ -497,14 +451,14 @@ static void test_backup_with_rsync(void **state)
 	paths[1] = src2_path("changed.dat");
 	paths[2] = src2_path("late.txt");
 	paths[3] = src2_path("held.txt");
-	put(paths[0], "nobody writes me\n");
-	put(paths[1], "version 1\n");
+	td_put(paths[0], "nobody writes me\n");
+	td_put(paths[1], "version 1\n");
 	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(pipe(go), 0);
 	assert_int_equal(pipe(hready), 0);
-	if (spawn() == 0)
+	if (td_fork_kid() == 0)
 		late_writer(paths[2], ready[1], go[0]);
-	if (spawn() == 0) {
+	if (td_fork_kid() == 0) {
 		int fd = open(paths[3], O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		if (fd < 0 || write(hready[1], "h", 1) != 1)

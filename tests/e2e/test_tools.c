@@ -33,14 +33,13 @@
 #include <unistd.h>
 
 #include "tdaemon.h"
+#include "tproc.h"
 
 #define IMG_BLOCKS  8192 /* 32 MiB of 4 KiB blocks */
 #define QUIET_FILES 200
 
 static struct tdaemon D;
 static char top[PATH_MAX], src[PATH_MAX], conf[PATH_MAX];
-static pid_t kids[16];
-static int nkids;
 static char out[1 << 16];
 
 #define sh(...) td_sh(out, sizeof(out), __VA_ARGS__)
@@ -64,27 +63,6 @@ static const char policy[] =
     "  );\n"
     "};\n";
 
-static pid_t child(void)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-	else
-		kids[nkids++] = pid;
-	return pid;
-}
-
-static void put(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* ---- the writers ---- */
 
 /* SQLite in WAL mode, written continuously: the sqlite3 shell, fed
@@ -94,7 +72,7 @@ static void start_db(const char *db)
 	int p[2];
 
 	assert_int_equal(pipe(p), 0);
-	if (child() == 0) {
+	if (td_fork_kid() == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
 		dup2(p[0], 0);
@@ -104,7 +82,7 @@ static void start_db(const char *db)
 		_exit(127);
 	}
 	close(p[0]);
-	if (child() == 0) {
+	if (td_fork_kid() == 0) {
 		char buf[8192];
 		long n = 0;
 
@@ -130,7 +108,7 @@ static void start_db(const char *db)
 /* A log: one whole line every 100 ms. */
 static void start_log(const char *path)
 {
-	if (child() == 0) {
+	if (td_fork_kid() == 0) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		char line[64];
 
@@ -149,7 +127,7 @@ static void start_log(const char *path)
  * the pass's generation, over about 1.5 s; then 2.5 s idle. */
 static void start_image(const char *path)
 {
-	if (child() == 0) {
+	if (td_fork_kid() == 0) {
 		int fd = open(path, O_WRONLY | O_CREAT, 0644);
 		static char blk[4096];
 
@@ -171,7 +149,7 @@ static void start_image(const char *path)
  * only a snapshot (its writer frozen for a moment) catches whole records. */
 static void start_records(const char *path)
 {
-	if (child() == 0) {
+	if (td_fork_kid() == 0) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		char rec[64];
 
@@ -191,7 +169,7 @@ static void start_records(const char *path)
 /* Files held open for writing, never written. */
 static void start_holder(const char *a, const char *b, const char *c)
 {
-	if (child() == 0) {
+	if (td_fork_kid() == 0) {
 		int fa = open(a, O_WRONLY), fb = open(b, O_WRONLY), fc = open(c, O_RDWR);
 
 		if (fa < 0 || fb < 0 || fc < 0)
@@ -229,7 +207,7 @@ static int group_setup(void **state)
 	snprintf(conf, sizeof(conf), "%s/inused.conf", top);
 	if (mkdir(src, 0755))
 		return -1;
-	put(conf, policy);
+	td_put(conf, policy);
 	/* the tools' caches and keys stay here */
 	snprintf(p, sizeof(p), "%s/cache", top);
 	setenv("RESTIC_CACHE_DIR", p, 1);
@@ -250,15 +228,15 @@ static int group_setup(void **state)
 		for (int i = 0; i < QUIET_FILES / 10; i++) {
 			snprintf(q, sizeof(q), "%s/quiet-%d.txt", p, i);
 			snprintf(r, sizeof(r), "quiet file %d/%d\n", d, i);
-			put(q, r);
+			td_put(q, r);
 		}
 	}
 	snprintf(p, sizeof(p), "%s/idle-1.bin", src);
-	put(p, "idle one\n");
+	td_put(p, "idle one\n");
 	snprintf(q, sizeof(q), "%s/idle-2.bin", src);
-	put(q, "idle two\n");
+	td_put(q, "idle two\n");
 	snprintf(r, sizeof(r), "%s/my notes.notes", src);
-	put(r, "notes that a broken method cannot copy\n");
+	td_put(r, "notes that a broken method cannot copy\n");
 	start_holder(p, q, r);
 	snprintf(p, sizeof(p), "%s/app.db", src);
 	start_db(p);
@@ -288,37 +266,12 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	for (int i = 0; i < nkids; i++) {
-		kill(kids[i], SIGKILL);
-		waitpid(kids[i], NULL, 0);
-	}
+	td_kill_kids();
 	td_stop(&D);
 	return td_rmtree(top);
 }
 
 /* ---- checks of a restored tree ---- */
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
-}
 
 /* The report's item for a file of the source (by its name in it). */
 static json_t *item(json_t *rep, const char *name)
@@ -349,7 +302,7 @@ static bool flagged(json_t *rep, const char *name)
 static int generations(const char *path)
 {
 	size_t len;
-	char *img = slurp(path, &len), first[16] = "";
+	char *img = td_slurp(path, &len), first[16] = "";
 	int gens = 1;
 
 	assert_non_null(img);
@@ -364,6 +317,19 @@ static int generations(const char *path)
 	}
 	free(img);
 	return gens;
+}
+
+/* The report as the backup stores it, in dir (where it was restored to);
+ * the test fails when it is not there. */
+static json_t *stored_report(const char *dir)
+{
+	char p[PATH_MAX * 2];
+	json_t *record;
+
+	snprintf(p, sizeof(p), "%s/.inuse-run-report.json", dir);
+	record = json_load_file(p, 0, NULL);
+	assert_non_null(record);
+	return record;
 }
 
 /*
@@ -408,7 +374,7 @@ static void check_restore(const char *tool, const char *restored, json_t *rep, i
 	}
 	/* the log: whole lines */
 	snprintf(p, sizeof(p), "%s/app.log", restored);
-	s = slurp(p, &len);
+	s = td_slurp(p, &len);
 	assert_non_null(s);
 	assert_true(len > 0 && s[len - 1] == '\n');
 	{
@@ -423,7 +389,7 @@ static void check_restore(const char *tool, const char *restored, json_t *rep, i
 	free(s);
 	/* records never quiet: a snapshot, whole records only */
 	snprintf(p, sizeof(p), "%s/ring.rec", restored);
-	s = slurp(p, &len);
+	s = td_slurp(p, &len);
 	assert_non_null(s);
 	assert_true(len > 0 && len % 64 == 0);
 	for (size_t off = 0; off < len; off += 64)
@@ -455,7 +421,7 @@ static void check_restore(const char *tool, const char *restored, json_t *rep, i
 
 			if (sscanf(files[i], "dir%d/quiet-%d.txt", &d, &k) != 2)
 				continue;
-			s = slurp(p, NULL);
+			s = td_slurp(p, NULL);
 			snprintf(want, sizeof(want), "quiet file %d/%d\n", d, k);
 			assert_string_equal(s, want);
 			free(s);
@@ -501,9 +467,7 @@ static void test_tar(void **state)
 	mkdir(r, 0755);
 	assert_int_equal(sh("tar -xzf %s/backup.tgz -C %s", top, r), 0);
 	snprintf(restored, sizeof(restored), "%s/src", r);
-	snprintf(cmd, sizeof(cmd), "%s/.inuse-run-report.json", r);
-	record = json_load_file(cmd, 0, NULL);
-	assert_non_null(record);
+	record = stored_report(r);
 	check_restore("tar", restored, rep, rc, record);
 	json_decref(record);
 	json_decref(rep);
@@ -528,9 +492,7 @@ static void test_rsync(void **state)
 	assert_int_not_equal(access(p, F_OK), 0);
 	snprintf(p, sizeof(p), "%s/app.db-shm", mirror);
 	assert_int_not_equal(access(p, F_OK), 0);
-	snprintf(p, sizeof(p), "%s/.inuse-run-report.json", mirror);
-	record = json_load_file(p, 0, NULL);
-	assert_non_null(record);
+	record = stored_report(mirror);
 	check_restore("rsync", mirror, rep, rc, record);
 	json_decref(record);
 	json_decref(rep);
@@ -556,9 +518,7 @@ static void test_borg(void **state)
 	assert_int_equal(sh("borg info %s::first", repo), 0);
 	assert_non_null(strstr(out, "app.db (excluded"));
 	snprintf(restored, sizeof(restored), "%s%s", r, src);
-	snprintf(cmd, sizeof(cmd), "%s/.inuse-run-report.json", r);
-	record = json_load_file(cmd, 0, NULL);
-	assert_non_null(record);
+	record = stored_report(r);
 	check_restore("borg", restored, rep, rc, record);
 	json_decref(record);
 	json_decref(rep);
@@ -602,9 +562,7 @@ static void test_restic(void **state)
 			 0);
 	json_decref(snaps);
 	snprintf(restored, sizeof(restored), "%s%s", r, src);
-	snprintf(cmd, sizeof(cmd), "%s/.inuse-run-report.json", r);
-	record = json_load_file(cmd, 0, NULL);
-	assert_non_null(record);
+	record = stored_report(r);
 	check_restore("restic", restored, rep, rc, record);
 	json_decref(record);
 	json_decref(rep);
@@ -624,7 +582,7 @@ static void test_copy_snapshot(void **state)
 			    td_bin("inuse-copy"), src, dest),
 			 0);
 	assert_non_null(strstr(out, "snapshot"));
-	s = slurp(dest, &len);
+	s = td_slurp(dest, &len);
 	assert_non_null(s);
 	assert_true(len > 0 && len % 64 == 0);
 	for (size_t off = 0; off < len; off += 64)

@@ -27,26 +27,19 @@
 #include <unistd.h>
 
 #include "tdaemon.h"
+#include "tproc.h"
 
 static struct tdaemon D;
 static char dir[PATH_MAX];
 
 static int group_setup(void **state)
 {
-	if (geteuid() != 0)
-		return td_must_run() ? -1 : 0;
-	strcpy(dir, "/var/tmp/inuse-cli-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	if (td_start(&D, NULL) != 0)
-		return td_must_run() ? -1 : 0;
-	return 0;
+	return td_group_start(&D, dir, "/var/tmp/inuse-cli-XXXXXX");
 }
 
 static int group_teardown(void **state)
 {
-	td_stop(&D);
-	return td_rmtree(dir);
+	return td_group_stop(&D, dir);
 }
 
 static void need_daemon(void)

@@ -37,6 +37,7 @@
 #include "common/timeutil.h"
 #include "inuse.h"
 #include "tdaemon.h"
+#include "tproc.h"
 
 static struct tdaemon D;
 static char base[PATH_MAX]; /* images and mount points */
@@ -85,19 +86,7 @@ static const char conf_text[] =
     ");\n"
     "};\n";
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define sh(...) td_system(__VA_ARGS__)
 
 static bool fs_known(const char *type)
 {
@@ -238,15 +227,6 @@ static bool have(int i)
 	if (td_must_run())
 		fail_msg("%s must be tested under CI=true: %s", fss[i].name, fss[i].why);
 	return false;
-}
-
-static pid_t fork_child(void)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-	return pid;
 }
 
 static int reap(pid_t pid)
@@ -501,7 +481,7 @@ static void quiet_rule(const struct fs *fs)
 	snprintf(p, sizeof(p), "%s/appended.quiet", fs->dir);
 	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
-	pid = fork_child();
+	pid = td_fork_child();
 	if (pid == 0) {
 		int fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		char c;
@@ -729,7 +709,7 @@ static void test_names_every_byte(void **state)
 	snprintf(pc, sizeof(pc), "%s/%s", fss[FS_EXT4].dir, ctl);
 	snprintf(good, sizeof(good), "%s/good", fss[FS_EXT4].dir);
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-	pid = fork_child();
+	pid = td_fork_child();
 	if (pid == 0) {
 		/* a writer whose command name is not UTF-8 */
 		prctl(PR_SET_NAME, comm);
@@ -1101,7 +1081,7 @@ static void test_fork_storm(void **state)
 	log = mmap(NULL, sizeof(*log), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(log != MAP_FAILED);
 	for (int i = 0; i < 2; i++) {
-		load[i] = fork_child();
+		load[i] = td_fork_child();
 		if (load[i] == 0) {
 			/* load both CPUs, at a priority that leaves the storm going */
 			if (nice(10) < 0)
@@ -1110,7 +1090,7 @@ static void test_fork_storm(void **state)
 		}
 	}
 	assert_int_equal(pipe(life), 0); /* every process of the storm holds life[1] */
-	holder = fork_child();
+	holder = td_fork_child();
 	if (holder == 0) {
 		int fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
@@ -1245,7 +1225,7 @@ static void test_container_overlay(void **state)
 			    lo, lo, up, wk, mg, lo, up, wk, mg),
 			 0);
 	assert_int_equal(pipe2(ready, 0), 0);
-	pid = fork_child();
+	pid = td_fork_child();
 	if (pid == 0) {
 		close(ready[0]);
 		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||

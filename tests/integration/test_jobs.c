@@ -27,36 +27,24 @@
 
 #include "inuse.h"
 #include "tdaemon.h"
+#include "tproc.h"
 
 static struct tdaemon D;
 static char dir[PATH_MAX];
 
 static int group_setup(void **state)
 {
-	if (geteuid() != 0)
-		return td_must_run() ? -1 : 0;
-	strcpy(dir, "/var/tmp/inuse-guard-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	if (td_start(&D, NULL) != 0)
-		return td_must_run() ? -1 : 0;
-	return 0;
+	return td_group_start(&D, dir, "/var/tmp/inuse-guard-XXXXXX");
 }
 
 static int group_teardown(void **state)
 {
-	td_stop(&D);
-	return td_rmtree(dir);
+	return td_group_stop(&D, dir);
 }
 
 static const char *in(const char *name)
 {
-	static char buf[8][PATH_MAX];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], PATH_MAX, "%s/%s", dir, name);
-	return buf[k];
+	return td_path(dir, name);
 }
 
 /* A file written long enough ago that no write can share its timestamp. */
@@ -288,6 +276,18 @@ static void dump(json_t *rep)
 	free(s);
 }
 
+/* The report's entry for path; the test fails (the report printed) when
+ * there is none. */
+static json_t *found(json_t *rep, const char *path)
+{
+	json_t *f = find(rep, path);
+
+	if (!f)
+		dump(rep);
+	assert_non_null(f);
+	return f;
+}
+
 /* Written while a member read it: torn. A file read beside it with no
  * writer: not named (and counted as read). */
 static void test_written_while_read(void **state)
@@ -313,10 +313,7 @@ static void test_written_while_read(void **state)
 	proc_end(&r2);
 	rep = job_end(c);
 	proc_end(&w);
-	f = find(rep, busy);
-	if (!f)
-		dump(rep);
-	assert_non_null(f);
+	f = found(rep, busy);
 	assert_string_equal(field(f, "state"), "torn");
 	assert_string_equal(field(f, "reason"), "written");
 	assert_true(json_is_true(json_object_get(f, "held")));
@@ -344,8 +341,7 @@ static void test_held_not_written(void **state)
 	send_cmd(&r, 'c');
 	proc_end(&r);
 	rep = job_end(c);
-	f = find(rep, p);
-	assert_non_null(f);
+	f = found(rep, p);
 	assert_string_equal(field(f, "state"), "held");
 	assert_false(json_is_true(json_object_get(f, "written")));
 	json_decref(rep);
@@ -358,8 +354,7 @@ static void test_held_not_written(void **state)
 	proc_end(&r);
 	rep = job_end(c);
 	proc_end(&w);
-	f = find(rep, p);
-	assert_non_null(f);
+	f = found(rep, p);
 	assert_string_equal(field(f, "state"), "torn");
 	json_decref(rep);
 }
@@ -384,10 +379,7 @@ static void test_opened_while_read(void **state)
 	proc_end(&r);
 	rep = job_end(c);
 	proc_end(&o);
-	f = find(rep, p);
-	if (!f)
-		dump(rep);
-	assert_non_null(f);
+	f = found(rep, p);
 	assert_string_equal(field(f, "state"), "torn");
 	assert_string_equal(field(f, "reason"), "opened");
 	json_decref(rep);
@@ -412,10 +404,7 @@ static void test_mapped_while_read(void **state)
 	proc_end(&r);
 	rep = job_end(c);
 	proc_end(&m);
-	f = find(rep, p);
-	if (!f)
-		dump(rep);
-	assert_non_null(f);
+	f = found(rep, p);
 	assert_string_equal(field(f, "state"), "torn");
 	assert_string_equal(field(f, "reason"), "mapped");
 	json_decref(rep);
@@ -440,10 +429,7 @@ static void test_tree(void **state)
 	proc_end(&r);
 	rep = job_end(c);
 	proc_end(&w);
-	f = find(rep, p);
-	if (!f)
-		dump(rep);
-	assert_non_null(f);
+	f = found(rep, p);
 	assert_string_equal(field(f, "state"), "torn");
 	json_decref(rep);
 }
@@ -532,10 +518,7 @@ static void test_not_closed(void **state)
 	send_cmd(&w, 'w');
 	rep = job_end(c);
 	proc_end(&w);
-	f = find(rep, p);
-	if (!f)
-		dump(rep);
-	assert_non_null(f);
+	f = found(rep, p);
 	assert_false(json_is_true(json_object_get(f, "closed")));
 	assert_string_equal(field(f, "state"), "torn");
 	json_decref(rep);
@@ -632,11 +615,9 @@ static void test_own_change(void **state)
 	/* changed, or written: a change of mode marks the inode dirty whole
 	 * on some file systems (ext4), which the write hook cannot tell from
 	 * a write */
-	f = find(rep, theirs);
-	assert_non_null(f);
+	f = found(rep, theirs);
 	assert_true(!strcmp(field(f, "state"), "changed") || !strcmp(field(f, "state"), "torn"));
-	f = find(rep, both);
-	assert_non_null(f);
+	f = found(rep, both);
 	assert_string_equal(field(f, "state"), "torn");
 	json_decref(rep);
 }

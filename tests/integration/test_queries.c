@@ -26,6 +26,7 @@
 #include "common/timeutil.h"
 #include "inuse.h"
 #include "tdaemon.h"
+#include "tproc.h"
 
 static struct tdaemon D;
 static char dir[PATH_MAX], conf[PATH_MAX];
@@ -100,12 +101,7 @@ static struct inuse_client *client(int timeout_ms)
 
 static const char *in(const char *name)
 {
-	static char buf[4][PATH_MAX];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], PATH_MAX, "%s/%s", dir, name);
-	return buf[k];
+	return td_path(dir, name);
 }
 
 /* check: closed -> copy; open -> the rule's decision; missing -> skip. */

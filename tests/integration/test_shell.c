@@ -31,6 +31,7 @@
 #include "common/timeutil.h"
 #include "inuse.h"
 #include "tdaemon.h"
+#include "tproc.h"
 
 static struct tdaemon D;
 static char dir[PATH_MAX];
@@ -40,30 +41,17 @@ static char out[65536];
 
 static int group_setup(void **state)
 {
-	if (geteuid() != 0)
-		return td_must_run() ? -1 : 0;
-	strcpy(dir, "/var/tmp/inuse-shell-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	if (td_start(&D, NULL) != 0)
-		return td_must_run() ? -1 : 0;
-	return 0;
+	return td_group_start(&D, dir, "/var/tmp/inuse-shell-XXXXXX");
 }
 
 static int group_teardown(void **state)
 {
-	td_stop(&D);
-	return td_rmtree(dir);
+	return td_group_stop(&D, dir);
 }
 
 static const char *in(const char *name)
 {
-	static char buf[8][PATH_MAX];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], PATH_MAX, "%s/%s", dir, name);
-	return buf[k];
+	return td_path(dir, name);
 }
 
 static void make_file(const char *path)

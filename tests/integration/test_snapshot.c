@@ -36,34 +36,14 @@
 #include "common/timeutil.h"
 #include "inuse.h"
 #include "tdaemon.h"
+#include "tproc.h"
 
 static struct tdaemon D;
 static char base[PATH_MAX], conf[PATH_MAX], cgdir[PATH_MAX];
 static char ext[PATH_MAX], btr[PATH_MAX], xfs[PATH_MAX], spool[PATH_MAX];
 static bool have_btr, have_xfs;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static pid_t fork_child(void)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-	return pid;
-}
+#define sh(...) td_system(__VA_ARGS__)
 
 static void stop_child(pid_t pid)
 {
@@ -252,7 +232,7 @@ static void snapshots_whole(const char *dir, bool want_clone, int rounds)
 
 	snprintf(p, sizeof(p), "%s/sweep.rec", dir);
 	assert_int_equal(pipe(ready), 0);
-	w = fork_child();
+	w = td_fork_child();
 	if (w == 0) {
 		close(ready[0]);
 		rewriter(p, ready[1]);
@@ -343,7 +323,7 @@ static pid_t sqlite_writer(const char *db, int *feed)
 	pid_t pid;
 
 	assert_int_equal(pipe(in), 0);
-	pid = fork_child();
+	pid = td_fork_child();
 	if (pid == 0) {
 		dup2(in[0], 0);
 		close(in[0]);
@@ -377,7 +357,7 @@ static void test_sqlite_rollback_journal(void **state)
 	assert_int_equal(mkdir(rdir, 0755), 0);
 	w = sqlite_writer(db, &fd);
 	feed(fd, "PRAGMA journal_mode=DELETE;\nCREATE TABLE t(a INTEGER PRIMARY KEY, b BLOB);\n");
-	feeder = fork_child();
+	feeder = td_fork_child();
 	if (feeder == 0) {
 		for (;;)
 			feed(fd, "BEGIN; INSERT INTO t(b) VALUES(randomblob(300));"
@@ -438,7 +418,7 @@ static void mapped(const char *dir, bool clone)
 	snprintf(p, sizeof(p), "%s/mapped.rec", dir);
 	assert_int_equal(pipe(cmd), 0);
 	assert_int_equal(pipe(done), 0);
-	w = fork_child();
+	w = td_fork_child();
 	if (w == 0) {
 		int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
 		char *m, x;
@@ -518,7 +498,7 @@ static bool was_stopped(pid_t pid)
 
 static pid_t appender(const char *p)
 {
-	pid_t w = fork_child();
+	pid_t w = td_fork_child();
 
 	if (w == 0) {
 		int fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -586,7 +566,7 @@ static void test_refusals(void **state)
  * library's answer (0 or -errno), or 1000 when the child failed. */
 static int snapshot_as_user(const char *path)
 {
-	pid_t pid = fork_child();
+	pid_t pid = td_fork_child();
 	int st;
 
 	if (pid == 0) {
@@ -676,7 +656,7 @@ static void test_users_own_only(void **state)
 	}
 
 	/* its own file and its own writer */
-	w3 = fork_child();
+	w3 = td_fork_child();
 	assert_true(w3 >= 0);
 	if (w3 == 0) {
 		if (setgroups(0, NULL) || setresgid(UID_U, UID_U, UID_U) ||
@@ -800,7 +780,7 @@ static void test_killed_daemon_thaws_at_start(void **state)
 	snprintf(p, sizeof(p), "%s/huge.big", tmpfs);
 	w = appender(p);
 	assert_true(td_wait_writer(&D, p, w, -1, NULL));
-	asker = fork_child();
+	asker = td_fork_child();
 	if (asker == 0) {
 		struct inuse_client *c = client();
 		int err;

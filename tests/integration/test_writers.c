@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "tdaemon.h"
+#include "tproc.h"
 
 static struct tdaemon D;
 static char disk[PATH_MAX];  /* a directory on a disk file system */
@@ -125,16 +126,6 @@ struct child {
 	int cmd;  /* parent writes */
 	int done; /* parent reads */
 };
-
-/* Called first in every child: it must not outlive a failed test. */
-static pid_t fork_child(void)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-	return pid;
-}
 
 static void child_wait_cmd(int fd)
 {
@@ -343,7 +334,7 @@ static void test_fork_child_holds(void **state)
 	OPEN_NOW(P);
 	WRITER_NOW(P, getpid(), fd, "w");
 	assert_true(td_watch_path(w, P));
-	c.pid = fork_child();
+	c.pid = td_fork_child();
 	assert_true(c.pid >= 0);
 	if (c.pid == 0) {
 		child_say(done[1]);
@@ -378,7 +369,7 @@ static void test_exit_without_close(void **state)
 	in(tmpfs, "exit", P);
 	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
-	c.pid = fork_child();
+	c.pid = td_fork_child();
 	assert_true(c.pid >= 0);
 	if (c.pid == 0) {
 		if (open(P, O_WRONLY | O_CREAT, 0644) < 0)
@@ -418,7 +409,7 @@ static void test_exec_cloexec(void **state)
 	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(started, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(block, O_CLOEXEC), 0);
-	pid = fork_child();
+	pid = td_fork_child();
 	if (pid == 0) {
 		int a, b;
 
@@ -649,7 +640,7 @@ static void test_scm_rights(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
-	c.pid = fork_child();
+	c.pid = td_fork_child();
 	if (c.pid == 0) {
 		int got = recv_fd(sv[1]);
 
@@ -928,7 +919,7 @@ static void test_writer_cgroup(void **state)
 	in(disk, "cgroup", P);
 	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
-	c.pid = fork_child();
+	c.pid = td_fork_child();
 	if (c.pid == 0) {
 		FILE *f = fopen(procs, "w");
 
@@ -1091,7 +1082,7 @@ static void test_other_mount_namespace(void **state)
 	in(disk, "other-mntns", P);
 	assert_int_equal(pipe2(cmd, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(done, O_CLOEXEC), 0);
-	c.pid = fork_child();
+	c.pid = td_fork_child();
 	if (c.pid == 0) {
 		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 			_exit(2);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/cli.h"
 #include "common/jname.h"
 #include "common/pathutil.h"
 #include "common/strbuf.h"
@@ -53,9 +54,7 @@ static struct list files;
 
 static void die_usage(const char *msg, const char *arg)
 {
-	fprintf(stderr, "inuse-check: %s%s%s\nTry 'inuse-check --help'.\n", msg, arg ? ": " : "",
-		arg ? arg : "");
-	exit(EXIT_ERR);
+	cli_usage_error("inuse-check", EXIT_ERR, msg, arg);
 }
 
 static int add(struct list *l, char *s)
@@ -99,6 +98,23 @@ static int worse(int a, int b)
 	return rank[b] > rank[a] ? b : a;
 }
 
+/* Whether a batch of n was answered, one answer a file (else says why, as
+ * op, or mismatch when the count is wrong); with json, the answer printed
+ * as it came. */
+static bool answered(const char *op, int err, struct inuse_result *r, size_t n,
+		     const char *mismatch, bool json)
+{
+	if (err || inuse_result__count(r) != n) {
+		fprintf(stderr, "inuse-check: %s: %s\n", op, err ? strerror(-err) : mismatch);
+		if (!err)
+			inuse_result__free(r);
+		return false;
+	}
+	if (json)
+		puts(inuse_result__json(r));
+	return true;
+}
+
 static int do_check(struct inuse_client *c, FILE *tokens, bool json)
 {
 	struct strbuf b = {0};
@@ -109,15 +125,8 @@ static int do_check(struct inuse_client *c, FILE *tokens, bool json)
 		struct inuse_result *r;
 		int err = inuse_client__check(c, (const char *const *)files.v + off, n, &r);
 
-		if (err || inuse_result__count(r) != n) {
-			fprintf(stderr, "inuse-check: check: %s\n",
-				err ? strerror(-err) : "answers do not match the paths");
-			if (!err)
-				inuse_result__free(r);
+		if (!answered("check", err, r, n, "answers do not match the paths", json))
 			return EXIT_ERR;
-		}
-		if (json)
-			puts(inuse_result__json(r));
 		for (size_t i = 0; i < n; i++) {
 			const struct inuse_file *f = inuse_result__file(r, i);
 			const char *path = files.v[off + i];
@@ -187,15 +196,8 @@ static int do_verify(struct inuse_client *c, const char *file, bool json)
 		int err = inuse_client__verify(c, (const char *const *)files.v + off,
 					       (const char *const *)toks.v + off, n, &r);
 
-		if (err || inuse_result__count(r) != n) {
-			fprintf(stderr, "inuse-check: verify: %s\n",
-				err ? strerror(-err) : "answers do not match the files");
-			if (!err)
-				inuse_result__free(r);
+		if (!answered("verify", err, r, n, "answers do not match the files", json))
 			return EXIT_ERR;
-		}
-		if (json)
-			puts(inuse_result__json(r));
 		for (size_t i = 0; i < n; i++) {
 			const struct inuse_file *f = inuse_result__file(r, i);
 			const char *why = f->reason ? f->reason : "-";
@@ -251,17 +253,8 @@ int main(int argc, char **argv)
 		case 's':
 			o.socket_path = optarg;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			printf("inuse-check %s\n", INUSE_VERSION);
-			return 0;
-		case ':':
-			die_usage("option needs a value", argv[optind - 1]);
-			break;
-		default:
-			die_usage("unknown option", argv[optind - 1]);
+		default: /* -h, -V, or wrong */
+			cli_other_option(ch, "inuse-check", usage, EXIT_ERR, argv);
 		}
 	}
 	if (verify && (optind < argc || tokens))

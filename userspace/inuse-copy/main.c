@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+#include "common/fdcopy.h"
 #include "common/jname.h"
 #include "common/pathutil.h"
 #include "common/strbuf.h"
@@ -43,9 +45,7 @@ static const char usage[] =
 
 static void die_usage(const char *msg, const char *arg)
 {
-	fprintf(stderr, "inuse-copy: %s%s%s\nTry 'inuse-copy --help'.\n", msg, arg ? ": " : "",
-		arg ? arg : "");
-	exit(EXIT_ERR);
+	cli_usage_error("inuse-copy", EXIT_ERR, msg, arg);
 }
 
 /* The copy loop's last step: a snapshot from inused, written to dest. */
@@ -54,24 +54,12 @@ static int snapshot_copy(void *ctx, const char *src, const char *dest)
 	struct inuse_client *c = *(struct inuse_client **)ctx;
 	struct inuse_result *r;
 	const struct inuse_file *f;
-	char buf[1 << 16];
-	ssize_t n = -1;
-	int out, ret = -1;
+	int ret;
 
 	if (inuse_client__snapshot(c, &src, 1, &r))
 		return -1;
 	f = inuse_result__file(r, 0);
-	out = f && f->fd >= 0 ? open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-	if (out >= 0) {
-		lseek(f->fd, 0, SEEK_SET);
-		while ((n = read(f->fd, buf, sizeof(buf))) > 0)
-			if (write(out, buf, (size_t)n) != n) {
-				n = -1;
-				break;
-			}
-		if (close(out) == 0 && n == 0)
-			ret = 0;
-	}
+	ret = f && f->fd >= 0 ? fd_copy_file(f->fd, dest) : -1;
 	inuse_result__free(r);
 	return ret;
 }
@@ -130,17 +118,8 @@ int main(int argc, char **argv)
 			o.fallback = snapshot_copy;
 			o.fallback_ctx = &c;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			printf("inuse-copy %s\n", INUSE_VERSION);
-			return 0;
-		case ':':
-			die_usage("option needs a value", argv[optind - 1]);
-			break;
-		default:
-			die_usage("unknown option", argv[optind - 1]);
+		default: /* -h, -V, or wrong */
+			cli_other_option(ch, "inuse-copy", usage, EXIT_ERR, argv);
 		}
 	}
 	if (argc - optind != 2)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/timeutil.h"
 #include "inuse.h"
 #include "inuse-run/run.h"
@@ -55,9 +56,7 @@ static const char usage[] =
 
 static void die_usage(const char *msg, const char *arg)
 {
-	fprintf(stderr, "inuse-run: %s%s%s\nTry 'inuse-run --help'.\n", msg, arg ? ": " : "",
-		arg ? arg : "");
-	exit(RUN_EXIT_FAILED);
+	cli_usage_error("inuse-run", RUN_EXIT_FAILED, msg, arg);
 }
 
 static double duration_arg(const char *s, const char *what)
@@ -134,17 +133,8 @@ static void parse(struct run *r, int argc, char **argv)
 		case 'v':
 			r->verbose = true;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(0);
-		case 'V':
-			printf("inuse-run %s\n", INUSE_VERSION);
-			exit(0);
-		case ':':
-			die_usage("option needs a value", argv[optind - 1]);
-			break;
-		default:
-			die_usage("unknown option", argv[optind - 1]);
+		default: /* -h, -V, or wrong */
+			cli_other_option(ch, "inuse-run", usage, RUN_EXIT_FAILED, argv);
 		}
 	}
 	if (optind >= argc)

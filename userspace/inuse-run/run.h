@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct inuse_client;
@@ -144,6 +145,26 @@ struct tool {
 };
 
 extern const struct tool tool_tar, tool_rsync, tool_borg, tool_restic, tool_none;
+
+/* What the recipes share (recipe.c). */
+/* The name of path under s as the command gave s (its trailing slashes
+ * dropped), then the rest: tar's and restic's. malloc'ed. */
+char *name_as_given(const struct run *r, const struct source *s, const char *path);
+/* Writes the exclude file base in the staging directory: put writes an
+ * item's rule (with named, only items the tool has a name for); an item
+ * put cannot say (-1) is copied and judged instead (what: the rule's kind,
+ * for the warning). Sets r->exclude_file. The number of rules, or -1. */
+int exclude_write(struct run *r, const char *base, bool named, const char *what,
+		  int (*put)(FILE *f, const struct item *it));
+/* Inserts prefix and r->exclude_file as one argument at position at. 0 or -1. */
+int exclude_option(struct run *r, int at, const char *prefix);
+/* Appends name and its NUL to a NUL-separated list. 0 or -1. */
+int list_add(char **list, size_t *len, const char *name);
+/* Writes the list to base in the staging directory: its path (malloc'ed),
+ * or NULL. */
+char *list_write(struct run *r, const char *base, const char *list, size_t len);
+/* The retry failed: every staged item is marked so. */
+void retry_failed(struct run *r);
 
 /* The recipe named name, or NULL. */
 const struct tool *tool_by_name(const char *name);

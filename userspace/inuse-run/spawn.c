@@ -29,10 +29,23 @@ void say_command(const char *what, char *const *argv)
 	sb_free(&b);
 }
 
+/* Waits for the child: its exit status, 128 + signal, or -1. */
+static int child_status(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
+
 int spawn(char *const *argv, const char *cwd, const char *stdin_data, size_t stdin_len, char *out,
 	  size_t outlen)
 {
-	int in[2] = {-1, -1}, o[2] = {-1, -1}, st;
+	int in[2] = {-1, -1}, o[2] = {-1, -1};
 	size_t fed = 0, got = 0;
 	pid_t pid;
 
@@ -107,18 +120,13 @@ int spawn(char *const *argv, const char *cwd, const char *stdin_data, size_t std
 	}
 	if (out)
 		out[got] = '\0';
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return WEXITSTATUS(st);
+	return child_status(pid);
 }
 
 int spawn_fd(char *const *argv, const char *cwd, int in_fd, int out_fd)
 {
 	pid_t pid = fork();
-	int st, fd;
+	int fd;
 
 	if (pid < 0)
 		return -1;
@@ -135,10 +143,5 @@ int spawn_fd(char *const *argv, const char *cwd, int in_fd, int out_fd)
 		execvp(argv[0], argv);
 		_exit(errno == ENOENT ? 127 : 126);
 	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return WEXITSTATUS(st);
+	return child_status(pid);
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fdcopy.h"
 #include "common/timeutil.h"
 #include "inuse.h"
 #include "inuse-run/run.h"
@@ -235,9 +236,7 @@ static int by_snapshot(struct run *r, struct item *it, const char *dest)
 	const char *path = it->path;
 	struct inuse_result *res;
 	const struct inuse_file *f;
-	int err = inuse_client__snapshot(r->c, &path, 1, &res), out, ret = -1;
-	char buf[1 << 16];
-	ssize_t n;
+	int err = inuse_client__snapshot(r->c, &path, 1, &res), ret;
 
 	if (err) {
 		snprintf(it->detail, sizeof(it->detail), "its snapshot was refused or failed (%s)",
@@ -245,19 +244,7 @@ static int by_snapshot(struct run *r, struct item *it, const char *dest)
 		return -1;
 	}
 	f = inuse_result__file(res, 0);
-	out = f && f->fd >= 0 ? open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-	if (out >= 0) {
-		lseek(f->fd, 0, SEEK_SET);
-		while ((n = read(f->fd, buf, sizeof(buf))) > 0)
-			if (write(out, buf, (size_t)n) != n) {
-				n = -1;
-				break;
-			}
-		if (n == 0 && close(out) == 0)
-			ret = 0;
-		else if (n != 0)
-			close(out);
-	}
+	ret = f && f->fd >= 0 ? fd_copy_file(f->fd, dest) : -1;
 	inuse_result__free(res);
 	if (ret) {
 		snprintf(it->detail, sizeof(it->detail), "its snapshot could not be copied");

@@ -133,8 +133,9 @@ static char *borg_name(const struct run *r, const struct source *s, const char *
 
 /* A pattern line for name: "pf:" when the line keeps it whole, else an
  * anchored regular expression. -1: no pattern can say it. */
-static int put_pattern(FILE *f, const char *name)
+static int put_pattern(FILE *f, const struct item *it)
 {
+	const char *name = it->name;
 	size_t n = strlen(name);
 
 	if (!utf8_valid(name, n))
@@ -165,44 +166,14 @@ static int put_pattern(FILE *f, const char *name)
 static int borg_exclude(struct run *r)
 {
 	struct borg_state *t = r->tstate;
-	char *file, *opt;
-	FILE *f;
-	size_t n = 0;
-	int err;
+	int n;
 
 	if (!t->create)
 		return 0;
-	if (stage_dir(r) || asprintf(&file, "%s/.patterns", r->stage) < 0)
-		return -1;
-	f = fopen(file, "we");
-	if (!f) {
-		free(file);
-		return -1;
-	}
-	for (size_t i = 0; i < r->nit; i++) {
-		struct item *it = &r->it[i];
-
-		if (it->kind < IT_EXCLUDED || !it->name)
-			continue;
-		if (put_pattern(f, it->name)) {
-			warn("%s cannot be written as a borg pattern: it is copied, and judged",
-			     it->path);
-			it->kind = IT_HELD;
-			it->retry = false;
-			continue;
-		}
-		n++;
-	}
-	if (fclose(f)) {
-		free(file);
-		return -1;
-	}
-	r->exclude_file = file;
-	if (!n || asprintf(&opt, "--exclude-from=%s", file) < 0)
-		return n ? -1 : 0;
-	err = argv_insert(r, t->create + 1, opt);
-	free(opt);
-	return err ? -1 : 0;
+	n = exclude_write(r, ".patterns", true, "a borg pattern", put_pattern);
+	if (n <= 0)
+		return n;
+	return exclude_option(r, t->create + 1, "--exclude-from=");
 }
 
 /* REPO::ARCHIVE split; the repository part may be empty (BORG_REPO). A
@@ -357,17 +328,16 @@ static int borg_retry(struct run *r, const char *report)
 		rc = spawn(v.v, r->tree, in.buf, in.len, NULL, 0);
 		vec_free(&v);
 	}
-	for (size_t i = 0; i < r->nit; i++)
-		if (r->it[i].staged && rc)
-			r->it[i].out = OUT_FAILED;
-	if (rc)
+	if (rc) {
+		retry_failed(r);
 		snprintf(r->retry_note, sizeof(r->retry_note),
 			 "borg create of the retry failed (%d)", rc);
-	else if (sent)
+	} else if (sent) {
 		snprintf(r->retry_note, sizeof(r->retry_note),
 			 "archive %s.inuse-retry holds %zu retried cop%s%s: extract it after %s",
 			 name, copies, copies == 1 ? "y" : "ies",
 			 report ? " and the report (" REPORT_MEMBER ")" : "", name);
+	}
 	free(repo);
 	free(name);
 	free(text);

@@ -124,22 +124,10 @@ static int restic_parse(struct run *r)
 	return 0;
 }
 
-/* As restic stores it: the path as given, then the rest. */
-static char *restic_name(const struct run *r, const struct source *s, const char *path)
-{
-	size_t n = strlen(s->given);
-	char *o;
-
-	while (n > 1 && s->given[n - 1] == '/')
-		n--;
-	if (asprintf(&o, "%.*s%s", (int)n, s->given, path + strlen(s->abs)) < 0)
-		return NULL;
-	return o;
-}
-
 /* An exclude line that matches exactly path (absolute). */
-static int put_pattern(FILE *f, const char *path)
+static int put_pattern(FILE *f, const struct item *it)
 {
+	const char *path = it->path;
 	size_t n = strlen(path);
 
 	if (strpbrk(path, "\n\r"))
@@ -162,44 +150,15 @@ static int put_pattern(FILE *f, const char *path)
 static int restic_exclude(struct run *r)
 {
 	struct restic_state *t = r->tstate;
-	char *file, *opt;
-	FILE *f;
-	size_t n = 0;
-	int err;
+	int n;
 
 	if (!t->backup)
 		return 0;
-	if (stage_dir(r) || asprintf(&file, "%s/.excludes", r->stage) < 0)
-		return -1;
-	f = fopen(file, "we");
-	if (!f) {
-		free(file);
-		return -1;
-	}
-	for (size_t i = 0; i < r->nit; i++) {
-		struct item *it = &r->it[i];
-
-		if (it->kind < IT_EXCLUDED)
-			continue;
-		if (put_pattern(f, it->path)) {
-			warn("%s cannot be written as a restic pattern: it is copied, and judged",
-			     it->path);
-			it->kind = IT_HELD;
-			it->retry = false;
-			continue;
-		}
-		n++;
-	}
-	if (fclose(f)) {
-		free(file);
-		return -1;
-	}
-	r->exclude_file = file;
-	if (!n || asprintf(&opt, "--exclude-file=%s", file) < 0)
-		return n ? -1 : 0;
-	err = argv_insert(r, t->backup + 1, opt);
-	free(opt);
-	return err ? -1 : 0;
+	/* every excluded item, by its absolute path (named by the tool or not) */
+	n = exclude_write(r, ".excludes", false, "a restic pattern", put_pattern);
+	if (n <= 0)
+		return n;
+	return exclude_option(r, t->backup + 1, "--exclude-file=");
 }
 
 /* Global options whose value is a local path. */
@@ -353,42 +312,29 @@ static int restic_retry(struct run *r, const char *report)
 	struct vec v = {0};
 	char *list = NULL, *listfile = NULL;
 	size_t len = 0, copies = 0, flagged = 0;
-	int rc = 0, fd;
+	int rc = 0;
 
 	for (size_t i = 0; i < r->nit; i++) {
 		const struct item *it = &r->it[i];
-		const char *n;
-		char *nb;
 
 		if (!it->staged)
 			continue;
-		n = strip_slashes(it->name);
-		nb = realloc(list, len + strlen(n) + 1);
-		if (!nb)
+		if (list_add(&list, &len, strip_slashes(it->name))) {
+			free(list);
 			return -1;
-		list = nb;
-		memcpy(list + len, n, strlen(n) + 1);
-		len += strlen(n) + 1;
+		}
 		copies++;
 		flagged += it->out == OUT_FLAGGED;
 	}
-	if (report) {
-		char *nb = realloc(list, len + sizeof(REPORT_MEMBER));
-
-		if (!nb)
-			return -1;
-		list = nb;
-		memcpy(list + len, REPORT_MEMBER, sizeof(REPORT_MEMBER));
-		len += sizeof(REPORT_MEMBER);
+	if (report && list_add(&list, &len, REPORT_MEMBER)) {
+		free(list);
+		return -1;
 	}
 	/* the first snapshot is tagged before a second one is made */
 	restic_record(r, report);
 	if (len) {
-		if (asprintf(&listfile, "%s/.files", r->stage) < 0)
-			return -1;
-		fd = open(listfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, list, len) != (ssize_t)len || close(fd)) {
-			free(listfile);
+		listfile = list_write(r, ".files", list, len);
+		if (!listfile) {
 			free(list);
 			return -1;
 		}
@@ -404,26 +350,25 @@ static int restic_retry(struct run *r, const char *report)
 		free(listfile);
 	}
 	free(list);
-	for (size_t i = 0; i < r->nit; i++)
-		if (r->it[i].staged && rc)
-			r->it[i].out = OUT_FAILED;
-	if (rc)
+	if (rc) {
+		retry_failed(r);
 		snprintf(r->retry_note, sizeof(r->retry_note),
 			 "restic backup of the retry failed (%d)", rc);
-	else if (len)
+	} else if (len) {
 		snprintf(
 		    r->retry_note, sizeof(r->retry_note),
 		    "a snapshot tagged inuse-retry holds %zu retried cop%s%s: restore it after "
 		    "the one tagged inuse-flagged",
 		    copies, copies == 1 ? "y" : "ies",
 		    report ? " and the report (/" REPORT_MEMBER ")" : "");
+	}
 	return rc ? -1 : 0;
 }
 
 const struct tool tool_restic = {
     .name = "restic",
     .parse = restic_parse,
-    .name_of = restic_name,
+    .name_of = name_as_given, /* the path as given, then the rest */
     .exclude = restic_exclude,
     .retry = restic_retry,
     .record = restic_record,

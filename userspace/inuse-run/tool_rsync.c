@@ -193,9 +193,13 @@ static char *rsync_name(const struct run *r, const struct source *s, const char 
 	return asprintf(&o, "%s%s", strrchr(s->abs, '/') + 1, rest) < 0 ? NULL : o;
 }
 
-/* A filter rule's pattern for a name: escaped when it holds a wildcard. */
-static int put_rule(FILE *f, char kind, const char *name)
+/* A filter rule for an item: "- /name" (hidden and protected), "H /name"
+ * for a companion (hidden only); the name escaped when it holds a
+ * wildcard. */
+static int put_rule(FILE *f, const struct item *it)
 {
+	const char *name = it->name;
+	char kind = it->kind == IT_COMPANION ? 'H' : '-';
 	bool wild = strpbrk(name, "*?[") != NULL;
 
 	if (strpbrk(name, "\n\r"))
@@ -212,41 +216,11 @@ static int put_rule(FILE *f, char kind, const char *name)
 
 static int rsync_exclude(struct run *r)
 {
-	char *file, *opt;
-	FILE *f;
-	size_t n = 0;
+	int n = exclude_write(r, ".filter", true, "an rsync rule", put_rule);
 
-	if (stage_dir(r) || asprintf(&file, "%s/.filter", r->stage) < 0)
-		return -1;
-	f = fopen(file, "we");
-	if (!f) {
-		free(file);
-		return -1;
-	}
-	for (size_t i = 0; i < r->nit; i++) {
-		struct item *it = &r->it[i];
-
-		if (it->kind < IT_EXCLUDED || !it->name)
-			continue;
-		if (put_rule(f, it->kind == IT_COMPANION ? 'H' : '-', it->name)) {
-			warn("%s cannot be written as an rsync rule: it is copied, and judged",
-			     it->path);
-			it->kind = IT_HELD;
-			it->retry = false;
-			continue;
-		}
-		n++;
-	}
-	if (fclose(f)) {
-		free(file);
-		return -1;
-	}
-	r->exclude_file = file;
-	if (!n || asprintf(&opt, "--filter=merge %s", file) < 0)
-		return n ? -1 : 0;
-	n = argv_insert(r, 1, opt);
-	free(opt);
-	return n ? -1 : 0;
+	if (n <= 0)
+		return n;
+	return exclude_option(r, 1, "--filter=merge ");
 }
 
 static bool keep_option(const char *a)
@@ -322,15 +296,10 @@ static int send(struct run *r, const char *list, size_t len, const char *what)
 	const struct rsync_state *t = r->tstate;
 	struct vec v = {0};
 	char *listfile;
-	int fd, rc;
+	int rc;
 
-	if (!t->dest || asprintf(&listfile, "%s/.files", r->stage) < 0)
+	if (!t->dest || !(listfile = list_write(r, ".files", list, len)))
 		return -1;
-	fd = open(listfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, list, len) != (ssize_t)len || close(fd)) {
-		free(listfile);
-		return -1;
-	}
 	vec_add(&v, r->orig[0]);
 	user_options(r, &v);
 	vec_add(&v, "--from0");
@@ -347,18 +316,6 @@ static int send(struct run *r, const char *list, size_t len, const char *what)
 	if (rc != 0)
 		snprintf(r->retry_note, sizeof(r->retry_note), "rsync of %s failed (%d)", what, rc);
 	return rc ? -1 : 0;
-}
-
-static void list_add(char **b, size_t *len, const char *name)
-{
-	size_t n = strlen(name) + 1;
-	char *nb = realloc(*b, *len + n);
-
-	if (!nb)
-		return;
-	memcpy(nb + *len, name, n);
-	*b = nb;
-	*len += n;
 }
 
 static int rsync_retry(struct run *r, const char *report)
@@ -388,11 +345,11 @@ static int rsync_retry(struct run *r, const char *report)
 		list_add(&list, &len, REPORT_MEMBER);
 	ret = len ? send(r, list, len, "the retried copies") : 0;
 	free(list);
+	if (ret)
+		retry_failed(r);
 	for (size_t i = 0; i < r->nit; i++) {
 		struct item *it = &r->it[i];
 
-		if (it->staged && ret)
-			it->out = OUT_FAILED;
 		if (it->kind == IT_COMPANION && !ret && it->companion_of) {
 			struct item *db = item_find(r, it->companion_of);
 

@@ -265,78 +265,34 @@ static int tar_parse(struct run *r)
 	return 0;
 }
 
-/* The name tar walks path by: the source as given, then the rest. */
-static char *tar_name(const struct run *r, const struct source *s, const char *path)
+/* An exclude line: the name whole. */
+static int put_line(FILE *f, const struct item *it)
 {
-	size_t n = strlen(s->given);
-	char *o;
-
-	while (n > 1 && s->given[n - 1] == '/')
-		n--;
-	if (asprintf(&o, "%.*s%s", (int)n, s->given, path + strlen(s->abs)) < 0)
-		return NULL;
-	return o;
+	/* tar reads exclude files by lines, whatever --null says */
+	if (strchr(it->name, '\n'))
+		return -1;
+	fprintf(f, "%s\n", it->name);
+	return 0;
 }
 
 static int tar_exclude(struct run *r)
 {
-	char *file;
-	FILE *f;
-	size_t n = 0;
+	int n = exclude_write(r, ".exclude", true, "a tar exclude line", put_line);
+	int at = 1;
 
-	if (stage_dir(r) || asprintf(&file, "%s/.exclude", r->stage) < 0)
-		return -1;
-	f = fopen(file, "we");
-	if (!f) {
-		free(file);
-		return -1;
+	if (n <= 0)
+		return n;
+	if (r->argc > 1 && r->argv[1][0] && r->argv[1][0] != '-') {
+		/* after the traditional letters and their values */
+		at = 2;
+		for (const char *l = r->argv[1]; *l; l++)
+			at += strchr(short_values, *l) != NULL;
 	}
-	for (size_t i = 0; i < r->nit; i++) {
-		struct item *it = &r->it[i];
-
-		if (it->kind < IT_EXCLUDED || !it->name)
-			continue;
-		if (strchr(it->name, '\n')) {
-			/* tar reads exclude files by lines, whatever --null says */
-			warn("%s cannot be written as a tar exclude line: it is copied, and judged",
-			     it->path);
-			it->kind = IT_HELD;
-			it->retry = false;
-			continue;
-		}
-		fprintf(f, "%s\n", it->name);
-		n++;
-	}
-	if (fclose(f)) {
-		free(file);
-		return -1;
-	}
-	r->exclude_file = file;
-	if (!n)
-		return 0;
 	/* whole names, before the user's options; then tar's defaults again */
-	{
-		char *x;
-		const char *opts[] = {"--anchored", "--no-wildcards", NULL, "--no-anchored",
-				      "--wildcards"};
-		int at = 1;
-
-		if (r->argc > 1 && r->argv[1][0] && r->argv[1][0] != '-') {
-			/* after the traditional letters and their values */
-			at = 2;
-			for (const char *l = r->argv[1]; *l; l++)
-				at += strchr(short_values, *l) != NULL;
-		}
-		if (asprintf(&x, "--exclude-from=%s", file) < 0)
-			return -1;
-		opts[2] = x;
-		for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
-			if (argv_insert(r, at + (int)k, opts[k])) {
-				free(x);
-				return -1;
-			}
-		free(x);
-	}
+	if (argv_insert(r, at, "--anchored") || argv_insert(r, at + 1, "--no-wildcards") ||
+	    exclude_option(r, at + 2, "--exclude-from=") ||
+	    argv_insert(r, at + 3, "--no-anchored") || argv_insert(r, at + 4, "--wildcards"))
+		return -1;
 	return 0;
 }
 
@@ -348,7 +304,7 @@ static int append(struct run *r, const char *list, size_t n, const char *what)
 	struct vec v = {0};
 	char *listfile = NULL, *tmp = NULL, *newarch = NULL;
 	struct stat st;
-	int fd, ret = -1, rc;
+	int ret = -1, rc;
 
 	if (!t->archive || !strcmp(t->archive, "-") || stat(t->archive, &st) != 0 ||
 	    !S_ISREG(st.st_mode)) {
@@ -356,13 +312,9 @@ static int append(struct run *r, const char *list, size_t n, const char *what)
 			 "the archive is not a file: %s cannot be added to it", what);
 		return -1;
 	}
-	if (asprintf(&listfile, "%s/.append", r->stage) < 0)
+	listfile = list_write(r, ".append", list, n);
+	if (!listfile)
 		return -1;
-	fd = open(listfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, list, n) != (ssize_t)n || close(fd)) {
-		free(listfile);
-		return -1;
-	}
 	if (t->compress) {
 		/* decompressed beside the staged copies, appended to, and
 		 * compressed again in place of the original */
@@ -436,28 +388,22 @@ out:
 /* The staged names, NUL-separated, and the report's. */
 static char *staged_list(struct run *r, const char *report, size_t *len, size_t *count)
 {
-	struct vec v = {0};
-	char *b;
-	size_t n = 0;
+	char *b = NULL;
 
+	*len = 0;
 	*count = 0;
 	for (size_t i = 0; i < r->nit; i++)
 		if (r->it[i].staged) {
-			vec_add(&v, strip_slashes(r->it[i].name));
+			if (list_add(&b, len, strip_slashes(r->it[i].name)))
+				goto fail;
 			(*count)++;
 		}
-	if (report)
-		vec_add(&v, strrchr(report, '/') + 1);
-	for (size_t i = 0; i < v.n; i++)
-		n += strlen(v.v[i]) + 1;
-	b = malloc(n ? n : 1);
-	*len = 0;
-	for (size_t i = 0; b && i < v.n; i++) {
-		memcpy(b + *len, v.v[i], strlen(v.v[i]) + 1);
-		*len += strlen(v.v[i]) + 1;
-	}
-	vec_free(&v);
-	return b;
+	if (report && list_add(&b, len, strrchr(report, '/') + 1))
+		goto fail;
+	return b ? b : calloc(1, 1);
+fail:
+	free(b);
+	return NULL;
 }
 
 static int tar_retry(struct run *r, const char *report)
@@ -471,14 +417,8 @@ static int tar_retry(struct run *r, const char *report)
 		return -1;
 	ret = len ? append(r, list, len, "the retried copies") : 0;
 	free(list);
-	for (size_t i = 0; i < r->nit; i++) {
-		struct item *it = &r->it[i];
-
-		if (!it->staged)
-			continue;
-		if (ret)
-			it->out = OUT_FAILED;
-	}
+	if (ret)
+		retry_failed(r);
 	if (!ret)
 		snprintf(r->retry_note, sizeof(r->retry_note), "appended %zu retried cop%s%s to %s",
 			 count, count == 1 ? "y" : "ies",
@@ -491,19 +431,12 @@ static int tar_retry(struct run *r, const char *report)
 
 static int tar_record(struct run *r, const char *report)
 {
-	size_t len, count;
-	char *list;
+	size_t len = 0;
+	char *list = NULL;
 	int ret;
 
-	if (!report)
+	if (!report || list_add(&list, &len, strrchr(report, '/') + 1))
 		return -1;
-	list = malloc(strlen(strrchr(report, '/') + 1) + 1);
-	if (!list)
-		return -1;
-	strcpy(list, strrchr(report, '/') + 1);
-	len = strlen(list) + 1;
-	count = 0;
-	(void)count;
 	ret = append(r, list, len, "the report");
 	free(list);
 	if (!ret)
@@ -520,7 +453,7 @@ static bool tar_changed(int status)
 const struct tool tool_tar = {
     .name = "tar",
     .parse = tar_parse,
-    .name_of = tar_name,
+    .name_of = name_as_given, /* the name tar walks a path by */
     .exclude = tar_exclude,
     .retry = tar_retry,
     .record = tar_record,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/cli.h"
 #include "common/jname.h"
 #include "common/pathutil.h"
 #include "common/timeutil.h"
@@ -76,9 +77,7 @@ static int add_open_under(struct inuse_client *c, const char *dir, const char **
 
 static void die_usage(const char *msg, const char *arg)
 {
-	fprintf(stderr, "inuse-wait: %s%s%s\nTry 'inuse-wait --help'.\n", msg, arg ? ": " : "",
-		arg ? arg : "");
-	exit(EXIT_ERR);
+	cli_usage_error("inuse-wait", EXIT_ERR, msg, arg);
 }
 
 static void free_paths(const char **paths, int n)
@@ -121,17 +120,8 @@ int main(int argc, char **argv)
 		case 'v':
 			verbose = true;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			printf("inuse-wait %s\n", INUSE_VERSION);
-			return 0;
-		case ':':
-			die_usage("option needs a value", argv[optind - 1]);
-			break;
-		default:
-			die_usage("unknown option", argv[optind - 1]);
+		default: /* -h, -V, or wrong */
+			cli_other_option(ch, "inuse-wait", usage, EXIT_ERR, argv);
 		}
 	}
 	if (argc - optind <= 0)
