@@ -18,6 +18,7 @@
 #include "common/strbuf.h"
 #include "common/timeutil.h"
 #include "inuse-ls/between.h"
+#include "inuse-ls/passthru.h"
 #include "inuse.h"
 
 enum { EXIT_NONE_OPEN = 0, EXIT_SOME_OPEN = 1, EXIT_ERR = 2, EXIT_MISSING = 3 };
@@ -95,11 +96,16 @@ static long long parse_user(const char *s)
 static void parse_args(struct args *a, int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"json", no_argument, NULL, 'j'},	      {"under", required_argument, NULL, 'u'},
-	    {"follow", no_argument, NULL, 'f'},	      {"pid", required_argument, NULL, 'p'},
-	    {"user", required_argument, NULL, 'U'},   {"older-than", required_argument, NULL, 'o'},
-	    {"socket", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {"between", required_argument, NULL, 'b'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"under", required_argument, NULL, 'u'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"pid", required_argument, NULL, 'p'},
+	    {"user", required_argument, NULL, 'U'},
+	    {"older-than", required_argument, NULL, 'o'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"between", required_argument, NULL, 'b'},
 	    {0},
 	};
 	uint64_t ns;
@@ -274,11 +280,14 @@ static void writers_text(json_t *f, struct strbuf *b, size_t width)
 			continue; /* shown with its first writer */
 		procs++;
 		w = json_array_get(ws, i);
-		sb_printf(&one, "%s%lld/%s(%s)%s", shown_n ? "," : "", pid,
-			  shown(json_object_get(w, "comm"), &cb) ?: "?",
-			  user_name(json_integer_value(json_object_get(w, "uid")), uid,
-				    sizeof(uid)),
-			  fd ? "" : mmap ? "[mmap]" : uring ? "[uring]" : "");
+		sb_printf(
+		    &one, "%s%lld/%s(%s)%s", shown_n ? "," : "", pid,
+		    shown(json_object_get(w, "comm"), &cb) ?: "?",
+		    user_name(json_integer_value(json_object_get(w, "uid")), uid, sizeof(uid)),
+		    fd	    ? ""
+		    : mmap  ? "[mmap]"
+		    : uring ? "[uring]"
+			    : "");
 		sb_free(&cb);
 		/* room left for ",+N" after it, if others may follow */
 		snprintf(more, sizeof(more), ",+%zu", n);
@@ -342,12 +351,11 @@ static void print_file(json_t *f, double now, double started)
 	}
 	pad = text_width(w.buf ?: "", w.len);
 	pad = pad < WRITERS_WIDTH ? WRITERS_WIDTH - pad : 0;
-	printf("%-8s %-8s %s%*s %s%s%s%s\n", open_for, written, w.buf ? w.buf : "", (int)pad, "",
-	       path,
-	       json_is_true(json_object_get(f, "path_truncated")) ? " (path too long: its end)"
-								  : "",
-	       json_is_true(json_object_get(f, "deleted")) ? " (deleted)" : "",
-	       json_is_true(json_object_get(f, "path_stale")) ? " (renamed: old name)" : "");
+	printf(
+	    "%-8s %-8s %s%*s %s%s%s%s\n", open_for, written, w.buf ? w.buf : "", (int)pad, "", path,
+	    json_is_true(json_object_get(f, "path_truncated")) ? " (path too long: its end)" : "",
+	    json_is_true(json_object_get(f, "deleted")) ? " (deleted)" : "",
+	    json_is_true(json_object_get(f, "path_stale")) ? " (renamed: old name)" : "");
 	sb_free(&w);
 	sb_free(&pb);
 }
@@ -487,19 +495,6 @@ static json_t *ask(struct inuse_client *c, json_t *req, char **line, size_t *len
 	return resp;
 }
 
-/* The "count" of a listing passed through unparsed: the member after the
- * files (docs/protocol.md). */
-static long long tail_count(const char *line, size_t len)
-{
-	static const char key[] = "],\"count\":";
-	const char *p = NULL;
-
-	for (size_t i = len > 160 ? len - 160 : 0; i + sizeof(key) - 1 <= len; i++)
-		if (!memcmp(line + i, key, sizeof(key) - 1))
-			p = line + i + sizeof(key) - 1;
-	return p ? strtoll(p, NULL, 10) : 1; /* not found: say something is there */
-}
-
 static void print_header(void)
 {
 	printf("%-8s %-8s %-*s %s\n", "OPEN", "WRITTEN", WRITERS_WIDTH, "WRITERS", "PATH");
@@ -517,10 +512,8 @@ static void print_notes(json_t *resp)
 /* The worse of two exit statuses: error, then open, then missing. */
 static int worse(int a, int b)
 {
-	static const int rank[] = {[EXIT_NONE_OPEN] = 0,
-				   [EXIT_MISSING] = 1,
-				   [EXIT_SOME_OPEN] = 2,
-				   [EXIT_ERR] = 3};
+	static const int rank[] = {
+	    [EXIT_NONE_OPEN] = 0, [EXIT_MISSING] = 1, [EXIT_SOME_OPEN] = 2, [EXIT_ERR] = 3};
 
 	return rank[b] > rank[a] ? b : a;
 }
@@ -671,29 +664,30 @@ int main(int argc, char **argv)
 	if (!a.json)
 		started = hello_started(c);
 	if (!a.npaths && a.json) {
-		/* A whole listing as JSON is passed through: every answer begins
-		 * with its id and "ok" (docs/protocol.md), so it needs no parsing. */
+		/* A whole listing as JSON is passed through, in the lean form
+		 * (docs/protocol.md), as it arrives: every answer begins with
+		 * its id and "ok", so it needs no parsing. */
 		json_t *req = build_request(&a, NULL, 0, NULL);
-		char *reqs = json_dumps(req, JSON_COMPACT), *line = NULL;
+		char *reqs, *other = NULL;
 		bool asked = a.under || a.pid || a.uid >= 0 || a.older;
-		size_t len;
+		long long count = 0;
 
+		json_object_set_new(req, "lean", json_true());
+		reqs = json_dumps(req, JSON_COMPACT);
 		json_decref(req);
-		err = reqs ? inuse_client__call(c, reqs, strlen(reqs), &line, &len) : -ENOMEM;
+		err =
+		    reqs ? passthru_list(c, reqs, strlen(reqs), LIST_OK, &count, &other) : -ENOMEM;
 		free(reqs);
 		inuse_client__free(c);
-		if (err || strncmp(line, LIST_OK, sizeof(LIST_OK) - 1)) {
-			if (!err)
-				exit_if_busy(json_loadb(line, len, 0, NULL));
+		if (err || other) {
+			if (other)
+				exit_if_busy(json_loads(other, 0, NULL));
 			fprintf(stderr, "inuse-ls: asking inused failed: %s\n",
 				err ? strerror(-err) : "refused");
-			free(line);
+			free(other);
 			return EXIT_ERR;
 		}
-		fwrite(line, 1, len, stdout);
-		fputc('\n', stdout);
-		ret = asked && tail_count(line, len) ? EXIT_SOME_OPEN : EXIT_NONE_OPEN;
-		free(line);
+		ret = asked && count ? EXIT_SOME_OPEN : EXIT_NONE_OPEN;
 		goto follow;
 	}
 	if (nfiles)

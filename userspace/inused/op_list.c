@@ -181,6 +181,7 @@ struct list_job {
 	struct job j;
 	struct list_filter f;
 	bool with_paths;
+	bool lean; /* the lean form of entries (docs/protocol.md) */
 	struct namev paths;
 	size_t next_path;
 	struct keyset shown;
@@ -255,7 +256,7 @@ static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf 
 	for (size_t i = 0; i < n; i++) {
 		if (lj->count++)
 			sb_add(b, ",", 1);
-		render_entry(t, v[i], b);
+		render_entry(t, v[i], lj->lean, b);
 	}
 }
 
@@ -264,7 +265,7 @@ static bool list_step(struct proto *p, struct job *jb)
 	struct list_job *lj = (struct list_job *)jb;
 	struct tracker *t = p->t;
 	struct conn *c = jb->c;
-	struct strbuf b = {0};
+	struct strbuf b = {0}, *out;
 	bool done = false;
 
 	tracker_sync(t);
@@ -293,15 +294,19 @@ static bool list_step(struct proto *p, struct job *jb)
 		sb_free(&b);
 		return false;
 	}
-	list_files_turn(p, lj, &b);
+	/* what came before, then the files rendered straight into the
+	 * connection's output (their cached parts copied once) */
+	proto_job_send(jb, &b);
+	sb_free(&b);
+	out = conn_out(c);
+	list_files_turn(p, lj, out);
 	if (lj->next_file == lj->shown.n) {
-		sb_printf(&b, "],\"count\":%zu,\"table_full\":%s,\"complete\":%s}\n", lj->count,
+		sb_printf(out, "],\"count\":%zu,\"table_full\":%s,\"complete\":%s}\n", lj->count,
 			  t->table.full_events || t->st.kernel_map_full ? "true" : "false",
 			  c->admin ? "true" : "false");
 		done = true;
 	}
-	proto_job_send(jb, &b);
-	sb_free(&b);
+	conn_out_done(c);
 	return done;
 }
 
@@ -319,6 +324,7 @@ static void list_free(struct proto *p, struct job *jb)
 void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
 	struct list_job *lj = calloc(1, sizeof(*lj));
+	json_t *v;
 
 	if (!lj) {
 		proto_send_error(p, c, id, "internal", "out of memory");
@@ -328,6 +334,12 @@ void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	lj->f.pid = -1;
 	lj->f.uid = -1;
 	lj->with_paths = json_object_get(req, "paths") != NULL;
+	if ((v = json_object_get(req, "lean")) && !json_is_boolean(v)) {
+		proto_send_error(p, c, id, "bad_request", "\"lean\" must be true or false");
+		list_free(p, &lj->j);
+		return;
+	}
+	lj->lean = json_is_true(v);
 	if (get_filter(p, c, id, req, &lj->f) ||
 	    (lj->with_paths && proto_get_paths(p, c, id, req, "paths", &lj->paths))) {
 		list_free(p, &lj->j);

@@ -111,6 +111,7 @@ struct entry {
 	uint64_t recheck_at;	  /* CLOCK_MONOTONIC ns, 0: none scheduled */
 	char *json;		  /* cached rendering of the stable part */
 	size_t json_len;
+	bool json_lean;		   /* the cached rendering is the lean form */
 	struct entry *hnext;	   /* hash chain */
 	struct entry *prev, *next; /* all entries, in insertion order */
 };
