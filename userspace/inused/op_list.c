@@ -106,15 +106,18 @@ static void refresh_writes(struct tracker *t, struct entry **v, size_t n)
 struct key {
 	uint64_t ino;
 	uint32_t dev;
+	struct entry *e; /* valid while the table's removals are as found */
 };
 
 /* The files to show, by key (entries may leave the table between turns:
- * each is found again when its turn comes), without duplicates. */
+ * each is found again when its turn comes, unless none left since they
+ * were found), without duplicates. */
 struct keyset {
 	struct key *v; /* in the order found */
 	size_t n, cap;
 	size_t *slot; /* open addressing: index + 1, 0: free */
 	size_t nslot;
+	uint64_t removals; /* the table's, when the keys were found */
 };
 
 static size_t key_hash(const struct key *k)
@@ -142,10 +145,25 @@ static int keyset_grow(struct keyset *s)
 	return 0;
 }
 
-/* Adds k unless present. 1 added, 0 present, -ENOMEM. */
-static int keyset_add(struct keyset *s, uint32_t dev, uint64_t ino)
+static int keyset_append(struct keyset *s, const struct key *k)
 {
-	struct key k = {.ino = ino, .dev = dev};
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct key *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *k;
+	return 1;
+}
+
+/* Adds e unless present. 1 added, 0 present, -ENOMEM. */
+static int keyset_add(struct keyset *s, struct entry *e)
+{
+	struct key k = {.ino = e->ino, .dev = e->dev, .e = e};
 	size_t h;
 
 	if ((s->n + 1) * 2 > s->nslot && keyset_grow(s))
@@ -153,7 +171,7 @@ static int keyset_add(struct keyset *s, uint32_t dev, uint64_t ino)
 	for (h = key_hash(&k) & (s->nslot - 1); s->slot[h]; h = (h + 1) & (s->nslot - 1)) {
 		const struct key *o = &s->v[s->slot[h] - 1];
 
-		if (o->dev == dev && o->ino == ino)
+		if (o->dev == k.dev && o->ino == k.ino)
 			return 0;
 	}
 	if (s->n == s->cap) {
@@ -230,7 +248,7 @@ static void list_paths_turn(struct proto *p, struct list_job *lj, struct strbuf 
 			}
 			sb_adds(b, "}");
 			if (vis && matches(&lj->f, e))
-				keyset_add(&lj->shown, e->dev, e->ino);
+				keyset_add(&lj->shown, e);
 		}
 		lj->next_path += n;
 	}
@@ -247,7 +265,9 @@ static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf 
 
 	while (n < JOB_TURN && lj->next_file < lj->shown.n) {
 		const struct key *k = &lj->shown.v[lj->next_file++];
-		struct entry *e = table_find(&t->table, k->dev, k->ino);
+		struct entry *e = t->table.removals == lj->shown.removals
+				      ? k->e
+				      : table_find(&t->table, k->dev, k->ino);
 
 		if (e && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
 			v[n++] = e;
@@ -272,16 +292,24 @@ static bool list_step(struct proto *p, struct job *jb)
 	lj->f.now_boot = clock_boot_ns();
 	lj->f.start_boot = t->start_boot_ns;
 	if (!lj->files_open && !lj->with_paths) {
-		/* the files of the table as they are now, by key */
-		table_for_each(&t->table,
-			       e) if (proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
-		    keyset_add(&lj->shown, e->dev, e->ino);
+		/* the files of the table as they are now, by key: each once
+		 * (no lookup for duplicates) */
+		lj->shown.removals = t->table.removals;
+		table_for_each(&t->table, e)
+		{
+			if (proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e)) {
+				struct key k = {.ino = e->ino, .dev = e->dev, .e = e};
+
+				keyset_append(&lj->shown, &k);
+			}
+		}
 		charge_keys(lj);
 		proto_add_id(&b, jb->id);
 		sb_adds(&b, ",\"ok\":true,\"files\":[");
 		lj->files_open = true;
 	} else if (!lj->files_open) {
 		if (lj->next_path == 0) {
+			lj->shown.removals = t->table.removals;
 			proto_add_id(&b, jb->id);
 			sb_adds(&b, ",\"ok\":true,\"paths\":[");
 		}

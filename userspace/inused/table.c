@@ -294,6 +294,7 @@ void table_remove(struct table *t, struct entry *e)
 	else
 		t->tail = e->prev;
 	t->count--;
+	t->removals++;
 	entry_free(e);
 }
 

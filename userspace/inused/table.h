@@ -111,9 +111,10 @@ struct entry {
 	uint64_t recheck_at;	  /* CLOCK_MONOTONIC ns, 0: none scheduled */
 	char *json;		  /* cached rendering of the stable part */
 	size_t json_len;
-	bool json_lean;		   /* the cached rendering is the lean form */
-	struct entry *hnext;	   /* hash chain */
-	struct entry *prev, *next; /* all entries, in insertion order */
+	bool json_lean;			 /* the cached rendering is the lean form */
+	struct entry *hl_prev, *hl_next; /* holder-less entries (tracker.c) */
+	struct entry *hnext;		 /* hash chain */
+	struct entry *prev, *next;	 /* all entries, in insertion order */
 };
 
 struct alias;
@@ -126,6 +127,9 @@ struct table {
 	size_t max_files;
 	uint32_t max_writers;
 	uint64_t full_events; /* entries refused because the table was full */
+	uint64_t removals;    /* entries removed so far: a pointer to an entry
+			       * taken when it was at this value is valid as long
+			       * as it still is */
 	struct entry *head, *tail;
 	struct alias **abuckets; /* alias key -> entry */
 	size_t nabuckets;
