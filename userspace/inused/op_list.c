@@ -103,6 +103,9 @@ static void refresh_writes(struct tracker *t, struct entry **v, size_t n)
 	tracker_refresh_writes(t, m, k);
 }
 
+/* How many entries ahead of the one rendered are fetched into the cache. */
+#define PREFETCH 8
+
 struct key {
 	uint64_t ino;
 	uint32_t dev;
@@ -261,19 +264,27 @@ static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf 
 	struct tracker *t = p->t;
 	struct conn *c = lj->j.c;
 	struct entry *v[JOB_TURN];
+	bool same = t->table.removals == lj->shown.removals;
 	size_t n = 0;
 
 	while (n < JOB_TURN && lj->next_file < lj->shown.n) {
 		const struct key *k = &lj->shown.v[lj->next_file++];
-		struct entry *e = t->table.removals == lj->shown.removals
-				      ? k->e
-				      : table_find(&t->table, k->dev, k->ino);
+		struct entry *e = same ? k->e : table_find(&t->table, k->dev, k->ino);
+
+		/* entries are spread over the heap: the next ones asked for
+		 * while this one is looked at */
+		if (same && lj->next_file + PREFETCH < lj->shown.n)
+			__builtin_prefetch(lj->shown.v[lj->next_file + PREFETCH].e);
 
 		if (e && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
 			v[n++] = e;
 	}
 	refresh_writes(t, v, n);
 	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH / 2 < n && v[i + PREFETCH / 2]->json) {
+			__builtin_prefetch(v[i + PREFETCH / 2]->json);
+			__builtin_prefetch(v[i + PREFETCH / 2]->json + 64);
+		}
 		if (lj->count++)
 			sb_add(b, ",", 1);
 		render_entry(t, v[i], lj->lean, b);

@@ -177,8 +177,8 @@ uint32_t entry_del_pid(struct table *t, struct entry *e, uint32_t pid);
 
 bool entry_has_pid(const struct entry *e, uint32_t pid);
 
-/* The entries with a writer of pid: *n of them, valid until the table
- * changes. */
+/* The entries with a writer of pid: *n of them, in no order, valid until
+ * the table changes. */
 struct entry *const *table_pid_entries(const struct table *t, uint32_t pid, size_t *n);
 
 /* The cached rendering is stale. */
