@@ -436,6 +436,11 @@ static void test_list_lean(void **state)
 		assert_non_null(json_object_get(l, "path"));
 		json_decref(want);
 	}
+	/* by the pid index: the same files, in the same order */
+	l = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"pid\":%d}", dir,
+		    (int)getpid());
+	assert_true(json_equal(json_object_get(l, "files"), json_object_get(full, "files")));
+	json_decref(l);
 	json_decref(full);
 	json_decref(lean);
 	/* not a boolean: refused */

@@ -291,6 +291,34 @@ static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf 
 	}
 }
 
+static void add_if_shown(struct list_job *lj, struct conn *c, struct entry *e)
+{
+	if (proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e)) {
+		struct key k = {.ino = e->ino, .dev = e->dev, .e = e};
+
+		keyset_append(&lj->shown, &k);
+	}
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	uint64_t x = ((const struct key *)a)->e->seq, y = ((const struct key *)b)->e->seq;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A listing of one process's files: from the pid index (it costs what it
+ * shows), in the table's order. */
+static void pid_keys(struct list_job *lj, struct conn *c)
+{
+	size_t n;
+	struct entry *const *l = table_pid_entries(&lj->f.t->table, (uint32_t)lj->f.pid, &n);
+
+	for (size_t i = 0; i < n; i++)
+		add_if_shown(lj, c, l[i]);
+	qsort(lj->shown.v, lj->shown.n, sizeof(*lj->shown.v), by_seq);
+}
+
 static bool list_step(struct proto *p, struct job *jb)
 {
 	struct list_job *lj = (struct list_job *)jb;
@@ -306,14 +334,10 @@ static bool list_step(struct proto *p, struct job *jb)
 		/* the files of the table as they are now, by key: each once
 		 * (no lookup for duplicates) */
 		lj->shown.removals = t->table.removals;
-		table_for_each(&t->table, e)
-		{
-			if (proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e)) {
-				struct key k = {.ino = e->ino, .dev = e->dev, .e = e};
-
-				keyset_append(&lj->shown, &k);
-			}
-		}
+		if (lj->f.pid >= 0)
+			pid_keys(lj, c);
+		else
+			table_for_each(&t->table, e) add_if_shown(lj, c, e);
 		charge_keys(lj);
 		proto_add_id(&b, jb->id);
 		sb_adds(&b, ",\"ok\":true,\"files\":[");

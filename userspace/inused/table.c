@@ -323,6 +323,7 @@ struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *creat
 		t->full_events++;
 		return NULL;
 	}
+	e->seq = ++t->seq;
 	e->dev = dev;
 	e->ino = ino;
 	b = hash_key(dev, ino, t->nbuckets);

@@ -112,6 +112,7 @@ struct entry {
 	char *json;		  /* cached rendering of the stable part */
 	size_t json_len;
 	bool json_lean;			 /* the cached rendering is the lean form */
+	uint64_t seq;			 /* order of insertion in the table */
 	struct entry *hl_prev, *hl_next; /* holder-less entries (tracker.c) */
 	struct entry *hnext;		 /* hash chain */
 	struct entry *prev, *next;	 /* all entries, in insertion order */
@@ -130,6 +131,7 @@ struct table {
 	uint64_t removals;    /* entries removed so far: a pointer to an entry
 			       * taken when it was at this value is valid as long
 			       * as it still is */
+	uint64_t seq;	      /* of the last entry inserted */
 	struct entry *head, *tail;
 	struct alias **abuckets; /* alias key -> entry */
 	size_t nabuckets;
