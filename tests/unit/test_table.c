@@ -689,6 +689,39 @@ static void test_pid_index_many(void **state)
 	table_fini(&t);
 }
 
+/* While pinned, a removed entry stays readable (dead, its next as it
+ * was) and removals do not move; unpinned, the dead are freed. */
+static void test_pin_keeps_dead(void **state)
+{
+	struct table t;
+	struct entry *a, *b, *c;
+	uint64_t removals;
+
+	assert_int_equal(table_init(&t, 16, 4), 0);
+	a = table_get(&t, 1, 1, NULL);
+	b = table_get(&t, 1, 2, NULL);
+	c = table_get(&t, 1, 3, NULL);
+	assert_true(a->seq < b->seq && b->seq < c->seq);
+	removals = t.removals;
+	table_pin(&t);
+	table_remove(&t, b);
+	table_remove(&t, c);
+	assert_int_equal(t.removals, removals);
+	assert_true(b->dead && c->dead && !a->dead);
+	/* a walk that stood on b goes on through c to the end */
+	assert_ptr_equal(b->next, c);
+	assert_null(c->next);
+	assert_ptr_equal(a->next, NULL);
+	assert_null(table_find(&t, 1, 2));
+	assert_int_equal(t.count, 1);
+	table_unpin(&t);
+	assert_int_equal(t.ndead, 0);
+	/* unpinned: removed and freed at once, counted */
+	table_remove(&t, a);
+	assert_int_equal(t.removals, removals + 1);
+	table_fini(&t);
+}
+
 /* entry_touch frees the cached rendering; so does every writer change. */
 static void test_touch(void **state)
 {
@@ -746,6 +779,7 @@ int main(void)
 	    cmocka_unit_test(test_names_and_aliases),
 	    cmocka_unit_test(test_pid_index),
 	    cmocka_unit_test(test_pid_index_many),
+	    cmocka_unit_test(test_pin_keeps_dead),
 	    cmocka_unit_test(test_touch),
 	};
 

@@ -205,11 +205,18 @@ struct list_job {
 	bool lean; /* the lean form of entries (docs/protocol.md) */
 	struct namev paths;
 	size_t next_path;
-	struct keyset shown;
+	struct keyset shown; /* with paths or pid: the files to show */
 	size_t next_file;
-	size_t count;	 /* files written */
-	bool files_open; /* "files":[ written */
-	size_t charged;	 /* bytes of shown counted */
+	/* otherwise the table is walked in its order, turn by turn: */
+	bool walk;
+	bool pinned;	       /* the table (table_pin): cur stays readable */
+	struct entry *cur;     /* the next entry to look at; NULL: none */
+	uint64_t cur_removals; /* the table's when cur was taken */
+	uint64_t last_seq;     /* of the last entry looked at */
+	uint64_t end_seq;      /* entries added after the answer began are not shown */
+	size_t count;	       /* files written */
+	bool files_open;       /* "files":[ written */
+	size_t charged;	       /* bytes of shown counted */
 };
 
 /* Keeps the memory of the keys counted to the client's user. */
@@ -269,7 +276,8 @@ static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf 
 
 	while (n < JOB_TURN && lj->next_file < lj->shown.n) {
 		const struct key *k = &lj->shown.v[lj->next_file++];
-		struct entry *e = same ? k->e : table_find(&t->table, k->dev, k->ino);
+		struct entry *e =
+		    same && !k->e->dead ? k->e : table_find(&t->table, k->dev, k->ino);
 
 		/* entries are spread over the heap: the next ones asked for
 		 * while this one is looked at */
@@ -289,6 +297,51 @@ static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf 
 			sb_add(b, ",", 1);
 		render_entry(t, v[i], lj->lean, b);
 	}
+}
+
+/* At most this many entries looked at in one turn of a walk (those the
+ * filters leave out included). */
+#define WALK_TURN (JOB_TURN * 64)
+
+/* A turn of a walk of the table: the next entries in its order, those
+ * still in it, visible and selected. Returns true at the end. */
+static bool list_walk_turn(struct proto *p, struct list_job *lj, struct strbuf *b)
+{
+	struct tracker *t = p->t;
+	struct conn *c = lj->j.c;
+	struct entry *v[JOB_TURN];
+	size_t n = 0, looked = 0;
+
+	if (t->table.removals != lj->cur_removals) {
+		/* an entry was freed: cur may be gone; the place again by
+		 * order (rare: only past TABLE_DEAD_MAX removals meanwhile) */
+		lj->cur = t->table.head;
+		while (lj->cur && lj->cur->seq <= lj->last_seq)
+			lj->cur = lj->cur->next;
+		lj->cur_removals = t->table.removals;
+	}
+	while (n < JOB_TURN && looked++ < WALK_TURN && lj->cur && lj->cur->seq <= lj->end_seq) {
+		struct entry *e = lj->cur;
+
+		/* a dead entry's next is as it was: the walk goes on from it */
+		lj->cur = e->next;
+		lj->last_seq = e->seq;
+		if (lj->cur)
+			__builtin_prefetch(lj->cur->next);
+		if (!e->dead && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
+			v[n++] = e;
+	}
+	refresh_writes(t, v, n);
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH / 2 < n && v[i + PREFETCH / 2]->json) {
+			__builtin_prefetch(v[i + PREFETCH / 2]->json);
+			__builtin_prefetch(v[i + PREFETCH / 2]->json + 64);
+		}
+		if (lj->count++)
+			sb_add(b, ",", 1);
+		render_entry(t, v[i], lj->lean, b);
+	}
+	return !lj->cur || lj->cur->seq > lj->end_seq;
 }
 
 static void add_if_shown(struct list_job *lj, struct conn *c, struct entry *e)
@@ -334,11 +387,17 @@ static bool list_step(struct proto *p, struct job *jb)
 		/* the files of the table as they are now, by key: each once
 		 * (no lookup for duplicates) */
 		lj->shown.removals = t->table.removals;
-		if (lj->f.pid >= 0)
+		if (lj->f.pid >= 0) {
 			pid_keys(lj, c);
-		else
-			table_for_each(&t->table, e) add_if_shown(lj, c, e);
-		charge_keys(lj);
+			charge_keys(lj);
+		} else {
+			/* the table walked in turns from here: what is in it
+			 * now, as it is when its turn comes */
+			lj->walk = true;
+			lj->cur = t->table.head;
+			lj->cur_removals = t->table.removals;
+			lj->end_seq = t->table.seq;
+		}
 		proto_add_id(&b, jb->id);
 		sb_adds(&b, ",\"ok\":true,\"files\":[");
 		lj->files_open = true;
@@ -362,8 +421,8 @@ static bool list_step(struct proto *p, struct job *jb)
 	proto_job_send(jb, &b);
 	sb_free(&b);
 	out = conn_out(c);
-	list_files_turn(p, lj, out);
-	if (lj->next_file == lj->shown.n) {
+	if (lj->walk ? list_walk_turn(p, lj, out)
+		     : (list_files_turn(p, lj, out), lj->next_file == lj->shown.n)) {
 		sb_printf(out, "],\"count\":%zu,\"table_full\":%s,\"complete\":%s}\n", lj->count,
 			  t->table.full_events || t->st.kernel_map_full ? "true" : "false",
 			  c->admin ? "true" : "false");
@@ -377,6 +436,8 @@ static void list_free(struct proto *p, struct job *jb)
 {
 	struct list_job *lj = (struct list_job *)jb;
 
+	if (lj->pinned)
+		table_unpin(&p->t->table);
 	keyset_free(&lj->shown);
 	namev_free(&lj->paths);
 	if (lj->f.has_under)
@@ -408,6 +469,11 @@ void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		list_free(p, &lj->j);
 		return;
 	}
+	/* entries removed while the answer is written are kept until it is
+	 * done (bounded: table.h), so that the pointers it holds stay
+	 * readable */
+	table_pin(&p->t->table);
+	lj->pinned = true;
 	lj->j.step = list_step;
 	lj->j.free = list_free;
 	lj->j.bytes = sizeof(*lj) + lj->paths.bytes;

@@ -222,6 +222,7 @@ static int build_cache(struct tracker *t, struct entry *e, bool lean)
 	e->json = s.buf;
 	e->json_len = s.len;
 	e->json_lean = lean;
+	e->json_gen = t->mounts.gen;
 	return 0;
 }
 
@@ -229,7 +230,13 @@ int render_entry(struct tracker *t, struct entry *e, bool lean, struct strbuf *o
 {
 	int err = 0;
 
-	tracker_resolve_names(t, e);
+	/* the names are resolved again only when the mount table changed
+	 * since they were (a name set anew drops the rendering) */
+	if (!e->json || e->json_gen != t->mounts.gen) {
+		tracker_resolve_names(t, e);
+		if (e->json)
+			e->json_gen = t->mounts.gen;
+	}
 	/* one rendering is cached, in the form last asked for */
 	if ((!e->json || e->json_lean != lean) && (err = build_cache(t, e, lean)))
 		return err;

@@ -80,6 +80,8 @@ static void entry_free(struct entry *e)
 	free(e);
 }
 
+static void free_dead(struct table *t);
+
 void table_fini(struct table *t)
 {
 	struct entry *e = t->head, *n;
@@ -88,6 +90,7 @@ void table_fini(struct table *t)
 		n = e->next;
 		entry_free(e);
 	}
+	free_dead(t);
 	for (size_t i = 0; t->abuckets && i < t->nabuckets; i++) {
 		for (struct alias *a = t->abuckets[i], *an; a; a = an) {
 			an = a->next;
@@ -365,8 +368,36 @@ void table_remove(struct table *t, struct entry *e)
 	else
 		t->tail = e->prev;
 	t->count--;
+	if (t->pins && t->ndead < TABLE_DEAD_MAX) {
+		e->dead = true;
+		e->hnext = t->dead;
+		t->dead = e;
+		t->ndead++;
+		return;
+	}
 	t->removals++;
 	entry_free(e);
+}
+
+void table_pin(struct table *t)
+{
+	t->pins++;
+}
+
+static void free_dead(struct table *t)
+{
+	for (struct entry *e = t->dead, *n; e; e = n) {
+		n = e->hnext;
+		entry_free(e);
+	}
+	t->dead = NULL;
+	t->ndead = 0;
+}
+
+void table_unpin(struct table *t)
+{
+	if (t->pins && --t->pins == 0)
+		free_dead(t);
 }
 
 /* e->path: the host path of the name writers opened, else of the upper
