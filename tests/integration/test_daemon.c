@@ -340,6 +340,135 @@ static void test_inuse_ls(void **state)
 }
 
 /* inuse-ls says clearly when the daemon is not there. */
+/* A member of a full entry that the lean form leaves out: at its default
+ * (docs/protocol.md, "The lean form"). */
+static bool lean_default(bool writer, const char *k, json_t *v)
+{
+	static const char *const false_members[] = {"deleted", "renamed", "path_stale",
+						    "other_mntns", "path_truncated"};
+
+	if (writer)
+		return (!strcmp(k, "mode") && !strcmp(json_string_value(v) ?: "", "w")) ||
+		       (!strcmp(k, "flags") && json_array_size(v) == 0) ||
+		       (!strcmp(k, "since") && json_is_null(v));
+	for (size_t i = 0; i < sizeof(false_members) / sizeof(false_members[0]); i++)
+		if (!strcmp(k, false_members[i]))
+			return json_is_false(v);
+	if (!strcmp(k, "mounted"))
+		return json_is_true(v);
+	if (!strcmp(k, "opened_before_start"))
+		return true; /* said by first_open's absence */
+	if (!strcmp(k, "first_open") || !strcmp(k, "last_write"))
+		return json_is_null(v);
+	if (!strcmp(k, "writers_dropped") || !strcmp(k, "write_gen") || !strcmp(k, "open_gen"))
+		return json_integer_value(v) == 0;
+	if (!strcmp(k, "holders"))
+		return !strcmp(json_string_value(v) ?: "", "known");
+	return false;
+}
+
+/* The full entry f with its members at their defaults left out. */
+static json_t *leaned(json_t *f, bool writer)
+{
+	json_t *out = json_object(), *v;
+	const char *k;
+
+	json_object_foreach(f, k, v)
+	{
+		if (lean_default(writer, k, v))
+			continue;
+		if (!writer && !strcmp(k, "writers")) {
+			json_t *ws = json_array(), *w;
+			size_t i;
+
+			json_array_foreach(v, i, w) json_array_append_new(ws, leaned(w, true));
+			json_object_set_new(out, k, ws);
+		} else {
+			json_object_set(out, k, v);
+		}
+	}
+	return out;
+}
+
+/* "lean":true: the same files, each the full entry without the members
+ * at their defaults; inuse-ls --json prints that form. */
+static void test_list_lean(void **state)
+{
+	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX], out[1 << 16];
+	json_t *full, *lean, *f, *l, *ls;
+	size_t i;
+	int fa, fb, fc;
+
+	need_daemon();
+	snprintf(a, sizeof(a), "%s/lean-append", dir);
+	snprintf(b, sizeof(b), "%s/lean-rw", dir);
+	snprintf(c, sizeof(c), "%s/lean-\xff\xfe", dir);
+	fa = open(a, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fb = open(b, O_RDWR | O_CREAT, 0644);
+	fc = open(c, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fa >= 0 && fb >= 0 && fc >= 0);
+	assert_true(td_wait_count_under(&D, dir, 3));
+	full = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\"}", dir);
+	lean = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"lean\":true}", dir);
+	assert_non_null(full);
+	assert_non_null(lean);
+	assert_true(json_is_true(json_object_get(lean, "ok")));
+	assert_int_equal(json_array_size(json_object_get(lean, "files")), 3);
+	assert_int_equal(json_integer_value(json_object_get(lean, "count")), 3);
+	json_array_foreach(json_object_get(full, "files"), i, f)
+	{
+		json_t *want = leaned(f, false);
+
+		l = json_array_get(json_object_get(lean, "files"), i);
+		if (!json_equal(want, l)) {
+			char *x = json_dumps(want, JSON_COMPACT), *y = json_dumps(l, JSON_COMPACT);
+
+			fail_msg("lean entry\n%s\nwanted\n%s", y, x);
+		}
+		/* what is not at its default is there */
+		assert_non_null(json_object_get(l, "path"));
+		json_decref(want);
+	}
+	/* by the pid index: the same files, in the same order */
+	l = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"pid\":%d}", dir,
+		    (int)getpid());
+	assert_true(json_equal(json_object_get(l, "files"), json_object_get(full, "files")));
+	json_decref(l);
+	json_decref(full);
+	json_decref(lean);
+	/* not a boolean: refused */
+	lean = td_call(&D, "{\"op\":\"list\",\"id\":1,\"lean\":1}");
+	assert_false(json_is_true(json_object_get(lean, "ok")));
+	json_decref(lean);
+	/* inuse-ls --json: the lean form, passed through whole */
+	assert_int_equal(run(out, sizeof(out), "%s --socket %s --json --under %s",
+			     td_bin("inuse-ls"), D.sock, dir),
+			 1);
+	ls = json_loads(out, 0, NULL);
+	assert_non_null(ls);
+	assert_int_equal(json_integer_value(json_object_get(ls, "count")), 3);
+	json_array_foreach(json_object_get(ls, "files"), i, l)
+	{
+		json_t *w = json_array_get(json_object_get(l, "writers"), 0);
+
+		assert_null(json_object_get(l, "deleted"));
+		assert_non_null(json_object_get(w, "pid"));
+		assert_non_null(json_object_get(w, "since"));
+		if (json_is_string(json_object_get(l, "path")) &&
+		    !strcmp(json_string_value(json_object_get(l, "path")), b))
+			assert_string_equal(json_string_value(json_object_get(w, "mode")), "rw");
+		else
+			assert_null(json_object_get(w, "mode"));
+	}
+	json_decref(ls);
+	close(fa);
+	close(fb);
+	close(fc);
+	unlink(a);
+	unlink(b);
+	unlink(c);
+}
+
 static void test_inuse_ls_no_daemon(void **state)
 {
 	char out[4096];
@@ -491,6 +620,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_requests),
 	    cmocka_unit_test(test_dying_clients),
 	    cmocka_unit_test(test_inuse_ls),
+	    cmocka_unit_test(test_list_lean),
 	    cmocka_unit_test(test_inuse_ls_no_daemon),
 	    cmocka_unit_test(test_non_root_sees_own_files_only),
 	    cmocka_unit_test(test_systemd_notify),

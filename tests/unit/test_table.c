@@ -633,6 +633,95 @@ static void test_pid_index(void **state)
 	table_fini(&t);
 }
 
+/* A process holding many files: its index follows every link and unlink
+ * (places moved, slots emptied in the middle of runs), entry for entry. */
+static void test_pid_index_many(void **state)
+{
+	enum { N = 3000 };
+	static struct entry *es[N];
+	struct table t;
+	size_t n, listed;
+
+	assert_int_equal(table_init(&t, N, 4), 0);
+	for (uint64_t i = 0; i < N; i++) {
+		struct writer w = mkwriter(7, (int32_t)i, VIA_FD, 1);
+
+		es[i] = table_get(&t, 1, i + 1, NULL);
+		assert_non_null(es[i]);
+		assert_non_null(entry_add_writer(&t, es[i], &w));
+		if (i % 3 == 0) {
+			struct writer o = mkwriter(8, 1, VIA_FD, 1);
+
+			assert_non_null(entry_add_writer(&t, es[i], &o));
+		}
+	}
+	/* every other one lets go of pid 7, every fifth leaves the table */
+	for (size_t i = 0; i < N; i++) {
+		if (i % 5 == 0) {
+			table_remove(&t, es[i]);
+			es[i] = NULL;
+		} else if (i % 2) {
+			assert_int_equal(entry_del_pid(&t, es[i], 7), 1);
+		}
+	}
+	{
+		struct entry *const *l = table_pid_entries(&t, 7, &n);
+
+		listed = 0;
+		for (size_t i = 0; i < N; i++) {
+			bool want = es[i] && entry_has_pid(es[i], 7), got = false;
+
+			for (size_t k = 0; k < n && !got; k++)
+				got = l[k] == es[i];
+			assert_true(want == got);
+			listed += want;
+		}
+		assert_int_equal(n, listed);
+	}
+	table_pid_entries(&t, 8, &n);
+	for (size_t i = 0, want = 0;; i++) {
+		if (i == N) {
+			assert_int_equal(n, want);
+			break;
+		}
+		want += es[i] && entry_has_pid(es[i], 8);
+	}
+	table_fini(&t);
+}
+
+/* While pinned, a removed entry stays readable (dead, its next as it
+ * was) and removals do not move; unpinned, the dead are freed. */
+static void test_pin_keeps_dead(void **state)
+{
+	struct table t;
+	struct entry *a, *b, *c;
+	uint64_t removals;
+
+	assert_int_equal(table_init(&t, 16, 4), 0);
+	a = table_get(&t, 1, 1, NULL);
+	b = table_get(&t, 1, 2, NULL);
+	c = table_get(&t, 1, 3, NULL);
+	assert_true(a->seq < b->seq && b->seq < c->seq);
+	removals = t.removals;
+	table_pin(&t);
+	table_remove(&t, b);
+	table_remove(&t, c);
+	assert_int_equal(t.removals, removals);
+	assert_true(b->dead && c->dead && !a->dead);
+	/* a walk that stood on b goes on through c to the end */
+	assert_ptr_equal(b->next, c);
+	assert_null(c->next);
+	assert_ptr_equal(a->next, NULL);
+	assert_null(table_find(&t, 1, 2));
+	assert_int_equal(t.count, 1);
+	table_unpin(&t);
+	assert_int_equal(t.ndead, 0);
+	/* unpinned: removed and freed at once, counted */
+	table_remove(&t, a);
+	assert_int_equal(t.removals, removals + 1);
+	table_fini(&t);
+}
+
 /* entry_touch frees the cached rendering; so does every writer change. */
 static void test_touch(void **state)
 {
@@ -689,6 +778,8 @@ int main(void)
 	    cmocka_unit_test(test_del_writer),
 	    cmocka_unit_test(test_names_and_aliases),
 	    cmocka_unit_test(test_pid_index),
+	    cmocka_unit_test(test_pid_index_many),
+	    cmocka_unit_test(test_pin_keeps_dead),
 	    cmocka_unit_test(test_touch),
 	};
 

@@ -18,6 +18,7 @@
 #include "common/strbuf.h"
 #include "common/timeutil.h"
 #include "inuse-ls/between.h"
+#include "inuse-ls/passthru.h"
 #include "inuse.h"
 
 enum { EXIT_NONE_OPEN = 0, EXIT_SOME_OPEN = 1, EXIT_ERR = 2, EXIT_MISSING = 3 };
@@ -34,7 +35,8 @@ static const char usage[] =
     "from inused. With PATHs, tell for each file whether it is open for writing,\n"
     "and for each directory which files under it are.\n"
     "\n"
-    "  -j, --json              print the daemon's JSON answers (see docs/protocol.md)\n"
+    "  -j, --json              print the daemon's JSON answers (see docs/protocol.md;\n"
+    "                          a whole listing in its lean form)\n"
     "  -f, --follow            then show files as they are opened and closed, until\n"
     "                          interrupted (with --json: the event stream as is)\n"
     "  -u, --under DIR         only files below DIR\n"
@@ -498,19 +500,6 @@ static json_t *ask(struct inuse_client *c, json_t *req, char **line, size_t *len
 	return resp;
 }
 
-/* The "count" of a listing passed through unparsed: the member after the
- * files (docs/protocol.md). */
-static long long tail_count(const char *line, size_t len)
-{
-	static const char key[] = "],\"count\":";
-	const char *p = NULL;
-
-	for (size_t i = len > 160 ? len - 160 : 0; i + sizeof(key) - 1 <= len; i++)
-		if (!memcmp(line + i, key, sizeof(key) - 1))
-			p = line + i + sizeof(key) - 1;
-	return p ? strtoll(p, NULL, 10) : 1; /* not found: say something is there */
-}
-
 static void print_header(void)
 {
 	printf("%-8s %-8s %-*s %s\n", "OPEN", "WRITTEN", WRITERS_WIDTH, "WRITERS", "PATH");
@@ -687,30 +676,31 @@ int main(int argc, char **argv)
 	if (!a.json)
 		started = hello_started(c);
 	if (!a.npaths && a.json) {
-		/* A whole listing as JSON is passed through: every answer begins
-		 * with its id and "ok" (docs/protocol.md), so it needs no parsing. */
+		/* A whole listing as JSON is passed through, in the lean form
+		 * (docs/protocol.md), as it arrives: every answer begins with
+		 * its id and "ok", so it needs no parsing. */
 		json_t *req = build_request(&a, NULL, 0, NULL);
-		char *reqs = json_dumps(req, JSON_COMPACT), *line = NULL;
+		char *reqs, *other = NULL;
 		bool asked = a.under || a.pid || a.uid >= 0 || a.older;
-		size_t len;
+		long long count = 0;
 
+		json_object_set_new(req, "lean", json_true());
+		reqs = json_dumps(req, JSON_COMPACT);
 		json_decref(req);
-		err = reqs ? inuse_client__call(c, reqs, strlen(reqs), &line, &len) : -ENOMEM;
+		err =
+		    reqs ? passthru_list(c, reqs, strlen(reqs), LIST_OK, &count, &other) : -ENOMEM;
 		free(reqs);
 		inuse_client__free(c);
-		if (err || strncmp(line, LIST_OK, sizeof(LIST_OK) - 1)) {
-			if (!err)
-				exit_if_busy(json_loadb(line, len, 0, NULL));
+		if (err || other) {
+			if (other)
+				exit_if_busy(json_loads(other, 0, NULL));
 			fprintf(stderr, "inuse-ls: asking inused failed: %s\n",
 				err ? strerror(-err) : "refused");
-			free(line);
+			free(other);
 			ret = EXIT_ERR;
 			goto out;
 		}
-		fwrite(line, 1, len, stdout);
-		fputc('\n', stdout);
-		ret = asked && tail_count(line, len) ? EXIT_SOME_OPEN : EXIT_NONE_OPEN;
-		free(line);
+		ret = asked && count ? EXIT_SOME_OPEN : EXIT_NONE_OPEN;
 		goto follow;
 	}
 	if (nfiles)

@@ -114,6 +114,11 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 	bpf_program__set_autoattach(s->progs.fdprobe, false);
 	bpf_program__set_autoattach(s->progs.hashprobe, false);
 	bpf_program__set_autoattach(s->progs.guard_probe, false);
+	/* the same code verified once */
+	k->share.n = 0;
+	progshare_add(&k->share, s->progs.exit_openat, s->progs.exit_open_by_handle_at);
+	progshare_add(&k->share, s->progs.exit_rename, s->progs.exit_renameat);
+	progshare_add(&k->share, s->progs.exit_rename, s->progs.exit_renameat2);
 
 	err = inuse_bpf__load(s);
 	if (err) {
@@ -149,6 +154,8 @@ int kernel_open(struct kernel *k, const struct kernel_opts *o, kernel_event_fn f
 		return err;
 	}
 	err = inuse_bpf__attach(k->skel);
+	if (!err)
+		err = progshare_attach(&k->share);
 	if (err) {
 		log_err("cannot attach the BPF programs: %s", strerror(-err));
 		kernel_close(k);
@@ -168,6 +175,7 @@ void kernel_close(struct kernel *k)
 {
 	ring_buffer__free(k->rb);
 	k->rb = NULL;
+	progshare_detach(&k->share);
 	inuse_bpf__destroy(k->skel);
 	k->skel = NULL;
 }

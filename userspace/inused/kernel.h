@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "inuse_abi.h"
+#include "inused/progshare.h"
 
 struct inuse_bpf;
 struct ring_buffer;
@@ -38,9 +39,10 @@ struct kernel {
 	struct ring_buffer *rb;
 	kernel_event_fn on_event;
 	void *ctx;
-	bool uring;	 /* io_uring program loaded */
-	uint64_t scans;	 /* iterator runs */
-	uint64_t probes; /* probe runs */
+	struct progshare share; /* programs attached for others of the same code */
+	bool uring;		/* io_uring program loaded */
+	uint64_t scans;		/* iterator runs */
+	uint64_t probes;	/* probe runs */
 };
 
 /* Mounts tracefs if it is not there. 0 or -errno. */

@@ -103,18 +103,24 @@ static void refresh_writes(struct tracker *t, struct entry **v, size_t n)
 	tracker_refresh_writes(t, m, k);
 }
 
+/* How many entries ahead of the one rendered are fetched into the cache. */
+#define PREFETCH 8
+
 struct key {
 	uint64_t ino;
 	uint32_t dev;
+	struct entry *e; /* valid while the table's removals are as found */
 };
 
 /* The files to show, by key (entries may leave the table between turns:
- * each is found again when its turn comes), without duplicates. */
+ * each is found again when its turn comes, unless none left since they
+ * were found), without duplicates. */
 struct keyset {
 	struct key *v; /* in the order found */
 	size_t n, cap;
 	size_t *slot; /* open addressing: index + 1, 0: free */
 	size_t nslot;
+	uint64_t removals; /* the table's, when the keys were found */
 };
 
 static size_t key_hash(const struct key *k)
@@ -142,10 +148,25 @@ static int keyset_grow(struct keyset *s)
 	return 0;
 }
 
-/* Adds k unless present. 1 added, 0 present, -ENOMEM. */
-static int keyset_add(struct keyset *s, uint32_t dev, uint64_t ino)
+static int keyset_append(struct keyset *s, const struct key *k)
 {
-	struct key k = {.ino = ino, .dev = dev};
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct key *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *k;
+	return 1;
+}
+
+/* Adds e unless present. 1 added, 0 present, -ENOMEM. */
+static int keyset_add(struct keyset *s, struct entry *e)
+{
+	struct key k = {.ino = e->ino, .dev = e->dev, .e = e};
 	size_t h;
 
 	if ((s->n + 1) * 2 > s->nslot && keyset_grow(s))
@@ -153,7 +174,7 @@ static int keyset_add(struct keyset *s, uint32_t dev, uint64_t ino)
 	for (h = key_hash(&k) & (s->nslot - 1); s->slot[h]; h = (h + 1) & (s->nslot - 1)) {
 		const struct key *o = &s->v[s->slot[h] - 1];
 
-		if (o->dev == dev && o->ino == ino)
+		if (o->dev == k.dev && o->ino == k.ino)
 			return 0;
 	}
 	if (s->n == s->cap) {
@@ -181,13 +202,21 @@ struct list_job {
 	struct job j;
 	struct list_filter f;
 	bool with_paths;
+	bool lean; /* the lean form of entries (docs/protocol.md) */
 	struct namev paths;
 	size_t next_path;
-	struct keyset shown;
+	struct keyset shown; /* with paths or pid: the files to show */
 	size_t next_file;
-	size_t count;	 /* files written */
-	bool files_open; /* "files":[ written */
-	size_t charged;	 /* bytes of shown counted */
+	/* otherwise the table is walked in its order, turn by turn: */
+	bool walk;
+	bool pinned;	       /* the table (table_pin): cur stays readable */
+	struct entry *cur;     /* the next entry to look at; NULL: none */
+	uint64_t cur_removals; /* the table's when cur was taken */
+	uint64_t last_seq;     /* of the last entry looked at */
+	uint64_t end_seq;      /* entries added after the answer began are not shown */
+	size_t count;	       /* files written */
+	bool files_open;       /* "files":[ written */
+	size_t charged;	       /* bytes of shown counted */
 };
 
 /* Keeps the memory of the keys counted to the client's user. */
@@ -229,7 +258,7 @@ static void list_paths_turn(struct proto *p, struct list_job *lj, struct strbuf 
 			}
 			sb_adds(b, "}");
 			if (vis && matches(&lj->f, e))
-				keyset_add(&lj->shown, e->dev, e->ino);
+				keyset_add(&lj->shown, e);
 		}
 		lj->next_path += n;
 	}
@@ -242,21 +271,105 @@ static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf 
 	struct tracker *t = p->t;
 	struct conn *c = lj->j.c;
 	struct entry *v[JOB_TURN];
+	bool same = t->table.removals == lj->shown.removals;
 	size_t n = 0;
 
 	while (n < JOB_TURN && lj->next_file < lj->shown.n) {
 		const struct key *k = &lj->shown.v[lj->next_file++];
-		struct entry *e = table_find(&t->table, k->dev, k->ino);
+		struct entry *e =
+		    same && !k->e->dead ? k->e : table_find(&t->table, k->dev, k->ino);
+
+		/* entries are spread over the heap: the next ones asked for
+		 * while this one is looked at */
+		if (same && lj->next_file + PREFETCH < lj->shown.n)
+			__builtin_prefetch(lj->shown.v[lj->next_file + PREFETCH].e);
 
 		if (e && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
 			v[n++] = e;
 	}
 	refresh_writes(t, v, n);
 	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH / 2 < n && v[i + PREFETCH / 2]->json) {
+			__builtin_prefetch(v[i + PREFETCH / 2]->json);
+			__builtin_prefetch(v[i + PREFETCH / 2]->json + 64);
+		}
 		if (lj->count++)
 			sb_add(b, ",", 1);
-		render_entry(t, v[i], b);
+		render_entry(t, v[i], lj->lean, b);
 	}
+}
+
+/* At most this many entries looked at in one turn of a walk (those the
+ * filters leave out included). */
+#define WALK_TURN (JOB_TURN * 64)
+
+/* A turn of a walk of the table: the next entries in its order, those
+ * still in it, visible and selected. Returns true at the end. */
+static bool list_walk_turn(struct proto *p, struct list_job *lj, struct strbuf *b)
+{
+	struct tracker *t = p->t;
+	struct conn *c = lj->j.c;
+	struct entry *v[JOB_TURN];
+	size_t n = 0, looked = 0;
+
+	if (t->table.removals != lj->cur_removals) {
+		/* an entry was freed: cur may be gone; the place again by
+		 * order (rare: only past TABLE_DEAD_MAX removals meanwhile) */
+		lj->cur = t->table.head;
+		while (lj->cur && lj->cur->seq <= lj->last_seq)
+			lj->cur = lj->cur->next;
+		lj->cur_removals = t->table.removals;
+	}
+	while (n < JOB_TURN && looked++ < WALK_TURN && lj->cur && lj->cur->seq <= lj->end_seq) {
+		struct entry *e = lj->cur;
+
+		/* a dead entry's next is as it was: the walk goes on from it */
+		lj->cur = e->next;
+		lj->last_seq = e->seq;
+		if (lj->cur)
+			__builtin_prefetch(lj->cur->next);
+		if (!e->dead && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
+			v[n++] = e;
+	}
+	refresh_writes(t, v, n);
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH / 2 < n && v[i + PREFETCH / 2]->json) {
+			__builtin_prefetch(v[i + PREFETCH / 2]->json);
+			__builtin_prefetch(v[i + PREFETCH / 2]->json + 64);
+		}
+		if (lj->count++)
+			sb_add(b, ",", 1);
+		render_entry(t, v[i], lj->lean, b);
+	}
+	return !lj->cur || lj->cur->seq > lj->end_seq;
+}
+
+static void add_if_shown(struct list_job *lj, struct conn *c, struct entry *e)
+{
+	if (proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e)) {
+		struct key k = {.ino = e->ino, .dev = e->dev, .e = e};
+
+		keyset_append(&lj->shown, &k);
+	}
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	uint64_t x = ((const struct key *)a)->e->seq, y = ((const struct key *)b)->e->seq;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A listing of one process's files: from the pid index (it costs what it
+ * shows), in the table's order. */
+static void pid_keys(struct list_job *lj, struct conn *c)
+{
+	size_t n;
+	struct entry *const *l = table_pid_entries(&lj->f.t->table, (uint32_t)lj->f.pid, &n);
+
+	for (size_t i = 0; i < n; i++)
+		add_if_shown(lj, c, l[i]);
+	qsort(lj->shown.v, lj->shown.n, sizeof(*lj->shown.v), by_seq);
 }
 
 static bool list_step(struct proto *p, struct job *jb)
@@ -264,23 +377,33 @@ static bool list_step(struct proto *p, struct job *jb)
 	struct list_job *lj = (struct list_job *)jb;
 	struct tracker *t = p->t;
 	struct conn *c = jb->c;
-	struct strbuf b = {0};
+	struct strbuf b = {0}, *out;
 	bool done = false;
 
 	tracker_sync(t);
 	lj->f.now_boot = clock_boot_ns();
 	lj->f.start_boot = t->start_boot_ns;
 	if (!lj->files_open && !lj->with_paths) {
-		/* the files of the table as they are now, by key */
-		table_for_each(&t->table,
-			       e) if (proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
-		    keyset_add(&lj->shown, e->dev, e->ino);
-		charge_keys(lj);
+		/* the files of the table as they are now, by key: each once
+		 * (no lookup for duplicates) */
+		lj->shown.removals = t->table.removals;
+		if (lj->f.pid >= 0) {
+			pid_keys(lj, c);
+			charge_keys(lj);
+		} else {
+			/* the table walked in turns from here: what is in it
+			 * now, as it is when its turn comes */
+			lj->walk = true;
+			lj->cur = t->table.head;
+			lj->cur_removals = t->table.removals;
+			lj->end_seq = t->table.seq;
+		}
 		proto_add_id(&b, jb->id);
 		sb_adds(&b, ",\"ok\":true,\"files\":[");
 		lj->files_open = true;
 	} else if (!lj->files_open) {
 		if (lj->next_path == 0) {
+			lj->shown.removals = t->table.removals;
 			proto_add_id(&b, jb->id);
 			sb_adds(&b, ",\"ok\":true,\"paths\":[");
 		}
@@ -293,15 +416,19 @@ static bool list_step(struct proto *p, struct job *jb)
 		sb_free(&b);
 		return false;
 	}
-	list_files_turn(p, lj, &b);
-	if (lj->next_file == lj->shown.n) {
-		sb_printf(&b, "],\"count\":%zu,\"table_full\":%s,\"complete\":%s}\n", lj->count,
+	/* what came before, then the files rendered straight into the
+	 * connection's output (their cached parts copied once) */
+	proto_job_send(jb, &b);
+	sb_free(&b);
+	out = conn_out(c);
+	if (lj->walk ? list_walk_turn(p, lj, out)
+		     : (list_files_turn(p, lj, out), lj->next_file == lj->shown.n)) {
+		sb_printf(out, "],\"count\":%zu,\"table_full\":%s,\"complete\":%s}\n", lj->count,
 			  t->table.full_events || t->st.kernel_map_full ? "true" : "false",
 			  c->admin ? "true" : "false");
 		done = true;
 	}
-	proto_job_send(jb, &b);
-	sb_free(&b);
+	conn_out_done(c);
 	return done;
 }
 
@@ -309,6 +436,8 @@ static void list_free(struct proto *p, struct job *jb)
 {
 	struct list_job *lj = (struct list_job *)jb;
 
+	if (lj->pinned)
+		table_unpin(&p->t->table);
 	keyset_free(&lj->shown);
 	namev_free(&lj->paths);
 	if (lj->f.has_under)
@@ -319,6 +448,7 @@ static void list_free(struct proto *p, struct job *jb)
 void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
 	struct list_job *lj = calloc(1, sizeof(*lj));
+	json_t *v;
 
 	if (!lj) {
 		proto_send_error(p, c, id, "internal", "out of memory");
@@ -328,11 +458,22 @@ void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	lj->f.pid = -1;
 	lj->f.uid = -1;
 	lj->with_paths = json_object_get(req, "paths") != NULL;
+	if ((v = json_object_get(req, "lean")) && !json_is_boolean(v)) {
+		proto_send_error(p, c, id, "bad_request", "\"lean\" must be true or false");
+		list_free(p, &lj->j);
+		return;
+	}
+	lj->lean = json_is_true(v);
 	if (get_filter(p, c, id, req, &lj->f) ||
 	    (lj->with_paths && proto_get_paths(p, c, id, req, "paths", &lj->paths))) {
 		list_free(p, &lj->j);
 		return;
 	}
+	/* entries removed while the answer is written are kept until it is
+	 * done (bounded: table.h), so that the pointers it holds stay
+	 * readable */
+	table_pin(&p->t->table);
+	lj->pinned = true;
 	lj->j.step = list_step;
 	lj->j.free = list_free;
 	lj->j.bytes = sizeof(*lj) + lj->paths.bytes;

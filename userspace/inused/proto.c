@@ -20,12 +20,11 @@
 
 /* The dispatch table: the requests, by name, and their handlers. */
 typedef void (*op_fn)(struct proto *p, struct conn *c, json_t *id, json_t *req);
-const char *const proto_op_names[PROTO_OPS] = {"hello",	 "list",      "stats",	  "check",
-					       "wait",	 "verify",    "subscribe", "snapshot",
-					       "guard", "guard_end", "history", NULL};
-static const op_fn ops[] = {op_hello,	  op_list,     op_stats,     op_check,
-			    op_wait,	  op_verify,   op_subscribe, op_snapshot,
-			    op_guard,	  op_guard_end, op_history};
+const char *const proto_op_names[PROTO_OPS] = {"hello", "list",	     "stats",	  "check",
+					       "wait",	"verify",    "subscribe", "snapshot",
+					       "guard", "guard_end", "history",	  NULL};
+static const op_fn ops[] = {op_hello,	  op_list,     op_stats, op_check,     op_wait,	  op_verify,
+			    op_subscribe, op_snapshot, op_guard, op_guard_end, op_history};
 #define OP_NR (int)(sizeof(ops) / sizeof(ops[0]))
 _Static_assert(sizeof(ops) / sizeof(ops[0]) < PROTO_OPS, "PROTO_OPS too small");
 const double proto_lat_bounds[PROTO_LAT_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
@@ -58,33 +57,11 @@ int proto_init(struct proto *p, struct tracker *t, struct server *srv, gid_t adm
 	return token_key_init(&p->tk);
 }
 
-static void job_end(struct proto *p, struct job *j, bool answered)
-{
-	struct conn *c = j->c;
-
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		p->jobs = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	p->njobs--;
-	conn_hold_bytes(c, -(long long)j->bytes);
-	json_decref(j->id);
-	j->done = answered;
-	j->free(p, j);
-	if (answered) {
-		conn_set_busy(c, false);
-		conn_release(c);
-	}
-}
-
 void proto_fini(struct proto *p)
 {
 	for (struct conn *c = p->srv ? p->srv->conns : NULL; c; c = c->next)
 		proto_gone(p, c);
-	while (p->jobs)
-		job_end(p, p->jobs, false);
+	proto_jobs_drop(p, NULL);
 	op_wait_fini(p);
 	op_guard_fini(p);
 	history_free(&p->hist);
@@ -103,40 +80,6 @@ void proto_set_admin_gid(struct proto *p, gid_t gid)
 	p->admin_gid = gid;
 	for (struct conn *c = p->srv->conns; c; c = c->next)
 		c->admin = c->peer.uid == 0 || peer_in_group(&c->peer, gid);
-}
-
-void proto_job_start(struct proto *p, struct conn *c, json_t *id, struct job *j)
-{
-	j->c = c;
-	j->id = json_incref(id);
-	j->prev = NULL;
-	j->next = p->jobs;
-	if (p->jobs)
-		p->jobs->prev = j;
-	p->jobs = j;
-	p->njobs++;
-	conn_hold(c);
-	conn_set_busy(c, true);
-	conn_hold_bytes(c, (long long)j->bytes);
-	if (conn_can_take(c, JOB_OUT_LIMIT) && j->step(p, j))
-		job_end(p, j, true);
-}
-
-bool proto_run_jobs(struct proto *p)
-{
-	bool more = false;
-
-	for (struct job *j = p->jobs, *n; j; j = n) {
-		n = j->next;
-		if (!conn_can_take(j->c, JOB_OUT_LIMIT))
-			continue; /* resumed when its client has read */
-		if (j->step(p, j)) {
-			job_end(p, j, true);
-			continue;
-		}
-		more |= conn_can_take(j->c, JOB_OUT_LIMIT);
-	}
-	return more;
 }
 
 /*
@@ -267,11 +210,7 @@ void proto_gone(void *ctx, struct conn *c)
 {
 	struct proto *p = ctx;
 
-	for (struct job *j = p->jobs, *n; j; j = n) {
-		n = j->next;
-		if (j->c == c)
-			job_end(p, j, false);
-	}
+	proto_jobs_drop(p, c);
 	op_wait_gone(p, c);
 	op_subscribe_gone(p, c);
 	op_guard_gone(p, c);

@@ -51,7 +51,7 @@ static int render_flags(struct strbuf *b, const struct writer *w)
 		bool open_flags; /* asked for at open, not kept in f_flags */
 		const char *name;
 	} fl[] = {
-	    {O_APPEND, false, "append"},   {O_CREAT, true, "creat"},	{O_TRUNC, true, "trunc"},
+	    {O_APPEND, false, "append"},  {O_CREAT, true, "creat"},    {O_TRUNC, true, "trunc"},
 	    {O_CLOEXEC, true, "cloexec"}, {O_DIRECT, false, "direct"},
 	};
 	bool first = true;
@@ -68,19 +68,36 @@ static int render_flags(struct strbuf *b, const struct writer *w)
 	return err | sb_adds(b, "]");
 }
 
-static int render_writer(struct tracker *t, const struct writer *w, struct strbuf *b)
+/* Does the writer have any of the flags render_flags names? */
+static bool has_flags(const struct writer *w)
+{
+	return (w->f_flags & (O_APPEND | O_DIRECT | O_SYNC)) ||
+	       (w->open_flags & (O_CREAT | O_TRUNC | O_CLOEXEC));
+}
+
+/* A writer; lean: "mode" left out when "w", "flags" when empty and
+ * "since" when not known (docs/protocol.md). */
+static int render_writer(struct tracker *t, const struct writer *w, bool lean, struct strbuf *b)
 {
 	const char *cg = cgroup_path(&t->cg, w->cgroup_id, (pid_t)w->pid);
+	const char *mode = mode_name(w);
+	uint64_t since = tracker_wall_ns(t, w->since_ns);
 	int err = 0;
 
 	err |= sb_printf(b, "{\"pid\":%u,\"comm\":", w->pid);
 	err |= jname_append(b, w->comm, strnlen(w->comm, sizeof(w->comm)));
 	err |= sb_printf(b, ",\"uid\":%u,\"cgroup_id\":", w->uid);
 	err |= render_id(b, w->cgroup_id);
-	err |= sb_printf(b, ",\"mode\":\"%s\",\"flags\":", mode_name(w));
-	err |= render_flags(b, w);
-	err |= sb_adds(b, ",\"since\":");
-	err |= render_time(b, tracker_wall_ns(t, w->since_ns));
+	if (!lean || strcmp(mode, "w"))
+		err |= sb_printf(b, ",\"mode\":\"%s\"", mode);
+	if (!lean || has_flags(w)) {
+		err |= sb_adds(b, ",\"flags\":");
+		err |= render_flags(b, w);
+	}
+	if (!lean || since) {
+		err |= sb_adds(b, ",\"since\":");
+		err |= render_time(b, since);
+	}
 	if (w->via == VIA_FD)
 		err |= sb_printf(b, ",\"fd\":%d", w->fd);
 	else if (w->via == VIA_URING)
@@ -90,14 +107,14 @@ static int render_writer(struct tracker *t, const struct writer *w, struct strbu
 	return err | sb_adds(b, "}");
 }
 
-static int render_writers(struct tracker *t, const struct entry *e, struct strbuf *b)
+static int render_writers(struct tracker *t, const struct entry *e, bool lean, struct strbuf *b)
 {
 	int err = sb_adds(b, "[");
 
 	for (uint32_t i = 0; i < e->nw; i++) {
 		if (i)
 			err |= sb_adds(b, ",");
-		err |= render_writer(t, &e->w[i], b);
+		err |= render_writer(t, &e->w[i], lean, b);
 	}
 	return err | sb_adds(b, "]");
 }
@@ -107,12 +124,22 @@ static const char *b(bool v)
 	return v ? "true" : "false";
 }
 
+/* Appends ,"name":true when v (the lean form leaves out false). */
+static int flag_member(struct strbuf *s, const char *name, bool v, bool lean)
+{
+	if (lean && !v)
+		return 0;
+	return sb_printf(s, ",\"%s\":%s", name, b(v));
+}
+
 /* The members that change only with writers and names, without the
- * closing brace. */
-static int build_cache(struct tracker *t, struct entry *e)
+ * closing brace; lean: the members at their defaults left out. */
+static int build_cache(struct tracker *t, struct entry *e, bool lean)
 {
 	const struct ename *up = &e->names[NAME_UPPER];
 	struct strbuf s = {0};
+	uint64_t first = tracker_wall_ns(t, e->first_open_ns);
+	const char *holders;
 	int err = 0;
 
 	uint32_t dev = e->dev;
@@ -160,18 +187,33 @@ static int build_cache(struct tracker *t, struct entry *e)
 			err |= sb_printf(&s, ",\"fs_dev\":\"%u:%u\"", kdev_major(n->sb_dev),
 					 kdev_minor(n->sb_dev));
 	}
-	err |=
-	    sb_printf(&s,
-		      ",\"mounted\":%s,\"deleted\":%s,\"renamed\":%s,\"path_stale\":%s,"
-		      "\"other_mntns\":%s,\"path_truncated\":%s,\"first_open\":",
-		      b(!(e->pflags & (PF_UNMOUNTED | PF_NO_PATH)) || e->path != NULL),
-		      b(e->pflags & PF_DELETED), b(e->pflags & PF_RENAMED), b(e->pflags & PF_STALE),
-		      b(e->pflags & PF_FOREIGN_NS), b(e->pflags & PF_TRUNCATED));
-	err |= render_time(&s, tracker_wall_ns(t, e->first_open_ns));
-	err |= sb_printf(&s, ",\"opened_before_start\":%s,\"writers\":", b(e->first_open_ns == 0));
-	err |= render_writers(t, e, &s);
-	err |= sb_printf(&s, ",\"writers_dropped\":%u,\"holders\":\"%s\"", e->writers_dropped,
-			 e->nw ? "known" : ((e->state & ES_UNKNOWN) ? "unknown" : "searching"));
+	{
+		bool mounted = !(e->pflags & (PF_UNMOUNTED | PF_NO_PATH)) || e->path != NULL;
+
+		/* lean: mounted is left out when true */
+		if (!lean || !mounted)
+			err |= sb_printf(&s, ",\"mounted\":%s", b(mounted));
+	}
+	err |= flag_member(&s, "deleted", e->pflags & PF_DELETED, lean);
+	err |= flag_member(&s, "renamed", e->pflags & PF_RENAMED, lean);
+	err |= flag_member(&s, "path_stale", e->pflags & PF_STALE, lean);
+	err |= flag_member(&s, "other_mntns", e->pflags & PF_FOREIGN_NS, lean);
+	err |= flag_member(&s, "path_truncated", e->pflags & PF_TRUNCATED, lean);
+	/* lean: no first_open when it is not known (opened before the
+	 * daemon started), and no opened_before_start (it says the same) */
+	if (!lean || first) {
+		err |= sb_adds(&s, ",\"first_open\":");
+		err |= render_time(&s, first);
+	}
+	if (!lean)
+		err |= sb_printf(&s, ",\"opened_before_start\":%s", b(e->first_open_ns == 0));
+	err |= sb_adds(&s, ",\"writers\":");
+	err |= render_writers(t, e, lean, &s);
+	if (!lean || e->writers_dropped)
+		err |= sb_printf(&s, ",\"writers_dropped\":%u", e->writers_dropped);
+	holders = e->nw ? "known" : ((e->state & ES_UNKNOWN) ? "unknown" : "searching");
+	if (!lean || e->nw == 0)
+		err |= sb_printf(&s, ",\"holders\":\"%s\"", holders);
 	if (err) {
 		sb_free(&s);
 		return -ENOMEM;
@@ -179,23 +221,38 @@ static int build_cache(struct tracker *t, struct entry *e)
 	free(e->json);
 	e->json = s.buf;
 	e->json_len = s.len;
+	e->json_lean = lean;
+	e->json_gen = t->mounts.gen;
 	return 0;
 }
 
-int render_entry(struct tracker *t, struct entry *e, struct strbuf *out)
+int render_entry(struct tracker *t, struct entry *e, bool lean, struct strbuf *out)
 {
 	int err = 0;
 
-	tracker_resolve_names(t, e);
-	if (!e->json && (err = build_cache(t, e)))
+	/* the names are resolved again only when the mount table changed
+	 * since they were (a name set anew drops the rendering) */
+	if (!e->json || e->json_gen != t->mounts.gen) {
+		tracker_resolve_names(t, e);
+		if (e->json)
+			e->json_gen = t->mounts.gen;
+	}
+	/* one rendering is cached, in the form last asked for */
+	if ((!e->json || e->json_lean != lean) && (err = build_cache(t, e, lean)))
 		return err;
 	err |= sb_add(out, e->json, e->json_len);
-	err |= sb_adds(out, ",\"last_write\":");
-	err |= render_time(out, tracker_wall_ns(t, e->last_write_ns));
-	err |= sb_adds(out, ",\"write_gen\":");
-	err |= sb_add_u64(out, e->write_gen);
-	err |= sb_adds(out, ",\"open_gen\":");
-	err |= sb_add_u64(out, e->open_gen);
+	if (!lean || e->last_write_ns) {
+		err |= sb_adds(out, ",\"last_write\":");
+		err |= render_time(out, tracker_wall_ns(t, e->last_write_ns));
+	}
+	if (!lean || e->write_gen) {
+		err |= sb_adds(out, ",\"write_gen\":");
+		err |= sb_add_u64(out, e->write_gen);
+	}
+	if (!lean || e->open_gen) {
+		err |= sb_adds(out, ",\"open_gen\":");
+		err |= sb_add_u64(out, e->open_gen);
+	}
 	err |= sb_add(out, "}", 1);
 	return err ? -ENOMEM : 0;
 }
@@ -204,7 +261,7 @@ int render_entry_members(struct tracker *t, struct entry *e, struct strbuf *out)
 {
 	int err = sb_adds(out, ",\"writers\":");
 
-	err |= render_writers(t, e, out);
+	err |= render_writers(t, e, false, out);
 	err |= sb_adds(out, ",\"first_open\":");
 	err |= render_time(out, tracker_wall_ns(t, e->first_open_ns));
 	err |= sb_adds(out, ",\"last_write\":");

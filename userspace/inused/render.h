@@ -12,7 +12,9 @@
 #include "common/strbuf.h"
 #include "inused/tracker.h"
 
-int render_entry(struct tracker *t, struct entry *e, struct strbuf *out);
+/* lean: the members at their defaults left out (docs/protocol.md, "The
+ * lean form"). */
+int render_entry(struct tracker *t, struct entry *e, bool lean, struct strbuf *out);
 
 /* Appends ,"writers":[...],"first_open":T,"last_write":T for an entry (the
  * members a "check" answer shows of a file its client may see). */

@@ -151,6 +151,9 @@ struct job {
  * at once; the rest follow in later turns. Takes a reference to id. */
 void proto_job_start(struct proto *p, struct conn *c, json_t *id, struct job *j);
 
+/* Frees the jobs of client c (every job: NULL) unanswered: it left. */
+void proto_jobs_drop(struct proto *p, struct conn *c);
+
 /* Sends the text of the answer so far (and resets b). */
 void proto_job_send(struct job *j, struct strbuf *b);
 

@@ -193,6 +193,17 @@ int conn_send(struct conn *c, const void *data, size_t len)
 	return 0;
 }
 
+struct strbuf *conn_out(struct conn *c)
+{
+	return &c->out;
+}
+
+void conn_out_done(struct conn *c)
+{
+	account(c);
+	conn_update(c);
+}
+
 int conn_send_fds(struct conn *c, const void *data, size_t len, const int *fds, int n)
 {
 	struct conn_fds *b;

@@ -31,7 +31,7 @@ struct server;
 
 /* Descriptors that go with the byte at stream offset at (SCM_RIGHTS). */
 #define CONN_FD_BATCHES 4
-#define CONN_FDS_MAX 16
+#define CONN_FDS_MAX	16
 struct conn_fds {
 	uint64_t at;
 	int fd[CONN_FDS_MAX];
@@ -120,6 +120,10 @@ bool server_work(struct server *s);
 /* Queues bytes for the client; flushed as the socket allows (also when
  * called outside the client's own event, for late answers). */
 int conn_send(struct conn *c, const void *data, size_t len);
+/* The connection's output, for an answer written into it in place (no
+ * copy); conn_out_done() after appending. */
+struct strbuf *conn_out(struct conn *c);
+void conn_out_done(struct conn *c);
 /* Queues bytes with descriptors attached to their first byte (sent with
  * SCM_RIGHTS). Takes the descriptors: they are closed once sent, or with
  * the connection. -EBUSY when too many are waiting to go. */

@@ -14,10 +14,16 @@ struct alias {
 	struct alias *next;
 };
 
+/* A writer pid's entries, in an array (in no order), with a set of
+ * their places by entry pointer (open addressing, linear probing, 0
+ * free, else place + 1), so that linking and unlinking an entry cost the
+ * same whatever the process holds. */
 struct pidnode {
 	uint32_t pid;
 	uint32_t n, cap;
 	struct entry **ents;
+	uint32_t *slots; /* nslots: a power of two, at least twice cap */
+	uint32_t nslots;
 	struct pidnode *next;
 };
 
@@ -74,6 +80,8 @@ static void entry_free(struct entry *e)
 	free(e);
 }
 
+static void free_dead(struct table *t);
+
 void table_fini(struct table *t)
 {
 	struct entry *e = t->head, *n;
@@ -82,6 +90,7 @@ void table_fini(struct table *t)
 		n = e->next;
 		entry_free(e);
 	}
+	free_dead(t);
 	for (size_t i = 0; t->abuckets && i < t->nabuckets; i++) {
 		for (struct alias *a = t->abuckets[i], *an; a; a = an) {
 			an = a->next;
@@ -92,6 +101,7 @@ void table_fini(struct table *t)
 		for (struct pidnode *p = t->pbuckets[i], *pn; p; p = pn) {
 			pn = p->next;
 			free(p->ents);
+			free(p->slots);
 			free(p);
 		}
 	}
@@ -174,9 +184,46 @@ static struct pidnode *pid_find(const struct table *t, uint32_t pid)
 	return NULL;
 }
 
+static size_t ent_slot(const struct entry *e, uint32_t nslots)
+{
+	return (size_t)(((uintptr_t)e >> 4) * 0x9E3779B97F4A7C15ULL >> 20) & (nslots - 1);
+}
+
+/* The slot of e, or the free slot where it would go. */
+static size_t slot_of(const struct pidnode *p, const struct entry *e)
+{
+	size_t i = ent_slot(e, p->nslots);
+
+	while (p->slots[i] && p->ents[p->slots[i] - 1] != e)
+		i = (i + 1) & (p->nslots - 1);
+	return i;
+}
+
+static int pidnode_grow(struct pidnode *p)
+{
+	uint32_t cap = p->cap ? p->cap * 2 : 4, ns = cap * 2;
+	struct entry **ents = realloc(p->ents, cap * sizeof(*ents));
+	uint32_t *slots;
+
+	if (!ents)
+		return -ENOMEM;
+	p->ents = ents;
+	slots = calloc(ns, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	free(p->slots);
+	p->slots = slots;
+	p->nslots = ns;
+	p->cap = cap;
+	for (uint32_t k = 0; k < p->n; k++)
+		p->slots[slot_of(p, p->ents[k])] = k + 1;
+	return 0;
+}
+
 static void pid_link(struct table *t, uint32_t pid, struct entry *e)
 {
 	struct pidnode *p = pid_find(t, pid);
+	size_t i;
 
 	if (!p) {
 		size_t b = hash_pid(pid, t->npbuckets);
@@ -188,19 +235,36 @@ static void pid_link(struct table *t, uint32_t pid, struct entry *e)
 		p->next = t->pbuckets[b];
 		t->pbuckets[b] = p;
 	}
-	for (uint32_t i = 0; i < p->n; i++)
-		if (p->ents[i] == e)
-			return;
-	if (p->n == p->cap) {
-		uint32_t cap = p->cap ? p->cap * 2 : 4;
-		struct entry **n = realloc(p->ents, cap * sizeof(*n));
-
-		if (!n)
-			return;
-		p->ents = n;
-		p->cap = cap;
-	}
+	if (p->n && p->slots[slot_of(p, e)])
+		return; /* there */
+	if (p->n == p->cap && pidnode_grow(p))
+		return;
+	i = slot_of(p, e);
 	p->ents[p->n++] = e;
+	p->slots[i] = p->n;
+}
+
+/* Empties slot i; the places after it in its run move up where their
+ * probe allows (no tombstones). */
+static void slot_clear(struct pidnode *p, size_t i)
+{
+	size_t m = p->nslots - 1, j = i;
+
+	for (;;) {
+		size_t k;
+
+		j = (j + 1) & m;
+		if (!p->slots[j])
+			break;
+		k = ent_slot(p->ents[p->slots[j] - 1], p->nslots);
+		/* may the place at j move to i: is i cyclically between its
+		 * home k and j? */
+		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+			p->slots[i] = p->slots[j];
+			i = j;
+		}
+	}
+	p->slots[i] = 0;
 }
 
 static void pid_unlink(struct table *t, uint32_t pid, const struct entry *e)
@@ -212,15 +276,24 @@ static void pid_unlink(struct table *t, uint32_t pid, const struct entry *e)
 
 		if (p->pid != pid)
 			continue;
-		for (uint32_t i = 0; i < p->n; i++) {
-			if (p->ents[i] == e) {
-				p->ents[i] = p->ents[--p->n];
-				break;
+		if (p->n) {
+			size_t i = slot_of(p, e);
+
+			if (p->slots[i]) {
+				uint32_t k = p->slots[i] - 1;
+
+				slot_clear(p, i);
+				/* the last one takes its place */
+				if (k != --p->n) {
+					p->ents[k] = p->ents[p->n];
+					p->slots[slot_of(p, p->ents[k])] = k + 1;
+				}
 			}
 		}
 		if (!p->n) {
 			*pp = p->next;
 			free(p->ents);
+			free(p->slots);
 			free(p);
 		}
 		return;
@@ -253,6 +326,7 @@ struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *creat
 		t->full_events++;
 		return NULL;
 	}
+	e->seq = ++t->seq;
 	e->dev = dev;
 	e->ino = ino;
 	b = hash_key(dev, ino, t->nbuckets);
@@ -294,7 +368,36 @@ void table_remove(struct table *t, struct entry *e)
 	else
 		t->tail = e->prev;
 	t->count--;
+	if (t->pins && t->ndead < TABLE_DEAD_MAX) {
+		e->dead = true;
+		e->hnext = t->dead;
+		t->dead = e;
+		t->ndead++;
+		return;
+	}
+	t->removals++;
 	entry_free(e);
+}
+
+void table_pin(struct table *t)
+{
+	t->pins++;
+}
+
+static void free_dead(struct table *t)
+{
+	for (struct entry *e = t->dead, *n; e; e = n) {
+		n = e->hnext;
+		entry_free(e);
+	}
+	t->dead = NULL;
+	t->ndead = 0;
+}
+
+void table_unpin(struct table *t)
+{
+	if (t->pins && --t->pins == 0)
+		free_dead(t);
 }
 
 /* e->path: the host path of the name writers opened, else of the upper

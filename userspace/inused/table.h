@@ -86,20 +86,28 @@ struct ename {
 #define ES_BORN	   0x10 /* new, not announced to the stream yet */
 
 struct entry {
+	/* what a listing reads of every entry, in its first cache line */
 	uint64_t ino;
 	uint32_t dev;
 	uint32_t pflags;
-	uint64_t inode_ptr;
-	const char *path; /* the name shown: one of names[].host_path, or NULL */
-	struct ename names[ENTRY_NAMES];
-	uint64_t first_open_ns; /* CLOCK_BOOTTIME; 0: before inused started */
+	struct entry *next; /* all entries, in insertion order */
+	uint64_t seq;	    /* order of insertion in the table */
+	char *json;	    /* cached rendering of the stable part */
+	size_t json_len;
+	uint64_t json_gen;	/* the mount table's generation it was rendered at */
+	bool json_lean;		/* the cached rendering is the lean form */
+	bool dead;		/* removed, kept while the table is pinned (table_pin) */
 	uint64_t last_write_ns; /* CLOCK_BOOTTIME; 0: no write seen */
-	uint64_t mtime_ns;	/* modification time last seen, ns since the epoch */
 	uint64_t write_gen;
 	uint64_t open_gen;
 	struct writer *w;
 	uint32_t nw;
 	uint32_t capw;
+	uint64_t inode_ptr;
+	const char *path; /* the name shown: one of names[].host_path, or NULL */
+	struct ename names[ENTRY_NAMES];
+	uint64_t first_open_ns;	   /* CLOCK_BOOTTIME; 0: before inused started */
+	uint64_t mtime_ns;	   /* modification time last seen, ns since the epoch */
 	uint32_t writers_dropped;  /* writers that did not fit */
 	uint32_t uids[ENTRY_UIDS]; /* users whose processes wrote it while open */
 	uint32_t nuids;		   /* (the first ENTRY_UIDS of them) */
@@ -107,12 +115,11 @@ struct entry {
 	uint32_t recheck_step; /* backoff step of the next re-check */
 	uint32_t last_closer;  /* pid whose close made it suspect */
 	bool alert_firing;
-	uint64_t alert_last_mono; /* when it was last alerted */
-	uint64_t recheck_at;	  /* CLOCK_MONOTONIC ns, 0: none scheduled */
-	char *json;		  /* cached rendering of the stable part */
-	size_t json_len;
-	struct entry *hnext;	   /* hash chain */
-	struct entry *prev, *next; /* all entries, in insertion order */
+	uint64_t alert_last_mono;	 /* when it was last alerted */
+	uint64_t recheck_at;		 /* CLOCK_MONOTONIC ns, 0: none scheduled */
+	struct entry *hl_prev, *hl_next; /* holder-less entries (tracker.c) */
+	struct entry *hnext;		 /* hash chain */
+	struct entry *prev;
 };
 
 struct alias;
@@ -125,6 +132,14 @@ struct table {
 	size_t max_files;
 	uint32_t max_writers;
 	uint64_t full_events; /* entries refused because the table was full */
+	uint64_t removals;    /* entries freed while the table was pinned, or
+			       * removed while it was not: a pointer to an entry
+			       * taken when it was at this value is valid (the
+			       * entry perhaps dead) as long as it still is */
+	uint32_t pins;	      /* table_pin() */
+	struct entry *dead;   /* removed while pinned, linked by hnext */
+	size_t ndead;
+	uint64_t seq; /* of the last entry inserted */
 	struct entry *head, *tail;
 	struct alias **abuckets; /* alias key -> entry */
 	size_t nabuckets;
@@ -146,6 +161,15 @@ struct entry *table_find_any(const struct table *t, uint32_t dev, uint64_t ino);
 struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *created);
 
 void table_remove(struct table *t, struct entry *e);
+
+/* While the table is pinned, an entry removed from it is not freed: it is
+ * marked dead and kept, its next pointer as it was, so that a reader
+ * holding pointers into the table (a listing answered in turns) can go on
+ * from it; at most TABLE_DEAD_MAX such (past that, removals free and
+ * count). Unpinned by as many calls, the dead are freed. */
+#define TABLE_DEAD_MAX 4096
+void table_pin(struct table *t);
+void table_unpin(struct table *t);
 
 /* Sets name slot i of e (paths copied; fs_path NULL clears the slot). The
  * host path and alias are reset: they are resolved later. 0 or -ENOMEM. */
@@ -172,8 +196,8 @@ uint32_t entry_del_pid(struct table *t, struct entry *e, uint32_t pid);
 
 bool entry_has_pid(const struct entry *e, uint32_t pid);
 
-/* The entries with a writer of pid: *n of them, valid until the table
- * changes. */
+/* The entries with a writer of pid: *n of them, in no order, valid until
+ * the table changes. */
 struct entry *const *table_pid_entries(const struct table *t, uint32_t pid, size_t *n);
 
 /* The cached rendering is stale. */

@@ -121,8 +121,16 @@ static void set_holderless(struct tracker *t, struct entry *e, uint32_t bits)
 	bool was = e->state & (ES_ORPHAN | ES_UNKNOWN);
 
 	e->state |= bits;
-	if (!was)
-		t->nholderless++;
+	if (was)
+		return;
+	/* linked apart: what concerns them costs what they are, not the
+	 * table */
+	e->hl_prev = NULL;
+	e->hl_next = t->holderless;
+	if (t->holderless)
+		t->holderless->hl_prev = e;
+	t->holderless = e;
+	t->nholderless++;
 }
 
 static void clear_holderless(struct tracker *t, struct entry *e)
@@ -134,6 +142,13 @@ static void clear_holderless(struct tracker *t, struct entry *e)
 	e->state &= ~(ES_ORPHAN | ES_UNKNOWN);
 	e->recheck_at = 0;
 	e->recheck_step = 0;
+	if (e->hl_prev)
+		e->hl_prev->hl_next = e->hl_next;
+	else
+		t->holderless = e->hl_next;
+	if (e->hl_next)
+		e->hl_next->hl_prev = e->hl_prev;
+	e->hl_prev = e->hl_next = NULL;
 	t->nholderless--;
 }
 
@@ -628,12 +643,7 @@ static void on_release(struct tracker *t)
 {
 	uint64_t now = clock_mono_ns();
 
-	if (!t->nholderless)
-		return;
-	table_for_each(&t->table, e)
-	{
-		if (!(e->state & (ES_ORPHAN | ES_UNKNOWN)))
-			continue;
+	for (struct entry *e = t->holderless; e; e = e->hl_next) {
 		/* read now; a file no walk found a holder for is then read a
 		 * few more times soon (the back-off of the others goes on) */
 		suspect(t, e);
@@ -1099,8 +1109,8 @@ uint64_t tracker_timer(struct tracker *t, uint64_t now)
 	bool any = false;
 
 	if (t->recheck_min && now >= t->recheck_min) {
-		table_for_each(&t->table, e)
-		{
+		/* only holder-less entries are re-read on a schedule */
+		for (struct entry *e = t->holderless; e; e = e->hl_next) {
 			if (!e->recheck_at)
 				continue;
 			if (e->recheck_at <= now) {

@@ -83,6 +83,7 @@ struct tracker {
 	uint64_t last_full_scan_mono;
 	uint64_t lost_seen;
 	uint64_t lost_reconciled; /* lost events a completed walk has made up for */
+	struct entry *holderless; /* those entries, linked by hl_next */
 	uint32_t nholderless;	  /* entries with writers counted, none known */
 	struct name_req *names;	  /* names to walk (the kernel sends dentries) */
 	size_t nnames, capnames;
