@@ -18,7 +18,16 @@
 #include "lib/result.h"
 
 /* The members of a row, in order; ROW_EXTRA is optional. */
-enum { ROW_STATE, ROW_DECISION, ROW_REASON, ROW_RULE, ROW_WHEN_OPEN, ROW_TOKEN, ROW_SIZE, ROW_EXTRA };
+enum {
+	ROW_STATE,
+	ROW_DECISION,
+	ROW_REASON,
+	ROW_RULE,
+	ROW_WHEN_OPEN,
+	ROW_TOKEN,
+	ROW_SIZE,
+	ROW_EXTRA
+};
 #define ROW_MAX (ROW_EXTRA + 1)
 
 /* The raw text of a JSON value. */
@@ -44,12 +53,20 @@ static const char *value_end(const char *p, const char *end)
 		char ch = *p;
 
 		if (ch == '"') {
-			for (p++; p < end && *p != '"'; p++)
-				if (*p == '\\')
-					p++;
-			if (p >= end)
-				return NULL;
-			p++;
+			/* the next quote not escaped (after an even run of
+			 * backslashes) */
+			const char *q = p + 1, *b;
+
+			for (;; q++) {
+				q = memchr(q, '"', (size_t)(end - q));
+				if (!q)
+					return NULL;
+				for (b = q; b > p + 1 && b[-1] == '\\'; b--)
+					;
+				if ((q - b) % 2 == 0)
+					break;
+			}
+			p = q + 1;
 		} else if (ch == '{' || ch == '[') {
 			depth++;
 			p++;
@@ -156,8 +173,7 @@ static const char *decision_name(int i)
 }
 
 /* Row i into r->files[i]. */
-static int row_fill(struct inuse_result *r, size_t i, const struct span *v, size_t nv,
-		    char **arena)
+static int row_fill(struct inuse_result *r, size_t i, const struct span *v, size_t nv, char **arena)
 {
 	struct inuse_file *x = &r->files[i];
 	const char *state = decode_str(&v[ROW_STATE], arena);
@@ -166,8 +182,7 @@ static int row_fill(struct inuse_result *r, size_t i, const struct span *v, size
 
 	x->reason = decode_str(&v[ROW_REASON], arena);
 	x->rule = decode_str(&v[ROW_RULE], arena);
-	if (!state || !decision || !x->reason || !x->rule ||
-	    !decode_str(&v[ROW_WHEN_OPEN], arena))
+	if (!state || !decision || !x->reason || !x->rule || !decode_str(&v[ROW_WHEN_OPEN], arena))
 		return -EPROTO;
 	x->state = (enum inuse_state)lookup(state, state_name, 7, INUSE_ERROR);
 	x->decision = (enum inuse_decision)lookup(decision, decision_name, 4, INUSE_FLAG);
@@ -198,7 +213,8 @@ static int row_fill(struct inuse_result *r, size_t i, const struct span *v, size
 		x->nwriters = json_array_size(json_object_get(e, "writers"));
 	}
 	x->fallback = (enum inuse_decision)lookup(
-	    e ? json_string_value(json_object_get(e, "fallback")) : NULL, decision_name, 4, INUSE_FLAG);
+	    e ? json_string_value(json_object_get(e, "fallback")) : NULL, decision_name, 4,
+	    INUSE_FLAG);
 	return 0;
 }
 
