@@ -207,17 +207,20 @@ int kguard_reads(int reads_fd, kguard_read_fn fn, void *ctx)
 int kguard_probe(struct kernel *k, const struct inuse_guard_probe_req *req,
 		 struct inuse_guard_probe_res *res, size_t n)
 {
-	int reqfd = bpf_map__fd(k->skel->maps.guard_probe_req);
-	int resfd = bpf_map__fd(k->skel->maps.guard_probe_res);
+	int reqfd, resfd;
 	__u64 args[1] = {n};
 	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = args, .ctx_size_in = sizeof(args));
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	uint32_t keys[INUSE_GUARD_PROBE_BATCH], count = (uint32_t)n;
 
+	if (!k->skel)
+		return -ENODEV; /* no BPF loaded (the request fuzzer's kernel) */
 	if (n == 0)
 		return 0;
 	if (n > INUSE_GUARD_PROBE_BATCH)
 		return -E2BIG;
+	reqfd = bpf_map__fd(k->skel->maps.guard_probe_req);
+	resfd = bpf_map__fd(k->skel->maps.guard_probe_res);
 	for (uint32_t i = 0; i < count; i++)
 		keys[i] = i;
 	if (bpf_map_update_batch(reqfd, keys, req, &count, &bo))
