@@ -8,7 +8,9 @@
  * For every regular file below SRC_DIR it asks inused (check) what to do:
  * copy it, defer it until its writer closes it (wait), skip it, flag it, or
  * let the application copy it (a method: a program and its arguments, run
- * without a shell, each file's path one whole argument). After tar
+ * without a shell, each file's path one whole argument), or take a
+ * snapshot (inused freezes its writers for a moment and hands over a
+ * consistent copy; refused or failed: a plain copy, flagged). After tar
  * has read the files, it asks whether any was opened or written meanwhile
  * (verify); those are waited for and appended again, once, and flagged if
  * they changed again. Every decision is a line of the report.
@@ -18,6 +20,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -289,20 +293,28 @@ static int append_one(const char *archive, const char *root, const char *rel)
 	return rc;
 }
 
-/* Lets the application copy f into stage/rel; then appends it. A file
- * whose method cannot run or fails is never lost: a plain copy, flagged. */
-static int method_copy(struct file *f, const char *stage, const char *archive)
+/* dest = stage/rel, its directories made. */
+static void stage_path(char *dest, size_t cap, const char *stage, const char *rel)
 {
-	char dest[PATH_MAX], **argv, *slash;
-	bool ran;
-	int rc;
+	char *slash;
 
-	snprintf(dest, sizeof(dest), "%s/%s", stage, f->rel);
+	snprintf(dest, cap, "%s/%s", stage, rel);
 	for (slash = strchr(dest + strlen(stage) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		mkdir(dest, 0700);
 		*slash = '/';
 	}
+}
+
+/* Lets the application copy f into stage/rel; then appends it. A file
+ * whose method cannot run or fails is never lost: a plain copy, flagged. */
+static int method_copy(struct file *f, const char *stage, const char *archive)
+{
+	char dest[PATH_MAX], **argv;
+	bool ran;
+	int rc;
+
+	stage_path(dest, sizeof(dest), stage, f->rel);
 	argv = fill_method(f->method, f->abs, dest);
 	ran = argv != NULL;
 	rc = ran ? run(argv) : -1;
@@ -324,6 +336,77 @@ static int method_copy(struct file *f, const char *stage, const char *archive)
 	if (append_one(archive, stage, f->rel) != 0)
 		return -1;
 	say("method %s", f->abs);
+	return 0;
+}
+
+/* Writes what fd holds into a new file dest, with the owner, mode and
+ * times of the source; 0 or -1. */
+static int save_copy(int fd, const char *dest, const char *src)
+{
+	static char buf[1 << 16];
+	struct stat st;
+	off_t off = 0;
+	ssize_t n = 0;
+	int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (out < 0)
+		return -1;
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+		off += n;
+	}
+	if (n == 0 && lstat(src, &st) == 0) {
+		struct timespec ts[2] = {st.st_atim, st.st_mtim};
+
+		if (fchown(out, st.st_uid, st.st_gid) || fchmod(out, st.st_mode & 07777))
+			n = -1;
+		futimens(out, ts);
+	}
+	if (close(out) || n != 0) {
+		unlink(dest);
+		return -1;
+	}
+	return 0;
+}
+
+/* Asks inused for a snapshot of f (its writers frozen for a moment, the
+ * copy handed over as a descriptor) and appends it from stage/rel. Refused
+ * or failed: a plain copy, flagged; never left out. */
+static int snapshot_copy(struct inuse_client *c, struct file *f, const char *stage,
+			 const char *archive)
+{
+	const char *paths[1] = {f->abs};
+	const struct inuse_file *x = NULL;
+	struct inuse_result *r = NULL;
+	char dest[PATH_MAX];
+	int err = inuse_client__snapshot(c, paths, 1, &r);
+	const char *why;
+
+	if (!err && inuse_result__count(r) == 1)
+		x = inuse_result__file(r, 0);
+	if (x && x->fd >= 0) {
+		int cloned = x->cloned;
+
+		stage_path(dest, sizeof(dest), stage, f->rel);
+		err = save_copy(x->fd, dest, f->abs);
+		inuse_result__free(r);
+		if (!err && append_one(archive, stage, f->rel) == 0) {
+			say("snapshot %s (%s)", f->abs, cloned ? "cloned" : "copied");
+			return 0;
+		}
+		why = "the copy could not be stored";
+	} else {
+		inuse_result__free(r);
+		why = err == -EPERM ? "refused" : err ? strerror(-err) : "no copy came";
+	}
+	if (append_one(archive, files_root, f->rel) != 0)
+		return -1;
+	say("flagged %s: snapshot not taken (%s): a plain copy is in the archive", f->abs, why);
+	flagged++;
+	f->flagged = true;
 	return 0;
 }
 
@@ -480,6 +563,8 @@ int main(int argc, char **argv)
 
 		if ((f->decision == INUSE_COPY || f->decision == INUSE_FLAG) && f->method &&
 		    method_copy(f, stage, archive))
+			return 2;
+		if (f->decision == INUSE_SNAPSHOT && snapshot_copy(c, f, stage, archive))
 			return 2;
 	}
 	/* 4. the fence: anything opened or written while tar read it? */

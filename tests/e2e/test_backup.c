@@ -31,7 +31,10 @@
 static struct tdaemon D;
 static char top[PATH_MAX], src[PATH_MAX], out[PATH_MAX], conf[PATH_MAX], src2[PATH_MAX],
     dst[PATH_MAX];
-static pid_t kids[8];
+static pid_t kids[16];
+/* the records of the file written in place (f) */
+#define REC_SIZE  (64 * 1024)
+#define REC_COUNT 32
 static int nkids;
 
 static const char policy[] =
@@ -44,7 +47,8 @@ static const char policy[] =
     "    { name = \"db\"; match = [ \"*.sqlite\" ];\n"
     "      method = [ \"python3\", \"-I\", \"-c\", \"import sqlite3, sys; "
     "s = sqlite3.connect(sys.argv[1], timeout=10); d = sqlite3.connect(sys.argv[2]); "
-    "s.backup(d); d.close(); s.close()\", \"{path}\", \"{dest}\" ]; }\n"
+    "s.backup(d); d.close(); s.close()\", \"{path}\", \"{dest}\" ]; },\n"
+    "    { name = \"records\"; match = [ \"*.rec\" ]; open = \"snapshot\"; freeze_max = \"5s\"; }\n"
     "  );\n"
     "};\n";
 
@@ -207,12 +211,12 @@ static bool appended_state(const char *buf, size_t len, size_t n, char a, char b
 static void test_backup_with_writers(void **state)
 {
 	char p_closed[PATH_MAX], p_late[PATH_MAX], p_held[PATH_MAX], p_busy[PATH_MAX],
-	    p_db[PATH_MAX], archive[PATH_MAX], rep[PATH_MAX], path[PATH_MAX * 2];
+	    p_db[PATH_MAX], p_rec[PATH_MAX], archive[PATH_MAX], rep[PATH_MAX], path[PATH_MAX * 2];
 	int ready[2], late_ready[2], late_go[2];
 	char *report, *got, *want, backup_cmd[PATH_MAX * 4];
 	size_t glen, wlen;
 	bool flagged_busy, waited;
-	pid_t backup;
+	pid_t backup, rec_writer;
 	int rc, st = -1;
 	char x;
 
@@ -223,6 +227,7 @@ static void test_backup_with_writers(void **state)
 	snprintf(p_held, sizeof(p_held), "%s/held.txt", src);
 	snprintf(p_busy, sizeof(p_busy), "%s/busy.dat", src);
 	snprintf(p_db, sizeof(p_db), "%s/app.sqlite", src);
+	snprintf(p_rec, sizeof(p_rec), "%s/ring.rec", src);
 	snprintf(archive, sizeof(archive), "%s/backup.tar", top);
 	snprintf(rep, sizeof(rep), "%s/report.txt", top);
 	put(p_closed, "nobody writes me\n");
@@ -293,7 +298,26 @@ static void test_backup_with_writers(void **state)
 		execlp("python3", "python3", "-c", prog, (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 3; i++)
+	/* (f) records rewritten in place, one pwrite(2) each, never closed:
+	 * only a snapshot (the writer frozen between two writes) holds every
+	 * record whole */
+	if ((rec_writer = spawn()) == 0) {
+		static char rec[REC_SIZE];
+		int fd = open(p_rec, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0)
+			_exit(2);
+		for (unsigned gen = 0;; gen++) {
+			memset(rec, 'a' + (int)(gen % 26), sizeof(rec));
+			for (int i = 0; i < REC_COUNT; i++)
+				if (pwrite(fd, rec, sizeof(rec), (off_t)i * REC_SIZE) != REC_SIZE)
+					_exit(2);
+			if (gen == 0 && write(ready[1], "f", 1) != 1)
+				_exit(2);
+			usleep(500);
+		}
+	}
+	for (int i = 0; i < 4; i++)
 		assert_int_equal(read(ready[0], &x, 1), 1);
 	hear(late_ready[0]);
 
@@ -366,6 +390,19 @@ static void test_backup_with_writers(void **state)
 		assert_string_equal(res, "1\n");
 	}
 
+	/* (f) by snapshot: every record whole */
+	snprintf(path, sizeof(path), "%s/ring.rec", out);
+	got = slurp(path, &glen);
+	assert_non_null(got);
+	assert_int_equal(glen, (size_t)REC_COUNT * REC_SIZE);
+	for (size_t r = 0; r < REC_COUNT; r++)
+		for (size_t k = 1; k < REC_SIZE; k++)
+			if (got[r * REC_SIZE + k] != got[r * REC_SIZE])
+				fail_msg("ring.rec: record %zu torn at byte %zu", r, k);
+	free(got);
+
+	kill(rec_writer, SIGKILL);
+
 	/* then, how the backup got there */
 	assert_true(waited);
 	assert_int_equal(rc, 1); /* written, with flagged files */
@@ -381,6 +418,8 @@ static void test_backup_with_writers(void **state)
 	snprintf(path, sizeof(path), "retried %s", p_busy);
 	assert_non_null(strstr(report, path));
 	snprintf(path, sizeof(path), "method %s\n", p_db);
+	assert_non_null(strstr(report, path));
+	snprintf(path, sizeof(path), "snapshot %s (", p_rec);
 	assert_non_null(strstr(report, path));
 	(void)wlen;
 	free(want);

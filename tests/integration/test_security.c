@@ -1635,8 +1635,10 @@ static void test_tools_exit_clean(void **state)
 	assert_int_equal(td_sh(out, sizeof(out), "%s --socket %s %s 2>&1", td_bin("inuse-ls"),
 			       D.sock, at("ro/closed")),
 			 0);
+	/* a directory with nothing open under it: 0 (1 would mean a match) */
+	mkdir(at("ro/none"), 0755);
 	assert_int_equal(td_sh(out, sizeof(out), "%s --socket %s --json --under %s 2>&1",
-			       td_bin("inuse-ls"), D.sock, at("ro")),
+			       td_bin("inuse-ls"), D.sock, at("ro/none")),
 			 0);
 }
 

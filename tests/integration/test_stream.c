@@ -274,6 +274,56 @@ static void test_subscribe_errors(void **state)
 	}
 }
 
+/* The answer to subscribe comes before any event: subscriptions made
+ * while other processes open and close files for writing flat out (events
+ * waiting to be applied at the moment of the request) each get the answer
+ * as their first line. */
+static void test_answer_before_events(void **state)
+{
+	struct inuse_client_opts o = {.sz = sizeof(o), .socket_path = D.sock, .timeout_ms = 10000};
+	static const char req[] = "{\"id\":7,\"op\":\"subscribe\"}";
+	char path[PATH_MAX];
+	pid_t storm;
+	int events_seen = 0;
+
+	td_need(&D);
+	snprintf(path, sizeof(path), "%s/storm.txt", dir);
+	storm = fork();
+	assert_true(storm >= 0);
+	if (storm == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;) {
+			int fd = open(path, O_WRONLY | O_CREAT, 0644);
+
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	for (int i = 0; i < 60; i++) {
+		struct inuse_client *c;
+		char *line = NULL;
+		json_t *j;
+
+		assert_int_equal(inuse_client__open(&o, &c), 0);
+		assert_int_equal(inuse_client__call(c, req, sizeof(req) - 1, &line, NULL), 0);
+		if (!strstr(line, "\"subscribed\":true")) {
+			kill(storm, SIGKILL);
+			waitpid(storm, NULL, 0);
+			fail_msg("first line of a subscription is not its answer: %.300s", line);
+		}
+		free(line);
+		/* positive control: the storm's events do reach the subscriber */
+		j = next_event(c);
+		if (j && json_object_get(j, "event"))
+			events_seen++;
+		json_decref(j);
+		inuse_client__free(c);
+	}
+	kill(storm, SIGKILL);
+	waitpid(storm, NULL, 0);
+	assert_true(events_seen > 0);
+}
+
 /* inuse-ls --follow shows them to people: once it shows a marker file
  * (its subscription is live), a file opened is shown opened by this
  * process, and, once closed, closed. */
@@ -342,6 +392,7 @@ int main(void)
 	    cmocka_unit_test(test_slow_subscriber_loses_events),
 	    cmocka_unit_test(test_stream_access),
 	    cmocka_unit_test(test_subscribe_errors),
+	    cmocka_unit_test(test_answer_before_events),
 	    cmocka_unit_test(test_inuse_ls_follow),
 	};
 

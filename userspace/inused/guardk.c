@@ -88,10 +88,13 @@ static int slot_map(struct kernel *k, uint32_t slot)
 
 int kguard_start(struct kernel *k, uint32_t slot, uint32_t gen, uint32_t pid, uint32_t flags)
 {
-	struct inuse_bpf__bss *b = k->skel->bss;
 	struct inuse_guard_task t = {.slot = slot, .gen = gen, .flags = flags};
+	struct inuse_bpf__bss *b;
 	int fd, err;
 
+	if (!k->skel)
+		return -ENOSYS; /* no BPF programs: no guarded jobs */
+	b = k->skel->bss;
 	if (slot >= INUSE_GUARD_JOBS || !gen)
 		return -EINVAL;
 	fd = slot_map(k, slot);
@@ -114,7 +117,7 @@ bool kguard_member(struct kernel *k, uint32_t pid)
 {
 	struct inuse_guard_task t;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.guard_tasks), &pid, &t))
+	if (!k->skel || bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.guard_tasks), &pid, &t))
 		return false;
 	return t.slot < INUSE_GUARD_JOBS && t.gen &&
 	       __atomic_load_n(&k->skel->bss->guard_job[t.slot].gen, __ATOMIC_ACQUIRE) == t.gen;
@@ -122,12 +125,13 @@ bool kguard_member(struct kernel *k, uint32_t pid)
 
 void kguard_untask(struct kernel *k, uint32_t pid)
 {
-	bpf_map_delete_elem(bpf_map__fd(k->skel->maps.guard_tasks), &pid);
+	if (k->skel)
+		bpf_map_delete_elem(bpf_map__fd(k->skel->maps.guard_tasks), &pid);
 }
 
 void kguard_stop(struct kernel *k, uint32_t slot)
 {
-	if (slot >= INUSE_GUARD_JOBS)
+	if (!k->skel || slot >= INUSE_GUARD_JOBS)
 		return;
 	__atomic_store_n(&k->skel->bss->guard_job[slot].gen, 0, __ATOMIC_RELEASE);
 	publish(k);
@@ -135,8 +139,13 @@ void kguard_stop(struct kernel *k, uint32_t slot)
 
 void kguard_counters(const struct kernel *k, uint32_t slot, struct inuse_guard_job *out)
 {
-	const struct inuse_guard_job *j = &k->skel->bss->guard_job[slot];
+	const struct inuse_guard_job *j;
 
+	if (!k->skel) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	j = &k->skel->bss->guard_job[slot];
 	out->gen = __atomic_load_n(&j->gen, __ATOMIC_ACQUIRE);
 	out->reads = __atomic_load_n(&j->reads, __ATOMIC_RELAXED);
 	out->clean = __atomic_load_n(&j->clean, __ATOMIC_RELAXED);
@@ -180,7 +189,7 @@ static void clear_reads(int fd)
 
 void kguard_free(struct kernel *k, uint32_t slot, uint32_t gen, int reads_fd)
 {
-	if (slot >= INUSE_GUARD_JOBS)
+	if (!k->skel || slot >= INUSE_GUARD_JOBS)
 		return;
 	if (__atomic_load_n(&k->skel->bss->guard_job[slot].gen, __ATOMIC_ACQUIRE) == gen)
 		kguard_stop(k, slot);
@@ -207,20 +216,20 @@ int kguard_reads(int reads_fd, kguard_read_fn fn, void *ctx)
 int kguard_probe(struct kernel *k, const struct inuse_guard_probe_req *req,
 		 struct inuse_guard_probe_res *res, size_t n)
 {
-	int reqfd, resfd;
 	__u64 args[1] = {n};
 	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = args, .ctx_size_in = sizeof(args));
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	uint32_t keys[INUSE_GUARD_PROBE_BATCH], count = (uint32_t)n;
+	int reqfd, resfd;
 
-	if (!k->skel)
-		return -ENODEV; /* no BPF loaded (the request fuzzer's kernel) */
 	if (n == 0)
 		return 0;
-	if (n > INUSE_GUARD_PROBE_BATCH)
-		return -E2BIG;
+	if (!k->skel)
+		return -ENOSYS; /* no BPF programs: nothing to read the inode with */
 	reqfd = bpf_map__fd(k->skel->maps.guard_probe_req);
 	resfd = bpf_map__fd(k->skel->maps.guard_probe_res);
+	if (n > INUSE_GUARD_PROBE_BATCH)
+		return -E2BIG;
 	for (uint32_t i = 0; i < count; i++)
 		keys[i] = i;
 	if (bpf_map_update_batch(reqfd, keys, req, &count, &bo))

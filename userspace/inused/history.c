@@ -229,7 +229,7 @@ bool history_complete(const struct history *h, uint64_t t1)
 }
 
 void history_note(struct history **hp, struct tracker *t, enum tracker_change what,
-		  const struct entry *e)
+		  struct entry *e)
 {
 	uint64_t now = clock_boot_ns();
 
@@ -243,13 +243,15 @@ void history_note(struct history **hp, struct tracker *t, enum tracker_change wh
 		*hp = h;
 	}
 	history_expire(*hp, now);
-	if (what == TC_OPENED)
+	if (what == TC_OPENED) {
 		history_opened(*hp, e->dev, e->ino, e->path,
 			       e->first_open_ns ? e->first_open_ns : now, e->nw ? e->w[0].uid : 0,
 			       e->nw ? e->w[0].pid : 0, e->nw ? e->w[0].comm : NULL);
-	else
-		history_closed(*hp, e->dev, e->ino, e->path, e->first_open_ns, now,
-			       e->last_write_ns);
+		return;
+	}
+	/* names are resolved when first needed: the file's is kept now */
+	tracker_resolve_names(t, e);
+	history_closed(*hp, e->dev, e->ino, e->path, e->first_open_ns, now, e->last_write_ns);
 }
 
 void history_free(struct history **hp)

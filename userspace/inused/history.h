@@ -74,7 +74,7 @@ uint64_t history_kept_since(const struct history *h);
 /* The daemon's hook: a file came into the table or is leaving it. *hp is
  * made on first use. */
 void history_note(struct history **hp, struct tracker *t, enum tracker_change what,
-		  const struct entry *e);
+		  struct entry *e);
 
 /* Frees *hp (made by history_note), NULL after. */
 void history_free(struct history **hp);

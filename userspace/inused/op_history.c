@@ -123,7 +123,11 @@ void op_history(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		history_for_each(h, r)
 		{
 			struct entry *e = table_find(&t->table, r->dev, r->ino);
-			const char *path = e && e->path ? e->path : r->path;
+			const char *path;
+
+			if (e)
+				tracker_resolve_names(t, e);
+			path = e && e->path ? e->path : r->path;
 
 			if (!visible_rec(r, admin, c->peer.uid) || !hist_rec_meets(r, t1, t2, now))
 				continue;
@@ -146,6 +150,7 @@ void op_history(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		fake.open_since = e->first_open_ns ? e->first_open_ns : t->start_boot_ns;
 		if (!hist_rec_meets(&fake, t1, t2, now))
 			continue;
+		tracker_resolve_names(t, e);
 		if (e->nw) {
 			fake.pid = e->w[0].pid;
 			fake.uid = e->w[0].uid;

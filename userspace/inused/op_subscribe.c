@@ -182,6 +182,9 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	} else {
 		s->kinds = KIND_OPEN | KIND_CLOSE | KIND_ALERT;
 	}
+	/* what happened before is applied first: the answer comes before the
+	 * first event it streams */
+	tracker_sync(p->t);
 	s->c = c;
 	c->u->subs++;
 	s->next = p->subscribers;
@@ -191,7 +194,6 @@ void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	p->nsubscribers++;
 	/* a stream: kept open until the client goes, even half-closed */
 	conn_hold(c);
-	tracker_sync(p->t);
 	{
 		json_t *o = json_pack("{s:b}", "subscribed", 1);
 

@@ -13,13 +13,14 @@
 #include "lib/result.h"
 
 static const char *const decisions[] = {"copy", "defer", "skip", "flag", "snapshot"};
+#define NDECISIONS (int)(sizeof(decisions) / sizeof(decisions[0]))
 static const char *const states[] = {"not_open", "open",	    "missing", "not_regular",
 				     "error",	 "not_quiet", "quiet"};
 #define NSTATES (int)(sizeof(states) / sizeof(states[0]))
 
 const char *inuse_decision_name(enum inuse_decision d)
 {
-	return (unsigned)d < 5 ? decisions[d] : "?";
+	return (unsigned)d < NDECISIONS ? decisions[d] : "?";
 }
 
 const char *inuse_state_name(enum inuse_state s)
@@ -159,9 +160,9 @@ int inuse__result_parse(char *line, size_t len, struct inuse_result **out)
 		}
 		x->state = (enum inuse_state)lookup(str(f, "state"), states, NSTATES, INUSE_ERROR);
 		x->decision =
-		    (enum inuse_decision)lookup(str(f, "decision"), decisions, 4, INUSE_FLAG);
+		    (enum inuse_decision)lookup(str(f, "decision"), decisions, NDECISIONS, INUSE_FLAG);
 		x->fallback =
-		    (enum inuse_decision)lookup(str(f, "fallback"), decisions, 4, INUSE_FLAG);
+		    (enum inuse_decision)lookup(str(f, "fallback"), decisions, NDECISIONS, INUSE_FLAG);
 		x->reason = str(f, "reason");
 		x->rule = str(f, "rule");
 		x->token = str(f, "token");

@@ -167,6 +167,7 @@ static const char *state_name(int i)
 	return inuse_state_name((enum inuse_state)i);
 }
 
+/* copy, defer, skip, flag, snapshot: as the full form's parser takes them */
 static const char *decision_name(int i)
 {
 	return inuse_decision_name((enum inuse_decision)i);
@@ -185,7 +186,7 @@ static int row_fill(struct inuse_result *r, size_t i, const struct span *v, size
 	if (!state || !decision || !x->reason || !x->rule || !decode_str(&v[ROW_WHEN_OPEN], arena))
 		return -EPROTO;
 	x->state = (enum inuse_state)lookup(state, state_name, 7, INUSE_ERROR);
-	x->decision = (enum inuse_decision)lookup(decision, decision_name, 4, INUSE_FLAG);
+	x->decision = (enum inuse_decision)lookup(decision, decision_name, 5, INUSE_FLAG);
 	if (!is_null(&v[ROW_TOKEN]) && !(x->token = decode_str(&v[ROW_TOKEN], arena)))
 		return -EPROTO;
 	if (!is_null(&v[ROW_SIZE])) {
@@ -213,7 +214,7 @@ static int row_fill(struct inuse_result *r, size_t i, const struct span *v, size
 		x->nwriters = json_array_size(json_object_get(e, "writers"));
 	}
 	x->fallback = (enum inuse_decision)lookup(
-	    e ? json_string_value(json_object_get(e, "fallback")) : NULL, decision_name, 4,
+	    e ? json_string_value(json_object_get(e, "fallback")) : NULL, decision_name, 5,
 	    INUSE_FLAG);
 	return 0;
 }
