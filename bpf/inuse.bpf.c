@@ -256,7 +256,11 @@ static __always_inline int on_fd_drop(int fd)
 	if (guard_active)
 		guard_on_close(f);
 	release_hint();
-	if (!wfile_head(f, &w) || !(w.f_mode & K_FMODE_WRITE) || !wfile_inode(&w))
+	/* most closes are of files not open for writing: their mode alone,
+	 * one small read, before the heads */
+	if (!f || !(BPF_CORE_READ(f, f_mode) & K_FMODE_WRITE))
+		return 0;
+	if (!wfile_head(f, &w) || !wfile_inode(&w))
 		return 0;
 	if ((w.i_mode & K_S_IFMT) != K_S_IFREG) {
 		/* a ring that holds fixed files: they go with it */
