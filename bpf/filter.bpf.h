@@ -9,6 +9,8 @@
 #ifndef INUSE_FILTER_BPF_H
 #define INUSE_FILTER_BPF_H
 
+#include "head.bpf.h"
+
 #define K_FMODE_WRITE 0x2
 #define K_FMODE_PATH 0x4000
 #define K_S_IFMT 00170000
@@ -249,6 +251,92 @@ static __always_inline __u32 dirty_pages_flag(void)
 	if (bpf_core_enum_value_exists(enum inode_state_flags_t___inuse, I_DIRTY_PAGES___inuse))
 		return bpf_core_enum_value(enum inode_state_flags_t___inuse, I_DIRTY_PAGES___inuse);
 	return 1 << 2;
+}
+
+/*
+ * What the open and close hooks need of a file, read with one helper call
+ * for the head of the file, one for its inode's and one for its super
+ * block's. key and inode are those of the inode that holds the data (an
+ * overlay file's upper inode).
+ */
+struct wfile {
+	struct inode *name_inode; /* the inode the file was opened by */
+	struct inode *inode;	  /* the one that holds the data */
+	struct dentry *dentry;	  /* the name it was opened by */
+	struct vfsmount *mnt;
+	__u32 f_mode, f_flags;
+	__u32 i_mode;
+	__u32 sb_dev; /* name_inode's super block */
+	unsigned long s_flags, magic;
+	struct inuse_key key;
+};
+
+/* The head of f; false when f is not there. */
+static __always_inline bool wfile_head(struct file *f, struct wfile *w)
+{
+	struct ghead h;
+
+	if (!f || gh_read(&h, f))
+		return false;
+	w->f_mode = GH_GET(&h, f, struct file, f_mode, __u32);
+	w->f_flags = GH_GET(&h, f, struct file, f_flags, __u32);
+	w->name_inode = GH_GET(&h, f, struct file, f_inode, struct inode *);
+	w->mnt = GH_GET(&h, f, struct file, f_path.mnt, struct vfsmount *);
+	w->dentry = GH_GET(&h, f, struct file, f_path.dentry, struct dentry *);
+	return w->name_inode != NULL;
+}
+
+/* The heads of the file's inode and super block (after wfile_head); the
+ * key as most file systems have it, (s_dev, i_ino). */
+static __always_inline bool wfile_inode(struct wfile *w)
+{
+	struct super_block *sb;
+	struct ghead h;
+
+	if (gh_read(&h, w->name_inode))
+		return false;
+	w->i_mode = GH_GET(&h, w->name_inode, struct inode, i_mode, __u16);
+	sb = GH_GET(&h, w->name_inode, struct inode, i_sb, struct super_block *);
+	w->key.ino = GH_GET(&h, w->name_inode, struct inode, i_ino, unsigned long);
+	if (!sb || gh_read(&h, sb))
+		return false;
+	w->magic = GH_GET(&h, sb, struct super_block, s_magic, unsigned long);
+	w->s_flags = GH_GET(&h, sb, struct super_block, s_flags, unsigned long);
+	w->sb_dev = GH_GET(&h, sb, struct super_block, s_dev, __u32);
+	w->key.dev = w->sb_dev;
+	w->key.pad = 0;
+	w->inode = w->name_inode;
+	return true;
+}
+
+/* The rare file systems whose key is not (s_dev, i_ino) of the inode the
+ * file was opened by: the full rules (data_inode, inode_key). */
+static __always_inline void wfile_data_key(struct wfile *w)
+{
+	if (w->magic == K_OVERLAYFS_MAGIC || w->magic == K_BTRFS_MAGIC) {
+		w->inode = data_inode(w->name_inode);
+		inode_key(w->inode, &w->key);
+	}
+}
+
+/* file_is_writer and the data inode's key, from the heads: f is a writer
+ * of a tracked-kind inode. */
+static __always_inline bool writer_file(struct file *f, struct wfile *w)
+{
+	struct vfsmount *mnt;
+
+	if (!wfile_head(f, w) || !(w->f_mode & K_FMODE_WRITE) || (w->f_mode & K_FMODE_PATH))
+		return false;
+	if (!wfile_inode(w))
+		return false;
+	if ((w->i_mode & K_S_IFMT) != K_S_IFREG || (w->s_flags & K_SB_KERNMOUNT) ||
+	    magic_skipped(w->magic))
+		return false;
+	mnt = w->mnt; /* a local: CO-RE relocates the access to the kernel's type only */
+	if (BPF_CORE_READ(mnt, mnt_flags) & K_MNT_INTERNAL)
+		return false;
+	wfile_data_key(w);
+	return true;
 }
 
 #endif

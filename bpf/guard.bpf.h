@@ -113,29 +113,6 @@ static __always_inline __u64 inode_ctime_ns(struct inode *inode, __u32 *queried)
 	}
 }
 
-/*
- * The first bytes of a kernel struct, read with one helper call: a field
- * that lies there (its offset relocated for the running kernel) is taken
- * from the copy, one that does not is read by itself. The open and close
- * of every file a job reads come here: one call for the head of the file,
- * of its inode and of its super block, rather than one per field.
- */
-struct ghead {
-	__u64 w[16];
-};
-
-#define GH_IN(T, f, ctype)                                                                         \
-	(bpf_core_field_exists(T, f) && bpf_core_field_size(T, f) == sizeof(ctype) &&              \
-	 bpf_core_field_offset(T, f) + sizeof(ctype) <= sizeof(struct ghead))
-#define GH_AT(h, T, f, ctype) (*(ctype *)((char *)(h) + bpf_core_field_offset(T, f)))
-#define GH_GET(h, p, T, f, ctype)                                                                  \
-	(GH_IN(T, f, ctype) ? GH_AT(h, T, f, ctype) : (ctype)BPF_CORE_READ((T *)(p), f))
-
-static __always_inline int gh_read(struct ghead *h, const void *p)
-{
-	return bpf_probe_read_kernel(h, sizeof(*h), p);
-}
-
 /* What a snapshot needs of an inode, besides its writers. */
 struct gtimes {
 	__u64 size, mtime_ns, ctime_ns;

@@ -62,7 +62,8 @@ static __always_inline bool foreign_ns(void)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 
-	return host_mntns && BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum) != host_mntns;
+	/* plain loads through the task's BTF pointer: no helper call */
+	return host_mntns && t->nsproxy && t->nsproxy->mnt_ns->ns.inum != host_mntns;
 }
 
 /* A hint, at most one per period machine-wide. */
@@ -90,21 +91,18 @@ static __always_inline void release_hint(void)
  * A file was installed at fd (or, with INUSE_EVF_FIXED, in io_uring slot
  * fd) of the current process for writing: track its inode, tell the daemon.
  */
-static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, __u32 evflags)
+static __always_inline int track_open(const struct wfile *w, int fd, __u32 open_flags,
+				      __u32 evflags)
 {
+	struct inode *name_inode = w->name_inode, *inode = w->inode;
+	struct dentry *dentry = w->dentry;
 	struct inuse_inode *st, fresh = {};
-	struct inode *name_inode, *inode;
-	struct inuse_key key;
+	struct inuse_key key = w->key;
 	struct inuse_ev *e;
-	struct dentry *dentry;
 	bool urgent = false, want_name = true;
 	__u32 tgid = cur_tgid(), own = 0;
 	__u64 now;
 
-	name_inode = BPF_CORE_READ(f, f_inode);
-	inode = data_inode(name_inode);
-	dentry = BPF_CORE_READ(f, f_path.dentry);
-	inode_key(inode, &key);
 	now = bpf_ktime_get_boot_ns();
 	if (guard_active)
 		own = guard_note(&key, inode, true, 0);
@@ -150,9 +148,9 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
 	e->inode_ptr = (__u64)inode;
 	e->dentry_ptr = (__u64)dentry;
 	e->name_inode_ptr = (__u64)name_inode;
-	e->sb_dev = BPF_CORE_READ(name_inode, i_sb, s_dev);
-	e->f_flags = BPF_CORE_READ(f, f_flags);
-	e->f_mode = BPF_CORE_READ(f, f_mode);
+	e->sb_dev = w->sb_dev;
+	e->f_flags = w->f_flags;
+	e->f_mode = w->f_mode;
 	e->open_flags = open_flags;
 	if (!(evflags & INUSE_EVF_FIXED) && fd_cloexec(fd))
 		e->open_flags |= K_O_CLOEXEC;
@@ -173,7 +171,7 @@ static __always_inline int track_open(struct file *f, int fd, __u32 open_flags, 
  * only the first test and a read-only one the second. */
 static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 {
-	struct file *f;
+	struct wfile w;
 
 	if (ret < 0)
 		return 0;
@@ -181,10 +179,9 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 		guard_on_open((int)ret);
 	if (!(open_flags & FLAGS_UNKNOWN) && (open_flags & K_O_ACCMODE) == 0)
 		return 0;
-	f = fd_file((int)ret);
-	if (!file_is_writer(f))
+	if (!writer_file(fd_file((int)ret), &w))
 		return 0;
-	return track_open(f, (int)ret, open_flags & ~FLAGS_UNKNOWN, evflags);
+	return track_open(&w, (int)ret, open_flags & ~FLAGS_UNKNOWN, evflags);
 }
 
 /* The flags the opener passed, read from the saved user registers. */
@@ -252,34 +249,35 @@ static __always_inline bool is_uring_file(struct file *f)
 static __always_inline int on_fd_drop(int fd)
 {
 	struct inuse_inode *st;
-	struct inuse_key key;
-	struct inode *inode;
+	struct wfile w;
 	struct file *f;
 
 	f = fd_file(fd);
 	if (guard_active)
 		guard_on_close(f);
 	release_hint();
+	/* most closes are of files not open for writing: their mode alone,
+	 * one small read, before the heads */
 	if (!f || !(BPF_CORE_READ(f, f_mode) & K_FMODE_WRITE))
 		return 0;
-	inode = BPF_CORE_READ(f, f_inode);
-	if (!inode)
+	if (!wfile_head(f, &w) || !wfile_inode(&w))
 		return 0;
-	if ((BPF_CORE_READ(inode, i_mode) & K_S_IFMT) != K_S_IFREG) {
+	if ((w.i_mode & K_S_IFMT) != K_S_IFREG) {
 		/* a ring that holds fixed files: they go with it */
 		if ((holder_flags(cur_tgid()) & INUSE_HOLDER_URING) && is_uring_file(f))
 			emit_simple(INUSE_EV_HINT, INUSE_HINT_URING_CLOSE, NULL, 0, -1, false);
 		return 0; /* pipes, sockets, devices */
 	}
-	inode_key(inode, &key);
-	st = bpf_map_lookup_elem(&inodes, &key);
-	if (!st && is_overlay(inode)) {
-		inode = data_inode(inode);
-		inode_key(inode, &key);
-		st = bpf_map_lookup_elem(&inodes, &key);
+	if (w.magic == K_BTRFS_MAGIC)
+		inode_key(w.name_inode, &w.key);
+	st = bpf_map_lookup_elem(&inodes, &w.key);
+	if (!st && w.magic == K_OVERLAYFS_MAGIC) {
+		w.inode = data_inode(w.name_inode);
+		inode_key(w.inode, &w.key);
+		st = bpf_map_lookup_elem(&inodes, &w.key);
 	}
 	if (st)
-		emit_simple(INUSE_EV_CLOSE, 0, &key, (__u64)inode, fd, st->watch != 0);
+		emit_simple(INUSE_EV_CLOSE, 0, &w.key, (__u64)w.inode, fd, st->watch != 0);
 	return 0;
 }
 
@@ -529,6 +527,7 @@ int BPF_PROG(on_uring_complete, void *ctx_, struct io_kiocb *req, struct io_urin
 	struct io_kiocb___inuse *r = (void *)req;
 	__u8 op = BPF_CORE_READ(req, opcode);
 	struct io_open___inuse *open;
+	struct wfile w;
 	__u32 slot, idx;
 	struct file *f;
 	int res;
@@ -549,9 +548,9 @@ int BPF_PROG(on_uring_complete, void *ctx_, struct io_kiocb *req, struct io_urin
 		return on_open(res, FLAGS_UNKNOWN, INUSE_EVF_URING);
 	idx = slot == K_FILE_INDEX_ALLOC ? (__u32)res : slot - 1;
 	f = uring_slot_file(BPF_CORE_READ(r, ctx), idx);
-	if (!file_is_writer(f))
+	if (!writer_file(f, &w))
 		return 0;
-	return track_open(f, (int)idx, 0, INUSE_EVF_URING | INUSE_EVF_FIXED);
+	return track_open(&w, (int)idx, 0, INUSE_EVF_URING | INUSE_EVF_FIXED);
 }
 
 /* ---- scans, run by the daemon through BPF iterators ---- */

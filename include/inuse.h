@@ -110,11 +110,14 @@ INUSE_API size_t inuse_result__count(const struct inuse_result *r);
 INUSE_API const struct inuse_file *inuse_result__file(const struct inuse_result *r, size_t i);
 /* wait: 1 when every path became free, 0 at the timeout. */
 INUSE_API int inuse_result__done(const struct inuse_result *r);
-/* The answer as the daemon sent it (JSON). */
+/* The answer as JSON, in the full form of docs/protocol.md: as the daemon
+ * sent it, or, for a check (asked in the compact form), made from its rows
+ * on the first call. */
 INUSE_API const char *inuse_result__json(const struct inuse_result *r);
 INUSE_API void inuse_result__free(struct inuse_result *r);
 
-/* What to do with each path before copying it. Errors: -EPROTO (bad
+/* What to do with each path before copying it (asked in the compact form:
+ * one row per path, read without a JSON tree). Errors: -EPROTO (bad
  * answer), -EBUSY (the daemon is at a bound: too many clients, waits or
  * subscriptions, of all users or of this one; try later), -EREMOTEIO (the
  * daemon refused: bad request), transport errors. */

@@ -6,7 +6,9 @@
  * states, decisions, tokens, methods as argument lists, names as strings
  * or byte arrays; "busy" as -EBUSY). Invariants: the count is the files
  * array's size, every string is as long as the result says it is and
- * readable, a method is NULL-terminated; no crash, no leak.
+ * readable, a method is NULL-terminated; no crash, no leak. The same
+ * bytes as the compact answer of a check (rows, and the full text made
+ * from them).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -72,6 +74,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		line[size] = '\0';
 		if (inuse__result_parse(line, size, &r) == 0) {
 			check_result(r, (const char *)data, size);
+			inuse_result__free(r);
+		}
+	}
+	/* the line as the compact answer (rows) to a check of n paths */
+	{
+		static const char *const paths[4] = {"/a", "/b/c", "/d\xff", "/e"};
+		char *line = malloc(size + 1);
+		struct inuse_result *r;
+		size_t n = size % 5;
+
+		if (!line)
+			return 0;
+		memcpy(line, data, size);
+		line[size] = '\0';
+		if (inuse__rows_parse(line, size, paths, n, &r) == 0) {
+			/* rows: one per path; a full answer: its own count */
+			for (size_t i = 0; i < inuse_result__count(r); i++) {
+				const struct inuse_file *f = inuse_result__file(r, i);
+
+				touch(f->path);
+				touch(f->reason);
+				touch(f->rule);
+				touch(f->token);
+				for (size_t a = 0; f->method_argv && f->method_argv[a]; a++)
+					touch(f->method_argv[a]);
+			}
+			touch(inuse_result__json(r));
 			inuse_result__free(r);
 		}
 	}

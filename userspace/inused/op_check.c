@@ -80,20 +80,27 @@ static void add_method(struct strbuf *b, char *const *argv)
 	sb_adds(b, "]");
 }
 
-/* One path of a check: appends its JSON object to b. Written member by
- * member (strings escaped by jansson): this runs for every path of batches
- * of many thousands. */
-static void check_one(struct proto *p, struct conn *c, bool admin, const char *path,
-		      struct path_res *res, struct strbuf *b)
+/*
+ * One path of a check: appends its answer to b. The full form is a JSON
+ * object; the compact form (docs/protocol.md) a row
+ * ["state","decision","reason","rule","when_open","token"|null,size|null]
+ * with every other member, when there is one, in an object at its end,
+ * and no echo of the path. Written member by member (strings escaped by
+ * jansson): this runs for every path of batches of many thousands.
+ */
+static void check_one(struct proto *p, struct conn *c, bool admin, bool compact, const char *path,
+		      struct path_res *res, struct strbuf *b, struct strbuf *x)
 {
 	struct tracker *t = p->t;
 	struct verdict v = {0};
 	const struct rule *r;
 	struct entry *e = res->e;
+	char tok[TOKEN_TEXT_MAX];
+	long long size = -1;
+	size_t mid;
 
-	sb_adds(b, "{\"path\":");
-	render_name(b, path);
-	sb_printf(b, ",\"state\":\"%s\"", path_state_name(res->ps));
+	tok[0] = '\0';
+	sb_reset(x);
 	r = policy_match(p->pol, path);
 	switch (res->ps) {
 	case PS_MISSING:
@@ -105,13 +112,12 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 		break;
 	case PS_ERROR:
 		v = (struct verdict){.decision = DEC_FLAG, .reason = "error", .rule = r->name};
-		sb_adds(b, ",\"error\":");
-		proto_add_str(b, strerror(res->err));
+		sb_adds(x, ",\"error\":");
+		proto_add_str(x, strerror(res->err));
 		break;
 	case PS_OPEN:
 	case PS_NOT_OPEN: {
 		uint64_t now = clock_boot_ns(), age = 0, quiet = UINT64_MAX;
-		char tok[TOKEN_TEXT_MAX];
 		struct token_facts tk;
 
 		if (e) {
@@ -124,26 +130,64 @@ static void check_one(struct proto *p, struct conn *c, bool admin, const char *p
 		policy_decide(r, res->ps == PS_OPEN, age, quiet, &v);
 		token_fill(p, &res->st, e, &tk);
 		token_seal(&p->tk, &tk, tok);
-		/* the token is base64url and dots: nothing to escape */
-		sb_printf(b, ",\"token\":\"%s\",\"size\":%lld", tok, (long long)res->st.st_size);
+		size = (long long)res->st.st_size;
 		if (e && proto_visible(e, admin, c->peer.uid))
-			render_entry_members(t, e, b);
+			render_entry_members(t, e, x);
 		break;
 	}
 	}
 	count_decision(p, v.decision);
+	mid = x->len; /* the full form has what follows after the rule */
+	if (v.decision == DEC_DEFER)
+		sb_printf(x, ",\"retry_after\":%.9g,\"defer_max\":%.9g,\"fallback\":\"%s\"",
+			  (double)v.retry_after_ns / 1e9, (double)v.defer_max_ns / 1e9,
+			  decision_name(v.fallback));
+	if (v.method)
+		add_method(x, v.method);
+	if (r->quiet_ns)
+		sb_printf(x, ",\"quiet\":%.9g", (double)r->quiet_ns / 1e9);
+	if (compact) {
+		sb_adds(b, "[\"");
+		sb_adds(b, path_state_name(res->ps));
+		sb_adds(b, "\",\"");
+		sb_adds(b, decision_name(v.decision));
+		sb_adds(b, "\",");
+		proto_add_str(b, v.reason ? v.reason : "policy");
+		sb_add(b, ",", 1);
+		proto_add_str(b, v.rule ? v.rule : "default");
+		sb_adds(b, ",\"");
+		sb_adds(b, r->method ? "method" : decision_name(r->open));
+		sb_adds(b, "\",");
+		/* the token is base64url and dots: nothing to escape */
+		if (tok[0]) {
+			sb_add(b, "\"", 1);
+			sb_adds(b, tok);
+			sb_adds(b, "\",");
+			sb_add_u64(b, (uint64_t)size);
+		} else {
+			sb_adds(b, "null,null");
+		}
+		if (x->len) {
+			sb_adds(b, ",{");
+			sb_add(b, x->buf + 1, x->len - 1);
+			sb_add(b, "}", 1);
+		}
+		sb_add(b, "]", 1);
+		return;
+	}
+	sb_adds(b, "{\"path\":");
+	render_name(b, path);
+	sb_printf(b, ",\"state\":\"%s\"", path_state_name(res->ps));
+	if (tok[0])
+		sb_printf(b, ",\"token\":\"%s\",\"size\":%lld", tok, size);
+	if (mid)
+		sb_add(b, x->buf, mid);
 	sb_printf(b, ",\"decision\":\"%s\",\"reason\":", decision_name(v.decision));
 	proto_add_str(b, v.reason ? v.reason : "policy");
 	sb_adds(b, ",\"rule\":");
 	proto_add_str(b, v.rule ? v.rule : "default");
-	if (v.decision == DEC_DEFER)
-		sb_printf(b, ",\"retry_after\":%.9g,\"defer_max\":%.9g,\"fallback\":\"%s\"",
-			  (double)v.retry_after_ns / 1e9, (double)v.defer_max_ns / 1e9,
-			  decision_name(v.fallback));
-	if (v.method)
-		add_method(b, v.method);
-	if (r->quiet_ns)
-		sb_printf(b, ",\"quiet\":%.9g", (double)r->quiet_ns / 1e9);
+	if (x->len > mid)
+		sb_add(b, x->buf + mid, x->len - mid);
 	sb_printf(b, ",\"when_open\":\"%s\"", r->method ? "method" : decision_name(r->open));
 	sb_add(b, "}", 1);
 }
@@ -152,6 +196,7 @@ struct check_job {
 	struct job j;
 	struct namev paths;
 	size_t next;
+	bool compact; /* rows, not objects (docs/protocol.md, "check") */
 };
 
 static bool check_step(struct proto *p, struct job *jb)
@@ -159,13 +204,13 @@ static bool check_step(struct proto *p, struct job *jb)
 	struct check_job *cj = (struct check_job *)jb;
 	struct path_res res[PROTO_LOOKUP_BATCH];
 	struct conn *c = jb->c;
-	struct strbuf b = {0};
+	struct strbuf b = {0}, x = {0};
 	size_t n;
 
 	tracker_sync(p->t);
 	if (cj->next == 0) {
 		proto_add_id(&b, jb->id);
-		sb_adds(&b, ",\"ok\":true,\"files\":[");
+		sb_adds(&b, cj->compact ? ",\"ok\":true,\"rows\":[" : ",\"ok\":true,\"files\":[");
 	}
 	for (size_t done = 0; done < JOB_TURN && cj->next < cj->paths.n; done += n) {
 		n = cj->paths.n - cj->next;
@@ -175,7 +220,8 @@ static bool check_step(struct proto *p, struct job *jb)
 		for (size_t i = 0; i < n; i++) {
 			if (cj->next + i)
 				sb_add(&b, ",", 1);
-			check_one(p, c, c->admin, cj->paths.v[cj->next + i], &res[i], &b);
+			check_one(p, c, c->admin, cj->compact, cj->paths.v[cj->next + i], &res[i],
+				  &b, &x);
 		}
 		cj->next += n;
 	}
@@ -183,6 +229,7 @@ static bool check_step(struct proto *p, struct job *jb)
 		sb_printf(&b, "],\"count\":%zu}\n", cj->paths.n);
 	proto_job_send(jb, &b);
 	sb_free(&b);
+	sb_free(&x);
 	return cj->next == cj->paths.n;
 }
 
@@ -206,6 +253,7 @@ void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		free(cj);
 		return;
 	}
+	cj->compact = json_is_true(json_object_get(req, "compact"));
 	cj->j.step = check_step;
 	cj->j.free = check_free;
 	cj->j.bytes = cj->paths.bytes + sizeof(*cj);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -301,6 +302,22 @@ static void lookup_state(struct proto *p, int fd, struct path_res *r)
 		r->ps = PS_OPEN;
 }
 
+/* Closes fds[0..n) (-1: none): a run of consecutive numbers, as the
+ * lookups of a batch mostly get, with one close_range(2). */
+static void close_all(const int *fds, size_t n)
+{
+	for (size_t i = 0, j; i < n; i = j) {
+		j = i + 1;
+		if (fds[i] < 0)
+			continue;
+		while (j < n && fds[j] == fds[j - 1] + 1)
+			j++;
+		if (j - i == 1 || syscall(SYS_close_range, fds[i], fds[j - 1], 0) != 0)
+			for (size_t k = i; k < j; k++)
+				close(fds[k]);
+	}
+}
+
 void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths, size_t n,
 		       struct path_res *res)
 {
@@ -320,13 +337,10 @@ void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths
 	for (size_t i = 0; i < n; i++)
 		lookup_as_client(paths[i], &res[i], &fds[i]);
 	creds_leave();
-	for (size_t i = 0; i < n; i++) {
-		if (fds[i] < 0)
-			continue;
-		if (res[i].ps == PS_NOT_OPEN)
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0 && res[i].ps == PS_NOT_OPEN)
 			lookup_state(p, fds[i], &res[i]);
-		close(fds[i]);
-	}
+	close_all(fds, n);
 }
 
 int under_init(struct tracker *t, const char *dir, struct under *u)

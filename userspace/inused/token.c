@@ -56,19 +56,23 @@ int token_key_init(struct token_key *k)
 	return 0;
 }
 
-/* XORs the keystream of (instance, nonce) over n bytes at p. */
+/* XORs the keystream of (instance, nonce) over n bytes at p: block j is
+ * SipHash of the 24 bytes (instance, nonce, j), all little-endian; the
+ * state after the first two words is shared by every block. */
 static void keystream(const struct token_key *k, uint64_t instance, uint64_t nonce, uint8_t *p,
 		      size_t n)
 {
-	uint8_t blk[24];
+	struct siphash_state head;
 
-	put64(blk, instance);
-	put64(blk + 8, nonce);
+	siphash_init(&head, &k->enc);
+	siphash_word(&head, instance);
+	siphash_word(&head, nonce);
 	for (size_t j = 0; j * 8 < n; j++) {
+		struct siphash_state s = head;
 		uint8_t ks[8];
 
-		put64(blk + 16, j);
-		put64(ks, siphash24(&k->enc, blk, sizeof(blk)));
+		siphash_word(&s, j);
+		put64(ks, siphash_final(&s, 24, NULL));
 		for (size_t i = 0; i < 8 && j * 8 + i < n; i++)
 			p[j * 8 + i] ^= ks[i];
 	}
@@ -115,7 +119,16 @@ void token_seal(struct token_key *k, const struct token_facts *f, char out[TOKEN
 	put64(bin + HEAD_LEN + FACTS_LEN, siphash24(&k->mac, bin, HEAD_LEN + FACTS_LEN));
 
 	memcpy(out, PREFIX, o);
-	for (size_t i = 0; i < BIN_LEN; i++) {
+	/* three bytes to four characters, then the rest (BIN_LEN % 3) */
+	for (size_t i = 0; i + 3 <= BIN_LEN; i += 3) {
+		acc = (uint32_t)bin[i] << 16 | (uint32_t)bin[i + 1] << 8 | bin[i + 2];
+		out[o++] = b64[acc >> 18];
+		out[o++] = b64[(acc >> 12) & 63];
+		out[o++] = b64[(acc >> 6) & 63];
+		out[o++] = b64[acc & 63];
+	}
+	acc = 0;
+	for (size_t i = BIN_LEN - BIN_LEN % 3; i < BIN_LEN; i++) {
 		acc = acc << 8 | bin[i];
 		bits += 8;
 		while (bits >= 6) {

@@ -7,18 +7,10 @@
 #include <unistd.h>
 
 #include "common/jname.h"
+#include "common/strbuf.h"
 #include "inuse.h"
 #include "lib/internal.h"
-
-struct inuse_result {
-	char *line;
-	json_t *root;
-	struct inuse_file *files;
-	char **names;	     /* paths sent as byte arrays, decoded; one per file */
-	const char ***argvs; /* method arguments, one array per file */
-	size_t n;
-	int done;
-};
+#include "lib/result.h"
 
 static const char *const decisions[] = {"copy", "defer", "skip", "flag", "snapshot"};
 #define NDECISIONS (int)(sizeof(decisions) / sizeof(decisions[0]))
@@ -61,7 +53,10 @@ int inuse_result__done(const struct inuse_result *r)
 
 const char *inuse_result__json(const struct inuse_result *r)
 {
-	return r->line;
+	/* a compact answer is given in the full form, made once */
+	if (r->extra && !r->full)
+		((struct inuse_result *)r)->full = inuse__rows_full(r);
+	return r->full ? r->full : r->line;
 }
 
 void inuse_result__free(struct inuse_result *r)
@@ -69,6 +64,11 @@ void inuse_result__free(struct inuse_result *r)
 	if (!r)
 		return;
 	json_decref(r->root);
+	for (size_t i = 0; r->extra && i < r->n; i++)
+		json_decref(r->extra[i]);
+	free(r->extra);
+	free(r->arena);
+	free(r->full);
 	for (size_t i = 0; r->files && i < r->n; i++)
 		if (r->files[i].fd >= 0)
 			close(r->files[i].fd);
@@ -88,9 +88,7 @@ static const char *str(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* A method: an array of strings, as a NULL-terminated argv (pointing
- * into the answer); NULL when absent or not an array of strings. */
-static const char **method_argv(json_t *m)
+const char **inuse__method_argv(json_t *m)
 {
 	size_t n = json_array_size(m), i;
 	const char **v;
@@ -122,6 +120,7 @@ int inuse__result_parse(char *line, size_t len, struct inuse_result **out)
 		return -ENOMEM;
 	}
 	r->line = line;
+	r->len = len;
 	r->root = json_loadb(r->line, len, 0, NULL);
 	if (!json_is_object(r->root)) {
 		inuse_result__free(r);
@@ -167,7 +166,7 @@ int inuse__result_parse(char *line, size_t len, struct inuse_result **out)
 		x->reason = str(f, "reason");
 		x->rule = str(f, "rule");
 		x->token = str(f, "token");
-		r->argvs[i] = method_argv(json_object_get(f, "method"));
+		r->argvs[i] = inuse__method_argv(json_object_get(f, "method"));
 		x->method_argv = r->argvs[i];
 		x->retry_after = json_number_value(json_object_get(f, "retry_after"));
 		x->defer_max = json_number_value(json_object_get(f, "defer_max"));
@@ -217,15 +216,21 @@ static json_t *path_array(const char *const *paths, size_t n)
 int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
 			struct inuse_result **out)
 {
-	json_t *req, *a;
+	struct strbuf b = {0};
+	char *line = NULL;
+	size_t len = 0;
+	int err;
 
 	if (!n)
 		return -EINVAL;
-	a = path_array(paths, n);
-	if (!a)
-		return -ENOMEM;
-	req = json_pack("{s:s, s:o}", "op", "check", "paths", a);
-	return req ? exchange(c, req, out) : -ENOMEM;
+	/* the compact form: no JSON tree built on either side per path */
+	err = inuse__rows_request(&b, "check", paths, n);
+	if (!err)
+		err = inuse_client__call(c, b.buf, b.len, &line, &len);
+	sb_free(&b);
+	if (err)
+		return err;
+	return inuse__rows_parse(line, len, paths, n, out);
 }
 
 int inuse_client__snapshot(struct inuse_client *c, const char *const *paths, size_t n,

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * test_compact.c - check in the compact form (rows, docs/protocol.md) says
+ * what the full form says: for files closed, open (with writers), open
+ * under rules that skip, flag with a quiet period, or name a method,
+ * missing, not regular, not a usable path, and named by bytes that are not
+ * UTF-8, libinuse's result (read from the rows) and its text (made from
+ * them) match the full answer member for member (tokens aside: each seal
+ * has its own nonce, so both are verified instead); the rows echo no
+ * path; libinuse still reads a full answer (a daemon without the compact
+ * form), and refuses rows that are not one per path.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/jname.h"
+#include "common/strbuf.h"
+#include "inuse.h"
+#include "lib/internal.h"
+#include "tdaemon.h"
+
+static struct tdaemon D;
+static char dir[PATH_MAX], conf[PATH_MAX];
+
+static const char conf1[] =
+    "policy = {\n"
+    "  default = { open = \"defer\"; defer_max = \"2s\"; fallback = \"flag\"; };\n"
+    "  rules = (\n"
+    "    { name = \"logs\"; match = [ \"*.log\" ]; open = \"flag\"; quiet = \"1s\"; },\n"
+    "    { name = \"scratch\"; match = [ \"*.tmp\" ]; open = \"skip\"; },\n"
+    "    { name = \"db\"; match = [ \"*.sqlite\" ];\n"
+    "      method = [ \"sqlite3\", \"{path}\", \"{dest}\" ]; open = \"defer\"; defer_max = \"1s\"; "
+    "}\n"
+    "  );\n"
+    "};\n";
+
+static int group_setup(void **state)
+{
+	const char *args[3];
+	FILE *f;
+
+	if (geteuid() != 0)
+		return td_must_run() ? -1 : 0;
+	strcpy(dir, "/var/tmp/inuse-c-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(conf, sizeof(conf), "%s/inused.conf", dir);
+	f = fopen(conf, "w");
+	if (!f)
+		return -1;
+	fputs(conf1, f);
+	fclose(f);
+	args[0] = "--config";
+	args[1] = conf;
+	args[2] = NULL;
+	if (td_start(&D, args) != 0)
+		return td_must_run() ? -1 : 0;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	td_stop(&D);
+	return td_rmtree(dir);
+}
+
+static struct inuse_client *client(void)
+{
+	struct inuse_client_opts o = {.sz = sizeof(o), .socket_path = D.sock, .timeout_ms = 10000};
+	struct inuse_client *c = NULL;
+
+	assert_int_equal(inuse_client__open(&o, &c), 0);
+	return c;
+}
+
+#define NPATHS 10
+
+static char names[NPATHS][PATH_MAX];
+
+/* The paths asked about; fds[] hold some open for writing. */
+static void make_files(const char **paths, int *fds)
+{
+	static const char *const base[] = {
+	    "closed.dat",   "open.dat", "scratch.tmp",	   "app.log",	 "data.sqlite",
+	    "nothing-here", NULL,	"bad\xff\xfe.dat", "closed.log", NULL};
+
+	for (int i = 0; i < NPATHS; i++) {
+		if (i == 6)
+			snprintf(names[i], PATH_MAX, "%s", dir); /* a directory */
+		else if (i == 9)
+			snprintf(names[i], PATH_MAX, "relative/path"); /* not usable */
+		else
+			snprintf(names[i], PATH_MAX, "%s/%s", dir, base[i]);
+		paths[i] = names[i];
+		fds[i] = -1;
+	}
+	td_touch(paths[0]);
+	td_touch(paths[8]);
+	for (int i = 1; i <= 4; i++)
+		fds[i] = open(paths[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	fds[7] = open(paths[7], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	for (int i = 0; i < NPATHS; i++)
+		if (i == 7 || (i >= 1 && i <= 4))
+			assert_true(fds[i] >= 0);
+}
+
+/* The full form, asked for raw. */
+static char *full_answer(struct inuse_client *c, const char **paths, size_t n, size_t *len)
+{
+	struct strbuf b = {0};
+	char *line = NULL;
+
+	sb_adds(&b, "{\"op\":\"check\",\"id\":5,\"paths\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sb_adds(&b, ",");
+		jname_append(&b, paths[i], strlen(paths[i]));
+	}
+	sb_adds(&b, "]}");
+	assert_int_equal(inuse_client__call(c, b.buf, b.len, &line, len), 0);
+	sb_free(&b);
+	return line;
+}
+
+/* Is the token that check gave for paths[i] one verify accepts as
+ * unchanged? */
+static void assert_token_good(struct inuse_client *c, const char *path, const char *token)
+{
+	struct inuse_result *v;
+
+	assert_int_equal(inuse_client__verify(c, &path, &token, 1, &v), 0);
+	assert_int_equal(inuse_result__file(v, 0)->consistent, 1);
+	inuse_result__free(v);
+}
+
+static void test_compact_matches_full(void **state)
+{
+	const char *paths[NPATHS];
+	struct inuse_client *c;
+	struct inuse_result *r;
+	int fds[NPATHS];
+	json_t *full, *made;
+	size_t len;
+	char *line;
+
+	td_need(&D);
+	make_files(paths, fds);
+	c = client();
+	/* the writers are in the table before either answer */
+	assert_true(td_wait_state(&D, paths[4], "open"));
+	assert_int_equal(inuse_client__check(c, paths, NPATHS, &r), 0);
+	line = full_answer(c, paths, NPATHS, &len);
+	full = json_loadb(line, len, 0, NULL);
+	made = json_loads(inuse_result__json(r), 0, NULL);
+	assert_non_null(full);
+	assert_non_null(made);
+	assert_int_equal(inuse_result__count(r), NPATHS);
+	assert_int_equal(json_array_size(json_object_get(made, "files")), NPATHS);
+	assert_int_equal(json_integer_value(json_object_get(made, "count")), NPATHS);
+	for (size_t i = 0; i < NPATHS; i++) {
+		json_t *a = json_array_get(json_object_get(full, "files"), i);
+		json_t *b = json_array_get(json_object_get(made, "files"), i);
+		const struct inuse_file *f = inuse_result__file(r, i);
+		const char *ta = json_string_value(json_object_get(a, "token"));
+		const char *tb = json_string_value(json_object_get(b, "token"));
+
+		/* a token each, or none */
+		assert_true((ta == NULL) == (tb == NULL));
+		assert_true((f->token == NULL) == (ta == NULL));
+		if (tb) {
+			assert_string_equal(tb, f->token);
+			assert_token_good(c, paths[i], f->token);
+		}
+		json_object_del(a, "token");
+		json_object_del(b, "token");
+		if (!json_equal(a, b)) {
+			char *sa = json_dumps(a, JSON_SORT_KEYS),
+			     *sb = json_dumps(b, JSON_SORT_KEYS);
+
+			fail_msg("path %zu:\nfull    %s\ncompact %s", i, sa, sb);
+		}
+		/* the struct as the full form's parser fills it */
+		assert_string_equal(f->path, paths[i]);
+		assert_string_equal(inuse_state_name(f->state),
+				    json_string_value(json_object_get(a, "state")));
+		assert_string_equal(f->reason, json_string_value(json_object_get(a, "reason")));
+		assert_string_equal(f->rule, json_string_value(json_object_get(a, "rule")));
+		assert_int_equal(f->nwriters, json_array_size(json_object_get(a, "writers")));
+		assert_true(f->size ==
+			    (unsigned long long)json_integer_value(json_object_get(a, "size")));
+	}
+	/* what each path was */
+	assert_int_equal(inuse_result__file(r, 0)->state, INUSE_NOT_OPEN);
+	assert_int_equal(inuse_result__file(r, 1)->decision, INUSE_DEFER);
+	assert_int_equal(inuse_result__file(r, 1)->nwriters, 1);
+	assert_true(inuse_result__file(r, 1)->defer_max > 1.9);
+	assert_int_equal(inuse_result__file(r, 2)->decision, INUSE_SKIP);
+	assert_int_equal(inuse_result__file(r, 4)->state, INUSE_OPEN);
+	assert_non_null(inuse_result__file(r, 4)->method_argv);
+	assert_string_equal(inuse_result__file(r, 4)->method_argv[0], "sqlite3");
+	assert_int_equal(inuse_result__file(r, 5)->state, INUSE_MISSING);
+	assert_int_equal(inuse_result__file(r, 6)->state, INUSE_NOT_REGULAR);
+	assert_int_equal(inuse_result__file(r, 7)->state, INUSE_OPEN);
+	assert_int_equal(inuse_result__file(r, 9)->state, INUSE_ERROR);
+	json_decref(full);
+	json_decref(made);
+	free(line);
+	inuse_result__free(r);
+	for (int i = 0; i < NPATHS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	inuse_client__free(c);
+}
+
+/* The rows on the wire: one per path, no path echoed. */
+static void test_rows_echo_no_path(void **state)
+{
+	const char *p[2];
+	struct inuse_client *c;
+	json_t *root, *rows;
+	char req[2 * PATH_MAX + 64], *line = NULL;
+	size_t len;
+
+	td_need(&D);
+	snprintf(names[0], PATH_MAX, "%s/echo-a", dir);
+	snprintf(names[1], PATH_MAX, "%s/echo-b", dir);
+	p[0] = names[0];
+	p[1] = names[1];
+	td_touch(p[0]);
+	c = client();
+	snprintf(req, sizeof(req),
+		 "{\"op\":\"check\",\"compact\":true,\"id\":\"x\",\"paths\":[\"%s\",\"%s\"]}", p[0],
+		 p[1]);
+	assert_int_equal(inuse_client__call(c, req, strlen(req), &line, &len), 0);
+	assert_int_equal(strncmp(line, "{\"id\":\"x\",\"ok\":true,\"rows\":[", 28), 0);
+	assert_null(strstr(line, "echo-"));
+	root = json_loads(line, 0, NULL);
+	rows = json_object_get(root, "rows");
+	assert_int_equal(json_array_size(rows), 2);
+	assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 0), 0)),
+			    "not_open");
+	assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 1), 0)),
+			    "missing");
+	json_decref(root);
+	free(line);
+	inuse_client__free(c);
+}
+
+/* A full answer (from a daemon without the compact form) is read as
+ * before; rows that are not one per path are refused. */
+static void test_rows_parser_fallback_and_count(void **state)
+{
+	const char *p[2];
+	struct inuse_client *c;
+	struct inuse_result *r;
+	char req[2 * PATH_MAX + 64], *line = NULL, *copy;
+	size_t len;
+
+	td_need(&D);
+	snprintf(names[0], PATH_MAX, "%s/fb-a", dir);
+	snprintf(names[1], PATH_MAX, "%s/fb-b", dir);
+	p[0] = names[0];
+	p[1] = names[1];
+	td_touch(p[0]);
+	c = client();
+	line = full_answer(c, p, 2, &len);
+	assert_int_equal(inuse__rows_parse(line, len, p, 2, &r), 0);
+	assert_int_equal(inuse_result__count(r), 2);
+	assert_string_equal(inuse_result__file(r, 0)->path, p[0]);
+	assert_int_equal(inuse_result__file(r, 1)->state, INUSE_MISSING);
+	inuse_result__free(r);
+	snprintf(req, sizeof(req), "{\"op\":\"check\",\"compact\":true,\"paths\":[\"%s\",\"%s\"]}",
+		 p[0], p[1]);
+	assert_int_equal(inuse_client__call(c, req, strlen(req), &line, &len), 0);
+	copy = strdup(line);
+	/* two rows for one path, and for three */
+	assert_int_equal(inuse__rows_parse(line, len, p, 1, &r), -EPROTO);
+	assert_int_equal(
+	    inuse__rows_parse(strdup(copy), len, (const char *[]){p[0], p[1], p[0]}, 3, &r),
+	    -EPROTO);
+	assert_int_equal(inuse__rows_parse(copy, len, p, 2, &r), 0);
+	assert_int_equal(inuse_result__file(r, 0)->state, INUSE_NOT_OPEN);
+	inuse_result__free(r);
+	inuse_client__free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_compact_matches_full),
+	    cmocka_unit_test(test_rows_echo_no_path),
+	    cmocka_unit_test(test_rows_parser_fallback_and_count),
+	};
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	td_filter_tests();
+	return cmocka_run_group_tests_name("check in the compact form", tests, group_setup,
+					   group_teardown);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * result.h - what an answer of check, verify, wait or snapshot holds
+ * (libinuse's own; the struct is opaque to callers).
+ */
+#ifndef INUSE_LIB_RESULT_H
+#define INUSE_LIB_RESULT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "inuse.h"
+
+struct inuse_result {
+	char *line; /* the answer as the daemon sent it */
+	size_t len;
+	json_t *root; /* the answer's tree (full form) */
+	struct inuse_file *files;
+	char **names;	     /* paths sent as byte arrays, decoded; one per file */
+	const char ***argvs; /* method arguments, one array per file */
+	size_t n;
+	int done;
+	/* a compact check answer (rows.c): */
+	json_t **extra; /* per row: its other members, or NULL */
+	char *arena;	/* the rows' strings, decoded, and the paths asked about */
+	char *full;	/* the full form, made when inuse_result__json asks */
+};
+
+/* A method: an array of strings, as a NULL-terminated argv (pointing
+ * into m); NULL when absent or not an array of strings. */
+const char **inuse__method_argv(json_t *m);
+
+/* The full form of a compact answer (malloc'ed), NULL when out of
+ * memory. */
+char *inuse__rows_full(const struct inuse_result *r);
+
+#endif

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * rows.c - check in the compact form (docs/protocol.md, "check"): the
+ * request written straight from the paths, and the answer's rows read
+ * straight from its text into the result: one row per path, in order,
+ * with no echo of the path (the caller has it). Only a row's rare other
+ * members (writers, an error, a method...) are parsed into a JSON tree.
+ * The full form of the answer is made from the rows when a caller asks
+ * for the text (inuse_result__json).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/jname.h"
+#include "common/strbuf.h"
+#include "lib/internal.h"
+#include "lib/result.h"
+
+/* The members of a row, in order; ROW_EXTRA is optional. */
+enum {
+	ROW_STATE,
+	ROW_DECISION,
+	ROW_REASON,
+	ROW_RULE,
+	ROW_WHEN_OPEN,
+	ROW_TOKEN,
+	ROW_SIZE,
+	ROW_EXTRA
+};
+#define ROW_MAX (ROW_EXTRA + 1)
+
+/* The raw text of a JSON value. */
+struct span {
+	const char *s;
+	size_t n;
+};
+
+static const char *ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Where the JSON value at p ends (strings and nesting followed; what it
+ * holds is checked when it is decoded), or NULL. */
+static const char *value_end(const char *p, const char *end)
+{
+	size_t depth = 0;
+
+	while (p < end) {
+		char ch = *p;
+
+		if (ch == '"') {
+			/* the next quote not escaped (after an even run of
+			 * backslashes) */
+			const char *q = p + 1, *b;
+
+			for (;; q++) {
+				q = memchr(q, '"', (size_t)(end - q));
+				if (!q)
+					return NULL;
+				for (b = q; b > p + 1 && b[-1] == '\\'; b--)
+					;
+				if ((q - b) % 2 == 0)
+					break;
+			}
+			p = q + 1;
+		} else if (ch == '{' || ch == '[') {
+			depth++;
+			p++;
+			continue;
+		} else if (ch == '}' || ch == ']') {
+			if (depth == 0)
+				return p; /* a scalar ended by its container */
+			depth--;
+			p++;
+		} else if (ch == ',' && depth == 0) {
+			return p;
+		} else {
+			p++;
+			continue;
+		}
+		if (depth == 0)
+			return p;
+	}
+	return depth == 0 ? p : NULL;
+}
+
+/* The values of the row at *pp ('[' v, v, ... ']'); *pp moves past it. */
+static int row_scan(const char **pp, const char *end, struct span *v, size_t *nv)
+{
+	const char *p = ws(*pp, end), *q;
+
+	*nv = 0;
+	if (p >= end || *p != '[')
+		return -EPROTO;
+	for (p++;;) {
+		p = ws(p, end);
+		q = value_end(p, end);
+		if (!q || q == p || *nv == ROW_MAX)
+			return -EPROTO;
+		v[*nv].s = p;
+		while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n' || q[-1] == '\r'))
+			q--;
+		v[(*nv)++].n = (size_t)(q - p);
+		p = ws(q, end);
+		if (p < end && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p < end && *p == ']')
+			break;
+		return -EPROTO;
+	}
+	*pp = p + 1;
+	return *nv >= ROW_EXTRA ? 0 : -EPROTO;
+}
+
+static bool is_null(const struct span *v)
+{
+	return v->n == 4 && !memcmp(v->s, "null", 4);
+}
+
+/* A JSON string, decoded into *arena (NUL-terminated); NULL when v is not
+ * a string. */
+static const char *decode_str(const struct span *v, char **arena)
+{
+	const char *s = *arena;
+
+	if (v->n < 2 || v->s[0] != '"' || v->s[v->n - 1] != '"')
+		return NULL;
+	if (!memchr(v->s, '\\', v->n)) {
+		memcpy(*arena, v->s + 1, v->n - 2);
+		(*arena)[v->n - 2] = '\0';
+		*arena += v->n - 1;
+		return s;
+	}
+	{
+		/* escapes: rare (names of rules, messages) */
+		json_t *j = json_loadb(v->s, v->n, JSON_DECODE_ANY, NULL);
+		size_t len = json_string_length(j);
+
+		if (!json_is_string(j) || len + 2 > v->n) {
+			json_decref(j);
+			return NULL;
+		}
+		memcpy(*arena, json_string_value(j), len);
+		(*arena)[len] = '\0';
+		*arena += len + 1;
+		json_decref(j);
+		return s;
+	}
+}
+
+static int lookup(const char *s, const char *(*name)(int), int n, int dflt)
+{
+	for (int i = 0; s && i < n; i++)
+		if (!strcmp(s, name(i)))
+			return i;
+	return dflt;
+}
+
+static const char *state_name(int i)
+{
+	return inuse_state_name((enum inuse_state)i);
+}
+
+/* copy, defer, skip, flag, snapshot: as the full form's parser takes them */
+static const char *decision_name(int i)
+{
+	return inuse_decision_name((enum inuse_decision)i);
+}
+
+/* Row i into r->files[i]. */
+static int row_fill(struct inuse_result *r, size_t i, const struct span *v, size_t nv, char **arena)
+{
+	struct inuse_file *x = &r->files[i];
+	const char *state = decode_str(&v[ROW_STATE], arena);
+	const char *decision = decode_str(&v[ROW_DECISION], arena);
+	json_t *e = NULL;
+
+	x->reason = decode_str(&v[ROW_REASON], arena);
+	x->rule = decode_str(&v[ROW_RULE], arena);
+	if (!state || !decision || !x->reason || !x->rule || !decode_str(&v[ROW_WHEN_OPEN], arena))
+		return -EPROTO;
+	x->state = (enum inuse_state)lookup(state, state_name, 7, INUSE_ERROR);
+	x->decision = (enum inuse_decision)lookup(decision, decision_name, 5, INUSE_FLAG);
+	if (!is_null(&v[ROW_TOKEN]) && !(x->token = decode_str(&v[ROW_TOKEN], arena)))
+		return -EPROTO;
+	if (!is_null(&v[ROW_SIZE])) {
+		char num[24], *endp;
+
+		if (v[ROW_SIZE].n == 0 || v[ROW_SIZE].n >= sizeof(num) || v[ROW_SIZE].s[0] == '-')
+			return -EPROTO;
+		memcpy(num, v[ROW_SIZE].s, v[ROW_SIZE].n);
+		num[v[ROW_SIZE].n] = '\0';
+		x->size = strtoull(num, &endp, 10);
+		if (*endp)
+			return -EPROTO;
+	}
+	if (nv > ROW_EXTRA) {
+		e = json_loadb(v[ROW_EXTRA].s, v[ROW_EXTRA].n, 0, NULL);
+		if (!json_is_object(e)) {
+			json_decref(e);
+			return -EPROTO;
+		}
+		r->extra[i] = e;
+		r->argvs[i] = inuse__method_argv(json_object_get(e, "method"));
+		x->method_argv = r->argvs[i];
+		x->retry_after = json_number_value(json_object_get(e, "retry_after"));
+		x->defer_max = json_number_value(json_object_get(e, "defer_max"));
+		x->nwriters = json_array_size(json_object_get(e, "writers"));
+	}
+	x->fallback = (enum inuse_decision)lookup(
+	    e ? json_string_value(json_object_get(e, "fallback")) : NULL, decision_name, 5,
+	    INUSE_FLAG);
+	return 0;
+}
+
+static const char rows_head[] = ",\"ok\":true,\"rows\":[";
+
+/* The request's id and where the rows begin, when line is a compact answer. */
+static bool rows_begin(const char *line, const char *end, struct span *id, const char **rows)
+{
+	const char *p = line, *q;
+
+	if ((size_t)(end - p) < 6 || memcmp(p, "{\"id\":", 6))
+		return false;
+	p += 6;
+	q = value_end(p, end);
+	if (!q || q == p || (size_t)(end - q) < sizeof(rows_head) - 1 ||
+	    memcmp(q, rows_head, sizeof(rows_head) - 1))
+		return false;
+	id->s = p;
+	id->n = (size_t)(q - p);
+	*rows = q + sizeof(rows_head) - 1;
+	return true;
+}
+
+int inuse__rows_parse(char *line, size_t len, const char *const *paths, size_t n,
+		      struct inuse_result **out)
+{
+	const char *end = line + len, *p;
+	struct inuse_result *r;
+	size_t arena = len + 1;
+	struct span id, v[ROW_MAX];
+	char *a;
+
+	if (!rows_begin(line, end, &id, &p))
+		return inuse__result_parse(line, len, out); /* an error, or the full form */
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		free(line);
+		return -ENOMEM;
+	}
+	r->line = line;
+	r->len = len;
+	r->n = n;
+	for (size_t i = 0; i < n; i++)
+		arena += strlen(paths[i]) + 1;
+	r->files = calloc(n ? n : 1, sizeof(*r->files));
+	r->argvs = calloc(n ? n : 1, sizeof(*r->argvs));
+	r->extra = calloc(n ? n : 1, sizeof(*r->extra));
+	r->arena = malloc(arena);
+	if (!r->files || !r->argvs || !r->extra || !r->arena) {
+		inuse_result__free(r);
+		return -ENOMEM;
+	}
+	a = r->arena;
+	for (size_t i = 0; i < n; i++) {
+		size_t nv, plen = strlen(paths[i]);
+
+		r->files[i].fd = -1;
+		if ((i && (p >= end || *p++ != ',')) || row_scan(&p, end, v, &nv) ||
+		    row_fill(r, i, v, nv, &a)) {
+			inuse_result__free(r);
+			return -EPROTO;
+		}
+		memcpy(a, paths[i], plen + 1);
+		r->files[i].path = a;
+		a += plen + 1;
+	}
+	if (p >= end || *p != ']') {
+		inuse_result__free(r); /* more rows than paths */
+		return -EPROTO;
+	}
+	*out = r;
+	return 0;
+}
+
+static void add_span(struct strbuf *b, const struct span *v)
+{
+	sb_add(b, v->s, v->n);
+}
+
+char *inuse__rows_full(const struct inuse_result *r)
+{
+	const char *end = r->line + r->len, *p;
+	struct strbuf b = {0};
+	struct span id, v[ROW_MAX];
+	size_t nv;
+
+	if (!rows_begin(r->line, end, &id, &p))
+		return NULL;
+	sb_adds(&b, "{\"id\":");
+	add_span(&b, &id);
+	sb_adds(&b, ",\"ok\":true,\"files\":[");
+	for (size_t i = 0; i < r->n; i++) {
+		if (i && (p >= end || *p++ != ','))
+			goto fail;
+		if (row_scan(&p, end, v, &nv))
+			goto fail;
+		sb_adds(&b, i ? ",{\"path\":" : "{\"path\":");
+		jname_append(&b, r->files[i].path, strlen(r->files[i].path));
+		sb_adds(&b, ",\"state\":");
+		add_span(&b, &v[ROW_STATE]);
+		if (!is_null(&v[ROW_TOKEN])) {
+			sb_adds(&b, ",\"token\":");
+			add_span(&b, &v[ROW_TOKEN]);
+			sb_adds(&b, ",\"size\":");
+			add_span(&b, &v[ROW_SIZE]);
+		}
+		if (nv > ROW_EXTRA && v[ROW_EXTRA].n > 2) {
+			/* the other members, as they came */
+			sb_add(&b, ",", 1);
+			sb_add(&b, v[ROW_EXTRA].s + 1, v[ROW_EXTRA].n - 2);
+		}
+		sb_adds(&b, ",\"decision\":");
+		add_span(&b, &v[ROW_DECISION]);
+		sb_adds(&b, ",\"reason\":");
+		add_span(&b, &v[ROW_REASON]);
+		sb_adds(&b, ",\"rule\":");
+		add_span(&b, &v[ROW_RULE]);
+		sb_adds(&b, ",\"when_open\":");
+		add_span(&b, &v[ROW_WHEN_OPEN]);
+		sb_add(&b, "}", 1);
+	}
+	sb_adds(&b, "],\"count\":");
+	sb_add_u64(&b, r->n);
+	if (sb_adds(&b, "}"))
+		goto fail;
+	return b.buf;
+fail:
+	sb_free(&b);
+	return NULL;
+}
+
+int inuse__rows_request(struct strbuf *b, const char *op, const char *const *paths, size_t n)
+{
+	int err = 0;
+
+	err |= sb_adds(b, "{\"op\":\"");
+	err |= sb_adds(b, op);
+	err |= sb_adds(b, "\",\"compact\":true,\"paths\":[");
+	for (size_t i = 0; i < n; i++) {
+		/* a path left out would shift every answer after it */
+		if (!paths[i])
+			return -EINVAL;
+		if (i)
+			err |= sb_add(b, ",", 1);
+		err |= jname_append(b, paths[i], strlen(paths[i]));
+	}
+	err |= sb_adds(b, "]}");
+	return err ? -ENOMEM : 0;
+}
