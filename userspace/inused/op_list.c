@@ -369,7 +369,8 @@ static void pid_keys(struct list_job *lj, struct conn *c)
 
 	for (size_t i = 0; i < n; i++)
 		add_if_shown(lj, c, l[i]);
-	qsort(lj->shown.v, lj->shown.n, sizeof(*lj->shown.v), by_seq);
+	if (lj->shown.n > 1)
+		qsort(lj->shown.v, lj->shown.n, sizeof(*lj->shown.v), by_seq);
 }
 
 static bool list_step(struct proto *p, struct job *jb)
