@@ -439,29 +439,37 @@ static void test_copy_loop(void **state)
 
 /* ---- inuse-ls --between ---- */
 
+/* "@seconds" of now, in ms rounded down (early) or up (late), so that the
+ * text never moves the time across an event a few microseconds away. */
+static void stamp(char *buf, size_t len, bool late)
+{
+	struct timespec ts;
+	long long ms;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (late ? 1 : 0);
+	snprintf(buf, len, "@%lld.%03lld", ms / 1000, ms % 1000);
+}
+
 static void test_between(void **state)
 {
 	const char *p = in("hist.txt");
 	char sub[PATH_MAX], before[64], during[64], after[64];
-	struct timespec ts;
 	int fd;
 
 	td_need(&D);
 	snprintf(sub, sizeof(sub), "%s/hist-other", dir);
 	assert_int_equal(mkdir(sub, 0755), 0);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(before, sizeof(before), "@%.3f", ts.tv_sec + ts.tv_nsec / 1e9);
+	stamp(before, sizeof(before), false);
 	fd = open(p, O_WRONLY | O_CREAT, 0644);
 	assert_true(fd >= 0);
 	assert_true(td_wait_state(&D, p, "open"));
 	assert_int_equal(write(fd, "x", 1), 1);
 	close(fd);
 	assert_true(td_wait_state(&D, p, "not_open"));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(during, sizeof(during), "@%.3f", ts.tv_sec + ts.tv_nsec / 1e9);
+	stamp(during, sizeof(during), true);
 	usleep(20000);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(after, sizeof(after), "@%.3f", ts.tv_sec + ts.tv_nsec / 1e9);
+	stamp(after, sizeof(after), true);
 
 	assert_int_equal(sh("%s --socket %s --between %s %s --under %s", td_bin("inuse-ls"), D.sock,
 			    before, during, dir),
