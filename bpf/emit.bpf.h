@@ -21,11 +21,16 @@ static __always_inline __u64 wake_flags(__u64 now, bool urgent)
 	return BPF_RB_FORCE_WAKEUP;
 }
 
+/* When the current process started (its leader's boot-time start). */
+static __always_inline __u64 task_start_ns(void)
+{
+	return KTASK()->group_leader->start_boottime;
+}
+
 /* Who (pid and process start) and when; the writer's identity (uid,
  * cgroup, command) only when full is set: OPEN needs it, a close or a hint does not. */
 static __always_inline void ev_fill(struct inuse_ev *e, __u32 type, __u64 now, bool full)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
 	__builtin_memset(e, 0, sizeof(*e));
@@ -34,7 +39,7 @@ static __always_inline void ev_fill(struct inuse_ev *e, __u32 type, __u64 now, b
 	e->tid = (__u32)pid_tgid;
 	e->ts_ns = now;
 	e->fd = -1;
-	e->start_ns = t->group_leader->start_boottime;
+	e->start_ns = task_start_ns();
 	if (full) {
 		e->uid = (__u32)bpf_get_current_uid_gid();
 		e->cgroup_id = bpf_get_current_cgroup_id();

@@ -9,7 +9,7 @@
 #ifndef INUSE_FILTER_BPF_H
 #define INUSE_FILTER_BPF_H
 
-#include "head.bpf.h"
+#include "kptr.bpf.h"
 
 #define K_FMODE_WRITE 0x2
 #define K_FMODE_PATH 0x4000
@@ -56,14 +56,13 @@ struct inode___ts {
 } __attribute__((preserve_access_index));
 
 /*
- * The struct file behind fd in the current task's table, or NULL. The task
- * pointer is a BTF pointer: its fields are read with plain (fault-safe)
- * loads, much cheaper than a helper call per field; these run on every
- * open and close on the machine.
+ * The struct file behind fd in the current task's table, or NULL. Plain
+ * (fault-safe) loads (kptr.bpf.h), much cheaper than a helper call per
+ * field: these run on every open and close on the machine.
  */
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = KTASK();
 	struct files_struct *files;
 	struct fdtable *fdt;
 	struct file *f = NULL;
@@ -84,15 +83,15 @@ static __always_inline struct file *fd_file(int fd)
  * the file's flags) */
 static __always_inline bool fd_cloexec(int fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = KTASK();
 	unsigned long word = 0;
 	struct fdtable *fdt;
 
 	if (fd < 0 || !task->files)
-		return false;
+		return 0;
 	fdt = task->files->fdt;
 	if (!fdt || (unsigned int)fd >= fdt->max_fds)
-		return false;
+		return 0;
 	bpf_probe_read_kernel(&word, sizeof(word), fdt->close_on_exec + fd / 64);
 	return (word >> (fd % 64)) & 1;
 }
@@ -111,38 +110,42 @@ static __always_inline bool magic_skipped(unsigned long magic)
 /* A regular file on a file system worth tracking (inode level). */
 static __always_inline bool inode_tracked_kind(struct inode *inode)
 {
+	struct inode *ki = KCAST(struct inode, inode);
 	struct super_block *sb;
-	umode_t mode;
 
 	if (!inode)
 		return false;
-	mode = BPF_CORE_READ(inode, i_mode);
-	if ((mode & K_S_IFMT) != K_S_IFREG)
+	if ((ki->i_mode & K_S_IFMT) != K_S_IFREG)
 		return false;
-	sb = BPF_CORE_READ(inode, i_sb);
-	if (BPF_CORE_READ(sb, s_flags) & K_SB_KERNMOUNT)
+	sb = ki->i_sb;
+	if (!sb || (sb->s_flags & K_SB_KERNMOUNT))
 		return false; /* memfd, pipes, sockets, anon inodes */
-	return !magic_skipped(BPF_CORE_READ(sb, s_magic));
+	return !magic_skipped(sb->s_magic);
 }
 
 /* A file that is a writer of a tracked-kind inode. */
 static __always_inline bool file_is_writer(struct file *f)
 {
+	struct file *kf = KCAST(struct file, f);
+	struct vfsmount *mnt;
 	fmode_t mode;
 
 	if (!f)
 		return false;
-	mode = BPF_CORE_READ(f, f_mode);
+	mode = kf->f_mode;
 	if (!(mode & K_FMODE_WRITE) || (mode & K_FMODE_PATH))
 		return false;
-	if (BPF_CORE_READ(f, f_path.mnt, mnt_flags) & K_MNT_INTERNAL)
+	mnt = kf->f_path.mnt;
+	if (!mnt || (mnt->mnt_flags & K_MNT_INTERNAL))
 		return false;
-	return inode_tracked_kind(BPF_CORE_READ(f, f_inode));
+	return inode_tracked_kind(kf->f_inode);
 }
 
 static __always_inline bool is_overlay(struct inode *inode)
 {
-	return BPF_CORE_READ(inode, i_sb, s_magic) == K_OVERLAYFS_MAGIC;
+	struct super_block *sb = KCAST(struct inode, inode)->i_sb;
+
+	return sb && sb->s_magic == K_OVERLAYFS_MAGIC;
 }
 
 /*
@@ -165,7 +168,7 @@ static __always_inline struct inode *data_inode(struct inode *inode)
 			break;
 		oi = (void *)inode - bpf_core_field_offset(struct ovl_inode___inuse, vfs_inode);
 		up = BPF_CORE_READ(oi, __upperdentry);
-		real = up ? BPF_CORE_READ(up, d_inode) : NULL;
+		real = up ? KCAST(struct dentry, up)->d_inode : NULL;
 		if (!real)
 			break; /* not copied up: no writer can hold it */
 		inode = real;
@@ -191,13 +194,14 @@ static __always_inline struct dentry *overlay_upper_dentry(struct inode *inode)
  */
 static __always_inline void inode_key(struct inode *inode, struct inuse_key *k)
 {
-	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	struct inode *ki = KCAST(struct inode, inode);
+	struct super_block *sb = ki->i_sb;
 
-	k->ino = BPF_CORE_READ(inode, i_ino);
-	k->dev = BPF_CORE_READ(sb, s_dev);
+	k->ino = ki->i_ino;
+	k->dev = sb ? sb->s_dev : 0;
 	k->pad = 0;
-	if (bpf_core_type_exists(struct btrfs_inode___inuse) &&
-	    BPF_CORE_READ(sb, s_magic) == K_BTRFS_MAGIC) {
+	if (bpf_core_type_exists(struct btrfs_inode___inuse) && sb &&
+	    sb->s_magic == K_BTRFS_MAGIC) {
 		struct btrfs_inode___inuse *bi;
 		dev_t d;
 
@@ -212,7 +216,7 @@ static __always_inline void inode_key(struct inode *inode, struct inuse_key *k)
  * a writer found by its writes. NULL when it has none. */
 static __always_inline struct dentry *inode_some_dentry(struct inode *inode)
 {
-	struct hlist_node *first = BPF_CORE_READ(inode, i_dentry.first);
+	struct hlist_node *first = KCAST(struct inode, inode)->i_dentry.first;
 
 	if (!first)
 		return NULL;
@@ -223,10 +227,9 @@ static __always_inline struct dentry *inode_some_dentry(struct inode *inode)
 static __always_inline __u64 inode_mtime_ns(struct inode *inode)
 {
 	if (bpf_core_field_exists(((struct inode___ts67 *)0)->i_mtime_sec)) {
-		struct inode___ts67 *i = (void *)inode;
+		struct inode___ts67 *i = KCAST(struct inode___ts67, inode);
 
-		return (__u64)BPF_CORE_READ(i, i_mtime_sec) * 1000000000ULL +
-		       BPF_CORE_READ(i, i_mtime_nsec);
+		return (__u64)i->i_mtime_sec * 1000000000ULL + i->i_mtime_nsec;
 	}
 	if (bpf_core_field_exists(((struct inode___ts66 *)0)->__i_mtime)) {
 		struct inode___ts66 *i = (void *)inode;
@@ -254,10 +257,9 @@ static __always_inline __u32 dirty_pages_flag(void)
 }
 
 /*
- * What the open and close hooks need of a file, read with one helper call
- * for the head of the file, one for its inode's and one for its super
- * block's. key and inode are those of the inode that holds the data (an
- * overlay file's upper inode).
+ * What the open and close hooks need of a file, its inode and its super
+ * block, read with plain loads (kptr.bpf.h). key and inode are those of the
+ * inode that holds the data (an overlay file's upper inode).
  */
 struct wfile {
 	struct inode *name_inode; /* the inode the file was opened by */
@@ -274,35 +276,34 @@ struct wfile {
 /* The head of f; false when f is not there. */
 static __always_inline bool wfile_head(struct file *f, struct wfile *w)
 {
-	struct ghead h;
+	struct file *kf = KCAST(struct file, f);
 
-	if (!f || gh_read(&h, f))
+	if (!f)
 		return false;
-	w->f_mode = GH_GET(&h, f, struct file, f_mode, __u32);
-	w->f_flags = GH_GET(&h, f, struct file, f_flags, __u32);
-	w->name_inode = GH_GET(&h, f, struct file, f_inode, struct inode *);
-	w->mnt = GH_GET(&h, f, struct file, f_path.mnt, struct vfsmount *);
-	w->dentry = GH_GET(&h, f, struct file, f_path.dentry, struct dentry *);
+	w->f_mode = kf->f_mode;
+	w->f_flags = kf->f_flags;
+	w->name_inode = kf->f_inode;
+	w->mnt = kf->f_path.mnt;
+	w->dentry = kf->f_path.dentry;
 	return w->name_inode != NULL;
 }
 
-/* The heads of the file's inode and super block (after wfile_head); the
- * key as most file systems have it, (s_dev, i_ino). */
+/* The file's inode and super block (after wfile_head); the key as most
+ * file systems have it, (s_dev, i_ino). */
 static __always_inline bool wfile_inode(struct wfile *w)
 {
+	struct inode *ki = KCAST(struct inode, w->name_inode);
 	struct super_block *sb;
-	struct ghead h;
 
-	if (gh_read(&h, w->name_inode))
+	w->i_mode = ki->i_mode;
+	sb = ki->i_sb;
+	w->key.ino = ki->i_ino;
+	if (!sb)
 		return false;
-	w->i_mode = GH_GET(&h, w->name_inode, struct inode, i_mode, __u16);
-	sb = GH_GET(&h, w->name_inode, struct inode, i_sb, struct super_block *);
-	w->key.ino = GH_GET(&h, w->name_inode, struct inode, i_ino, unsigned long);
-	if (!sb || gh_read(&h, sb))
-		return false;
-	w->magic = GH_GET(&h, sb, struct super_block, s_magic, unsigned long);
-	w->s_flags = GH_GET(&h, sb, struct super_block, s_flags, unsigned long);
-	w->sb_dev = GH_GET(&h, sb, struct super_block, s_dev, __u32);
+	sb = KCAST(struct super_block, sb);
+	w->magic = sb->s_magic;
+	w->s_flags = sb->s_flags;
+	w->sb_dev = sb->s_dev;
 	w->key.dev = w->sb_dev;
 	w->key.pad = 0;
 	w->inode = w->name_inode;
@@ -323,8 +324,6 @@ static __always_inline void wfile_data_key(struct wfile *w)
  * of a tracked-kind inode. */
 static __always_inline bool writer_file(struct file *f, struct wfile *w)
 {
-	struct vfsmount *mnt;
-
 	if (!wfile_head(f, w) || !(w->f_mode & K_FMODE_WRITE) || (w->f_mode & K_FMODE_PATH))
 		return false;
 	if (!wfile_inode(w))
@@ -332,8 +331,7 @@ static __always_inline bool writer_file(struct file *f, struct wfile *w)
 	if ((w->i_mode & K_S_IFMT) != K_S_IFREG || (w->s_flags & K_SB_KERNMOUNT) ||
 	    magic_skipped(w->magic))
 		return false;
-	mnt = w->mnt; /* a local: CO-RE relocates the access to the kernel's type only */
-	if (BPF_CORE_READ(mnt, mnt_flags) & K_MNT_INTERNAL)
+	if (KCAST(struct vfsmount, w->mnt)->mnt_flags & K_MNT_INTERNAL)
 		return false;
 	wfile_data_key(w);
 	return true;

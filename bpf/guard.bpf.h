@@ -120,25 +120,24 @@ struct gtimes {
 	bool ok; /* read (else: read them field by field) */
 };
 
-/* The size and times from the head of an inode (Linux 6.7+ keeps them
- * there as separate seconds and nanoseconds). */
-static __always_inline void gh_times(const struct ghead *h, struct gtimes *t)
+/* The size and times of an inode, with plain loads (kptr.bpf.h), where
+ * Linux (6.7+) keeps them as separate seconds and nanoseconds. */
+static __always_inline void inode_times(struct inode *inode, struct gtimes *t)
 {
+	struct inode___gts67 *c = KCAST(struct inode___gts67, inode);
+	struct inode___ts67 *m = KCAST(struct inode___ts67, inode);
+	struct inode *i = KCAST(struct inode, inode);
 	__u32 mns, cns;
 
 	t->ok = false;
-	if (!GH_IN(struct inode___gts67, i_ctime_sec, __s64) ||
-	    !GH_IN(struct inode___gts67, i_ctime_nsec, __u32) ||
-	    !GH_IN(struct inode___ts67, i_mtime_sec, __s64) ||
-	    !GH_IN(struct inode___ts67, i_mtime_nsec, __u32) || !GH_IN(struct inode, i_size, __s64))
+	if (!bpf_core_field_exists(c->i_ctime_sec) || !bpf_core_field_exists(m->i_mtime_sec))
 		return;
-	mns = GH_AT(h, struct inode___ts67, i_mtime_nsec, __u32);
-	cns = GH_AT(h, struct inode___gts67, i_ctime_nsec, __u32);
-	t->size = GH_AT(h, struct inode, i_size, __s64);
-	t->mtime_ns = GH_AT(h, struct inode___ts67, i_mtime_sec, __s64) * 1000000000ULL + mns;
+	mns = m->i_mtime_nsec;
+	cns = c->i_ctime_nsec;
+	t->size = i->i_size;
+	t->mtime_ns = m->i_mtime_sec * 1000000000ULL + mns;
 	t->ctime_queried = !!(cns & K_I_CTIME_QUERIED);
-	t->ctime_ns = GH_AT(h, struct inode___gts67, i_ctime_sec, __s64) * 1000000000ULL +
-		      (cns & ~K_I_CTIME_QUERIED);
+	t->ctime_ns = c->i_ctime_sec * 1000000000ULL + (cns & ~K_I_CTIME_QUERIED);
 	t->ok = true;
 }
 
@@ -241,44 +240,40 @@ static __always_inline bool guard_file(struct file *f, bool kind, struct gfile *
 	if (!f)
 		return false;
 	{
-		struct ghead h;
+		struct file *kf = KCAST(struct file, f);
 
-		if (gh_read(&h, f))
-			return false;
-		mode = GH_GET(&h, f, struct file, f_mode, __u32);
+		mode = kf->f_mode;
 		if (!(mode & K_FMODE_READ) || (mode & (K_FMODE_WRITE | K_FMODE_PATH)))
 			return false;
-		inode = GH_GET(&h, f, struct file, f_inode, struct inode *);
-		mnt = GH_GET(&h, f, struct file, f_path.mnt, struct vfsmount *);
-		g->dentry = (__u64)GH_GET(&h, f, struct file, f_path.dentry, struct dentry *);
+		inode = kf->f_inode;
+		mnt = kf->f_path.mnt;
+		g->dentry = (__u64)kf->f_path.dentry;
 	}
 	if (!inode)
 		return false;
 	{
-		struct ghead h;
+		struct inode *ki = KCAST(struct inode, inode);
 
-		if (gh_read(&h, inode))
-			return false;
-		imode = GH_GET(&h, inode, struct inode, i_mode, __u16);
-		sb = GH_GET(&h, inode, struct inode, i_sb, struct super_block *);
-		g->key.ino = GH_GET(&h, inode, struct inode, i_ino, unsigned long);
-		gh_times(&h, &g->t);
+		imode = ki->i_mode;
+		sb = ki->i_sb;
+		g->key.ino = ki->i_ino;
+		inode_times(inode, &g->t);
 	}
 	if (kind && (imode & K_S_IFMT) != K_S_IFREG)
 		return false;
+	if (!sb)
+		return false;
 	{
-		struct ghead h;
+		struct super_block *ks = KCAST(struct super_block, sb);
 
-		if (gh_read(&h, sb))
-			return false;
-		magic = GH_GET(&h, sb, struct super_block, s_magic, unsigned long);
-		sflags = GH_GET(&h, sb, struct super_block, s_flags, unsigned long);
-		g->sb_dev = GH_GET(&h, sb, struct super_block, s_dev, __u32);
+		magic = ks->s_magic;
+		sflags = ks->s_flags;
+		g->sb_dev = ks->s_dev;
 	}
 	if (kind) {
 		if (sflags & K_SB_KERNMOUNT)
 			return false;
-		if (BPF_CORE_READ(mnt, mnt_flags) & K_MNT_INTERNAL)
+		if (KCAST(struct vfsmount, mnt)->mnt_flags & K_MNT_INTERNAL)
 			return false;
 		if (magic_skipped(magic))
 			return false;

@@ -60,9 +60,9 @@ static __always_inline __u32 cur_tgid(void)
 
 static __always_inline bool foreign_ns(void)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *t = KTASK();
 
-	/* plain loads through the task's BTF pointer: no helper call */
+	/* plain loads (kptr.bpf.h): no helper call */
 	return host_mntns && t->nsproxy && t->nsproxy->mnt_ns->ns.inum != host_mntns;
 }
 
@@ -184,53 +184,72 @@ static __always_inline int on_open(long ret, __u32 open_flags, __u32 evflags)
 	return track_open(&w, (int)ret, open_flags & ~FLAGS_UNKNOWN, evflags);
 }
 
-/* The flags the opener passed, read from the saved user registers. */
-static __always_inline struct pt_regs *user_regs(void)
+/* The opener's syscall argument n (2 or 3), read from its saved user
+ * registers. */
+static __always_inline __u64 user_arg(int n)
 {
-	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return n == 2 ? PT_REGS_PARM2_SYSCALL(regs) : PT_REGS_PARM3_SYSCALL(regs);
+}
+
+/*
+ * The exits of the five open calls: one body, which tells them apart by the
+ * system call number (set by the daemon), so that the daemon loads and
+ * verifies it once and attaches it to each tracepoint (progshare.c). The
+ * flags are where each call keeps them: open's 2nd argument, openat's and
+ * open_by_handle_at's 3rd, openat2's struct open_how; creat has none.
+ */
+static __always_inline int on_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	/* the record's field is an int (__syscall_nr) followed by padding */
+	long nr = (int)ctx->id, ret = ctx->ret;
+	__u64 flags = 0;
+
+	if (ret < 0)
+		return 0;
+	if (nr == nr_creat) {
+		flags = K_O_WRONLY | K_O_CREAT | K_O_TRUNC;
+	} else if (nr == nr_open) {
+		flags = user_arg(2);
+	} else if (nr == nr_openat2) {
+		struct open_how *how = (struct open_how *)user_arg(3);
+
+		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+	} else {
+		flags = user_arg(3); /* openat, open_by_handle_at */
+	}
+	return on_open(ret, (__u32)flags, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	if (ctx->ret < 0)
-		return 0;
-	return on_open(ctx->ret, (__u32)PT_REGS_PARM3_SYSCALL(user_regs()), 0);
+	return on_open_exit(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
 int exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	if (ctx->ret < 0)
-		return 0;
-	return on_open(ctx->ret, (__u32)PT_REGS_PARM2_SYSCALL(user_regs()), 0);
+	return on_open_exit(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int exit_creat(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_open(ctx->ret, K_O_WRONLY | K_O_CREAT | K_O_TRUNC, 0);
+	return on_open_exit(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	struct open_how *how;
-	__u64 flags = 0;
-
-	if (ctx->ret < 0)
-		return 0;
-	how = (struct open_how *)PT_REGS_PARM3_SYSCALL(user_regs());
-	bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
-	return on_open(ctx->ret, (__u32)flags, 0);
+	return on_open_exit(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open_by_handle_at")
 int exit_open_by_handle_at(struct trace_event_raw_sys_exit *ctx)
 {
-	if (ctx->ret < 0)
-		return 0;
-	return on_open(ctx->ret, (__u32)PT_REGS_PARM3_SYSCALL(user_regs()), 0);
+	return on_open_exit(ctx);
 }
 
 /* An io_uring instance's file: the anonymous inode named "[io_uring]". */
@@ -256,9 +275,8 @@ static __always_inline int on_fd_drop(int fd)
 	if (guard_active)
 		guard_on_close(f);
 	release_hint();
-	/* most closes are of files not open for writing: their mode alone,
-	 * one small read, before the heads */
-	if (!f || !(BPF_CORE_READ(f, f_mode) & K_FMODE_WRITE))
+	/* most closes are of files not open for writing: their mode alone */
+	if (!f || !(KCAST(struct file, f)->f_mode & K_FMODE_WRITE))
 		return 0;
 	if (!wfile_head(f, &w) || !wfile_inode(&w))
 		return 0;
@@ -559,7 +577,9 @@ int BPF_PROG(on_uring_complete, void *ctx_, struct io_kiocb *req, struct io_urin
  * about to be sent, so what it still holds must not be added back. */
 static __always_inline bool process_dying(struct task_struct *task)
 {
-	return BPF_CORE_READ(task, signal, live.counter) == 0;
+	struct signal_struct *sig = KCAST(struct task_struct, task)->signal;
+
+	return sig && sig->live.counter == 0;
 }
 
 /* Writes one SCAN record (and, for an overlay file, its upper name) to
@@ -580,10 +600,12 @@ static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *t
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!r || !s)
 		return 0;
-	tgid = BPF_CORE_READ(task, tgid);
-	name_inode = BPF_CORE_READ(f, f_inode);
+	task = KCAST(struct task_struct, task);
+	f = KCAST(struct file, f);
+	tgid = task->tgid;
+	name_inode = f->f_inode;
 	inode = data_inode(name_inode);
-	dentry = BPF_CORE_READ(f, f_path.dentry);
+	dentry = f->f_path.dentry;
 	inode_key(inode, &key);
 	fresh.inode_ptr = (__u64)inode;
 	fresh.dentry_ptr = (__u64)dentry;
@@ -602,17 +624,17 @@ static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *t
 	r->h.ino = key.ino;
 	r->h.dev = key.dev;
 	r->h.fd = fd;
-	r->h.uid = BPF_CORE_READ(task, cred, uid.val);
+	r->h.uid = task->cred->uid.val;
 	r->h.inode_ptr = (__u64)inode;
-	r->h.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
-	r->h.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	r->h.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	r->h.start_ns = task->group_leader->start_boottime;
 	r->h.dentry_ptr = (__u64)dentry;
 	r->h.name_inode_ptr = (__u64)name_inode;
-	r->h.sb_dev = BPF_CORE_READ(name_inode, i_sb, s_dev);
-	r->h.f_flags = BPF_CORE_READ(f, f_flags);
-	r->h.f_mode = BPF_CORE_READ(f, f_mode);
-	BPF_CORE_READ_STR_INTO(&r->h.comm, task, group_leader, comm);
-	if (host_mntns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != host_mntns)
+	r->h.sb_dev = KCAST(struct inode, name_inode)->i_sb->s_dev;
+	r->h.f_flags = f->f_flags;
+	r->h.f_mode = f->f_mode;
+	bpf_probe_read_kernel_str(r->h.comm, sizeof(r->h.comm), task->group_leader->comm);
+	if (host_mntns && task->nsproxy && task->nsproxy->mnt_ns->ns.inum != host_mntns)
 		evflags |= INUSE_EVF_FOREIGN_NS;
 	off = walk_path(dentry, s->buf, &evflags, &r->h.name_hash);
 	len = INUSE_PATH_MAX - off;
@@ -630,7 +652,7 @@ static __always_inline int scan_emit(struct seq_file *seq, struct task_struct *t
 	r->h.type = INUSE_EV_NAME;
 	r->h.dentry_ptr = (__u64)up;
 	r->h.name_inode_ptr = (__u64)inode;
-	r->h.sb_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	r->h.sb_dev = KCAST(struct inode, inode)->i_sb->s_dev;
 	r->h.evflags = evflags | INUSE_EVF_PATH;
 	r->h.path_len = len;
 	bpf_probe_read_kernel(r->path, len & SCRATCH_MASK, s->buf + (off & SCRATCH_MASK));

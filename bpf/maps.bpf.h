@@ -115,6 +115,11 @@ struct {
 const volatile __u64 wake_interval_ns = 2000000;
 const volatile __u64 ring_wake_bytes = 1 << 20;
 const volatile __u32 host_mntns = 0;
+/* System call numbers of open, creat and openat2 (set by the daemon; -1:
+ * none on this architecture). */
+const volatile long nr_open = -1;
+const volatile long nr_creat = -1;
+const volatile long nr_openat2 = -1;
 const volatile __u32 skip_magic[INUSE_SKIP_MAGIC_MAX] = {};
 
 /* Last forced wake-up of the daemon (racy across CPUs by design: at worst

@@ -21,27 +21,27 @@ struct walk_ctx {
 
 static __always_inline __u64 hash_step(__u64 h, struct dentry *dentry)
 {
-	return (h ^ BPF_CORE_READ(dentry, d_name.hash_len)) * INUSE_NAME_HASH_MUL;
+	return (h ^ dentry->d_name.hash_len) * INUSE_NAME_HASH_MUL;
 }
 
 static long walk_step(__u32 i, struct walk_ctx *w)
 {
-	struct dentry *dentry = w->dentry;
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	struct dentry *dentry = KCAST(struct dentry, w->dentry);
+	struct dentry *parent = dentry->d_parent;
 	const unsigned char *name;
 	__u32 len, zero = 0;
 	struct scratch *s;
 	int off = w->off;
 
-	if (!parent || dentry == parent) {
+	if (!parent || w->dentry == parent) {
 		w->done = true;
 		return 1;
 	}
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return 1;
-	len = BPF_CORE_READ(dentry, d_name.len) & 255;
-	name = BPF_CORE_READ(dentry, d_name.name);
+	len = dentry->d_name.len & 255;
+	name = dentry->d_name.name;
 	w->hash = hash_step(w->hash, dentry);
 	if (off <= (int)len + 1 || off > INUSE_PATH_MAX)
 		return 1;
@@ -66,15 +66,15 @@ static __always_inline int walk_path(struct dentry *dentry, char *buf, __u32 *ev
 				     __u64 *hash)
 {
 	struct walk_ctx w = {.dentry = dentry, .off = INUSE_PATH_MAX, .hash = INUSE_NAME_HASH_INIT};
-	struct dentry *top;
+	struct dentry *top, *kd = KCAST(struct dentry, dentry);
 
-	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
+	if (!kd->d_hash.pprev && kd->d_parent != dentry)
 		*evflags |= INUSE_EVF_UNLINKED;
 	bpf_loop(INUSE_PATH_DEPTH, walk_step, &w, 0);
 	top = w.dentry;
 	if (!w.done)
 		*evflags |= INUSE_EVF_TRUNC;
-	else if (top != BPF_CORE_READ(top, d_sb, s_root))
+	else if (top != KCAST(struct dentry, top)->d_sb->s_root)
 		*evflags |= INUSE_EVF_DETACHED;
 	if (w.off >= INUSE_PATH_MAX || w.off < 1) {
 		w.off = INUSE_PATH_MAX - 1;
@@ -91,9 +91,9 @@ struct fp_ctx {
 
 static long fp_step(__u32 i, struct fp_ctx *c)
 {
-	struct dentry *d = c->dentry, *parent = BPF_CORE_READ(d, d_parent);
+	struct dentry *d = KCAST(struct dentry, c->dentry), *parent = d->d_parent;
 
-	if (!parent || d == parent)
+	if (!parent || c->dentry == parent)
 		return 1;
 	c->hash = hash_step(c->hash, d);
 	c->dentry = parent;

@@ -234,6 +234,97 @@ static void test_rdwr_and_flags(void **state)
 	assert_true(td_wait_state(&D, P, "not_open"));
 }
 
+/* Every system call that opens a file, with its flags where each one
+ * keeps them (open: 2nd argument, openat and open_by_handle_at: 3rd, creat:
+ * none, openat2: in struct open_how): a writer is "open" at once, with its
+ * flags; a reader whose other arguments look like write flags is not. */
+static long open_by(int how, const char *path, int flags, mode_t mode)
+{
+	switch (how) {
+	case 0:
+		return syscall(SYS_open, path, flags, mode);
+	case 1:
+		return syscall(SYS_creat, path, mode);
+	case 2:
+		return syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+	case 3: {
+		struct {
+			uint64_t flags, mode, resolve;
+		} oh = {.flags = (uint64_t)flags, .mode = (flags & O_CREAT) ? mode : 0};
+
+		return syscall(SYS_openat2, AT_FDCWD, path, &oh, sizeof(oh));
+	}
+	default: {
+		union {
+			struct file_handle fh;
+			char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+		} h = {.fh.handle_bytes = MAX_HANDLE_SZ};
+		int mnt_id, mfd;
+		long fd;
+
+		if (flags & O_CREAT) {
+			fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+			if (fd < 0)
+				return -1;
+			close((int)fd);
+		}
+		if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt_id, 0))
+			return -1;
+		mfd = open(disk, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mfd < 0)
+			return -1;
+		fd = syscall(SYS_open_by_handle_at, mfd, &h.fh, flags & ~(O_CREAT | O_TRUNC));
+		close(mfd);
+		return fd;
+	}
+	}
+}
+
+static void test_every_open_syscall(void **state)
+{
+	static const char *const names[] = {"open", "creat", "openat", "openat2",
+					    "open_by_handle_at"};
+	char path[PATH_MAX];
+
+	need_daemon();
+	for (int how = 0; how < 5; how++) {
+		json_t *e, *w;
+		char *fl;
+		int fd, r;
+
+		snprintf(path, sizeof(path), "%s/by-%s", disk, names[how]);
+		/* mode 0644 ends in binary 00: an open read from the wrong
+		 * argument looks read-only, and would be missed */
+		fd = (int)open_by(how, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			fail_msg("%s: %s", names[how], strerror(errno));
+		if (!td_state_is(&D, path, "open"))
+			fail_msg("%s: a writer not seen at once", names[how]);
+		WRITER_NOW(path, getpid(), fd, "w");
+		e = td_entry(&D, path);
+		w = td_entry_writer(e, getpid(), fd);
+		assert_non_null(w);
+		fl = json_dumps(json_object_get(w, "flags"), JSON_COMPACT);
+		assert_non_null(fl);
+		/* the flags were read where this call keeps them */
+		if (how != 4 && !strstr(fl, "\"trunc\""))
+			fail_msg("%s: flags %s", names[how], fl);
+		free(fl);
+		json_decref(e);
+		close(fd);
+		assert_true(td_wait_state(&D, path, "not_open"));
+		if (how == 1)
+			continue; /* creat opens for writing only */
+		/* a reader with a mode whose low bits say O_RDWR */
+		r = (int)open_by(how, path, O_RDONLY | O_CLOEXEC, 0666);
+		if (r < 0)
+			fail_msg("%s (read): %s", names[how], strerror(errno));
+		assert_true(td_barrier(&D, disk));
+		assert_true(td_state_is(&D, path, "not_open"));
+		close(r);
+	}
+}
+
 /* Readers and O_PATH never appear; the same file opened for writing does. */
 static void test_readers_and_opath_never_appear(void **state)
 {
@@ -1324,6 +1415,7 @@ int main(void)
 	    cmocka_unit_test(test_plain_writer_disk),
 	    cmocka_unit_test(test_plain_writer_tmpfs),
 	    cmocka_unit_test(test_rdwr_and_flags),
+	    cmocka_unit_test(test_every_open_syscall),
 	    cmocka_unit_test(test_readers_and_opath_never_appear),
 	    cmocka_unit_test(test_dup_then_close_original),
 	    cmocka_unit_test(test_dup2_over_writer),

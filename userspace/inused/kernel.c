@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/timeutil.h"
@@ -102,6 +103,14 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 	s->rodata->wake_interval_ns = o->wake_interval_ns;
 	s->rodata->ring_wake_bytes = o->ring_bytes / 4;
 	s->rodata->host_mntns = host_mntns();
+	/* the open exits tell the calls apart by number */
+#ifdef SYS_open
+	s->rodata->nr_open = SYS_open;
+#endif
+#ifdef SYS_creat
+	s->rodata->nr_creat = SYS_creat;
+#endif
+	s->rodata->nr_openat2 = SYS_openat2;
 	for (size_t i = 0; i < sizeof(skip_magics) / sizeof(skip_magics[0]); i++)
 		s->rodata->skip_magic[i] = skip_magics[i];
 	if (FAULT(NO_PSEUDO_FILTER))
@@ -116,6 +125,9 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 	bpf_program__set_autoattach(s->progs.guard_probe, false);
 	/* the same code verified once */
 	k->share.n = 0;
+	progshare_add(&k->share, s->progs.exit_openat, s->progs.exit_open);
+	progshare_add(&k->share, s->progs.exit_openat, s->progs.exit_creat);
+	progshare_add(&k->share, s->progs.exit_openat, s->progs.exit_openat2);
 	progshare_add(&k->share, s->progs.exit_openat, s->progs.exit_open_by_handle_at);
 	progshare_add(&k->share, s->progs.exit_rename, s->progs.exit_renameat);
 	progshare_add(&k->share, s->progs.exit_rename, s->progs.exit_renameat2);
@@ -150,7 +162,9 @@ int kernel_open(struct kernel *k, const struct kernel_opts *o, kernel_event_fn f
 		err = open_and_load(k, o, false);
 	}
 	if (err) {
-		log_err("cannot load the BPF programs: %s", strerror(-err));
+		log_err("cannot load the BPF programs: %s (inused needs Linux 6.2 or later with "
+			"BTF)",
+			strerror(-err));
 		return err;
 	}
 	err = inuse_bpf__attach(k->skel);

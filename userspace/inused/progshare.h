@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * progshare.h - tracepoint programs whose code is the same (the exits of
- * openat and open_by_handle_at, of the three renames) loaded and verified
+ * the five open calls, of the three renames) loaded and verified
  * once, and that one program attached to each of their tracepoints: every
  * program verified costs start-up time.
  */
