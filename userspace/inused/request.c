@@ -223,11 +223,6 @@ static bool keyed_by_stat(const struct tracker *t, dev_t dev, int fd)
 	if (keyed && (sf.f_type == 0x01021994 || sf.f_type == 0x858458f6) &&
 	    !mounts_fstype(&t->mounts, kdev_from_dev(dev)))
 		keyed = false;
-	/* the kernel's own shmem mount (a memfd, SysV shared memory, reached
-	 * through /proc/PID/fd): not mounted anywhere, not tracked; asked */
-	if (keyed && (sf.f_type == 0x01021994 || sf.f_type == 0x858458f6) &&
-	    !mounts_fstype(&t->mounts, kdev_from_dev(dev)))
-		keyed = false;
 	cache[slot].dev = dev;
 	cache[slot].used = true;
 	cache[slot].keyed = keyed;
