@@ -5,7 +5,8 @@
  * alignment. kernel_scan_records must hand each over whole and aligned,
  * keep a partial one for the next read, and refuse what is not a walk's
  * record. (Under `make test SANITIZE=1`, UBSan checks every access: a
- * record read where it lies would be a misaligned load.)
+ * record read where it lies would be a misaligned load.) And the times
+ * that listings write for every file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strbuf.h"
 #include "inused/kernel.h"
+#include "inused/render.h"
 
 struct got {
 	int n;
@@ -138,12 +141,41 @@ static void test_ring_record_check(void **state)
 	assert_false(kernel_record_ok(&h, sizeof(h) + INUSE_PATH_MAX));
 }
 
+/* Times as "seconds.microseconds", every digit of the fraction written,
+ * null for 0. */
+static void test_render_time(void **state)
+{
+	static const struct {
+		uint64_t ns;
+		const char *text;
+	} cases[] = {
+	    {0, "null"},
+	    {1, "0.000000"},
+	    {999, "0.000000"},
+	    {1000, "0.000001"},
+	    {1000000000ULL, "1.000000"},
+	    {1796060694910767123ULL, "1796060694.910767"},
+	    {1796060694000010999ULL, "1796060694.000010"},
+	    {UINT64_MAX, "18446744073.709551"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strbuf b = {0};
+
+		assert_int_equal(render_time(&b, cases[i].ns), 0);
+		assert_int_equal(b.len, strlen(cases[i].text));
+		assert_memory_equal(b.buf, cases[i].text, b.len);
+		sb_free(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_unaligned_records),
 	    cmocka_unit_test(test_not_a_walk_record),
 	    cmocka_unit_test(test_ring_record_check),
+	    cmocka_unit_test(test_render_time),
 	};
 
 	return cmocka_run_group_tests_name("walk and ring records", tests, NULL, NULL);

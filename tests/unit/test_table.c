@@ -723,6 +723,62 @@ static void test_pin_keeps_dead(void **state)
 }
 
 /* entry_touch frees the cached rendering; so does every writer change. */
+/* The order array holds the live entries in insertion order, through
+ * removals and compactions, and finds a place again by seq. */
+static void test_order_array(void **state)
+{
+	enum { N = 5000 };
+	struct table t;
+	static struct entry *ents[N];
+	uint64_t gen, prev;
+	size_t live = 0, i;
+
+	(void)state;
+	assert_int_equal(table_init(&t, N, 4), 0);
+	for (i = 0; i < N; i++) {
+		ents[i] = table_get(&t, 1, i + 1, NULL);
+		assert_non_null(ents[i]);
+		assert_ptr_equal(t.ord[ents[i]->ord].e, ents[i]);
+	}
+	assert_int_equal(t.nord, N);
+	gen = t.ord_gen;
+	/* remove two of every three: holes, then compactions */
+	for (i = 0; i < N; i++)
+		if (i % 3)
+			table_remove(&t, ents[i]);
+	assert_true(t.ord_gen > gen);
+	prev = 0;
+	for (i = 0; i < t.nord; i++) {
+		struct entry *e = t.ord[i].e;
+
+		assert_true(t.ord[i].seq > prev);
+		prev = t.ord[i].seq;
+		if (!e)
+			continue;
+		assert_int_equal(e->ord, i);
+		assert_int_equal(e->seq, t.ord[i].seq);
+		assert_int_equal((e->ino - 1) % 3, 0);
+		live++;
+	}
+	assert_int_equal(live, t.count);
+	assert_int_equal(live, (N + 2) / 3);
+	/* the place of a seq: its slot, or the next one after a hole */
+	for (i = 0; i < N; i += 3) {
+		size_t k = table_ord_from(&t, ents[i]->seq);
+
+		assert_true(k < t.nord);
+		assert_ptr_equal(t.ord[k].e, ents[i]);
+		k = table_ord_from(&t, ents[i]->seq + 1);
+		assert_true(k == t.nord || t.ord[k].seq > ents[i]->seq);
+	}
+	assert_int_equal(table_ord_from(&t, t.seq + 1), t.nord);
+	/* new entries go after the others */
+	ents[1] = table_get(&t, 2, 1, NULL);
+	assert_non_null(ents[1]);
+	assert_int_equal(ents[1]->ord, t.nord - 1);
+	table_fini(&t);
+}
+
 static void test_touch(void **state)
 {
 	struct table t;
@@ -781,6 +837,7 @@ int main(void)
 	    cmocka_unit_test(test_pid_index_many),
 	    cmocka_unit_test(test_pin_keeps_dead),
 	    cmocka_unit_test(test_touch),
+	    cmocka_unit_test(test_order_array),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

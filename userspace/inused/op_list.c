@@ -209,14 +209,14 @@ struct list_job {
 	size_t next_file;
 	/* otherwise the table is walked in its order, turn by turn: */
 	bool walk;
-	bool pinned;	       /* the table (table_pin): cur stays readable */
-	struct entry *cur;     /* the next entry to look at; NULL: none */
-	uint64_t cur_removals; /* the table's when cur was taken */
-	uint64_t last_seq;     /* of the last entry looked at */
-	uint64_t end_seq;      /* entries added after the answer began are not shown */
-	size_t count;	       /* files written */
-	bool files_open;       /* "files":[ written */
-	size_t charged;	       /* bytes of shown counted */
+	bool pinned;	   /* the table (table_pin) */
+	size_t pos;	   /* the next slot of the table's order array */
+	uint64_t ord_gen;  /* the array's when pos was taken */
+	uint64_t last_seq; /* of the last entry looked at */
+	uint64_t end_seq;  /* entries added after the answer began are not shown */
+	size_t count;	   /* files written */
+	bool files_open;   /* "files":[ written */
+	size_t charged;	   /* bytes of shown counted */
 };
 
 /* Keeps the memory of the keys counted to the client's user. */
@@ -302,6 +302,8 @@ static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf 
 /* At most this many entries looked at in one turn of a walk (those the
  * filters leave out included). */
 #define WALK_TURN (JOB_TURN * 64)
+/* How far ahead the walk fetches entries (each a cache miss of its own). */
+#define ORD_AHEAD 16
 
 /* A turn of a walk of the table: the next entries in its order, those
  * still in it, visible and selected. Returns true at the end. */
@@ -309,26 +311,25 @@ static bool list_walk_turn(struct proto *p, struct list_job *lj, struct strbuf *
 {
 	struct tracker *t = p->t;
 	struct conn *c = lj->j.c;
+	const struct table *tb = &t->table;
 	struct entry *v[JOB_TURN];
 	size_t n = 0, looked = 0;
 
-	if (t->table.removals != lj->cur_removals) {
-		/* an entry was freed: cur may be gone; the place again by
-		 * order (rare: only past TABLE_DEAD_MAX removals meanwhile) */
-		lj->cur = t->table.head;
-		while (lj->cur && lj->cur->seq <= lj->last_seq)
-			lj->cur = lj->cur->next;
-		lj->cur_removals = t->table.removals;
+	if (tb->ord_gen != lj->ord_gen) {
+		/* slots moved: the place again by order */
+		lj->pos = table_ord_from(tb, lj->last_seq + 1);
+		lj->ord_gen = tb->ord_gen;
 	}
-	while (n < JOB_TURN && looked++ < WALK_TURN && lj->cur && lj->cur->seq <= lj->end_seq) {
-		struct entry *e = lj->cur;
+	while (n < JOB_TURN && looked++ < WALK_TURN && lj->pos < tb->nord &&
+	       tb->ord[lj->pos].seq <= lj->end_seq) {
+		const struct ordslot *o = &tb->ord[lj->pos++];
+		struct entry *e = o->e;
 
-		/* a dead entry's next is as it was: the walk goes on from it */
-		lj->cur = e->next;
-		lj->last_seq = e->seq;
-		if (lj->cur)
-			__builtin_prefetch(lj->cur->next);
-		if (!e->dead && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
+		/* the entries ahead fetched while this one is looked at */
+		if (lj->pos + ORD_AHEAD < tb->nord && tb->ord[lj->pos + ORD_AHEAD].e)
+			__builtin_prefetch(tb->ord[lj->pos + ORD_AHEAD].e);
+		lj->last_seq = o->seq;
+		if (e && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
 			v[n++] = e;
 	}
 	refresh_writes(t, v, n);
@@ -341,7 +342,7 @@ static bool list_walk_turn(struct proto *p, struct list_job *lj, struct strbuf *
 			sb_add(b, ",", 1);
 		render_entry(t, v[i], lj->lean, b);
 	}
-	return !lj->cur || lj->cur->seq > lj->end_seq;
+	return lj->pos >= tb->nord || tb->ord[lj->pos].seq > lj->end_seq;
 }
 
 static void add_if_shown(struct list_job *lj, struct conn *c, struct entry *e)
@@ -395,8 +396,8 @@ static bool list_step(struct proto *p, struct job *jb)
 			/* the table walked in turns from here: what is in it
 			 * now, as it is when its turn comes */
 			lj->walk = true;
-			lj->cur = t->table.head;
-			lj->cur_removals = t->table.removals;
+			lj->pos = 0;
+			lj->ord_gen = t->table.ord_gen;
 			lj->end_seq = t->table.seq;
 		}
 		proto_add_id(&b, jb->id);

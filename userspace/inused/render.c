@@ -12,10 +12,16 @@
 
 int render_time(struct strbuf *out, uint64_t wall_ns)
 {
+	/* "%llu.%06llu" without printf: one per listed file */
+	char frac[7];
+	uint64_t us = wall_ns % 1000000000ULL / 1000;
+
 	if (!wall_ns)
 		return sb_adds(out, "null");
-	return sb_printf(out, "%llu.%06llu", (unsigned long long)(wall_ns / 1000000000ULL),
-			 (unsigned long long)(wall_ns % 1000000000ULL / 1000));
+	frac[0] = '.';
+	for (int i = 6; i > 0; i--, us /= 10)
+		frac[i] = (char)('0' + us % 10);
+	return sb_add_u64(out, wall_ns / 1000000000ULL) | sb_add(out, frac, sizeof(frac));
 }
 
 int render_name(struct strbuf *out, const char *s)

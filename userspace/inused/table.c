@@ -108,6 +108,7 @@ void table_fini(struct table *t)
 	free(t->buckets);
 	free(t->abuckets);
 	free(t->pbuckets);
+	free(t->ord);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -308,6 +309,60 @@ struct entry *const *table_pid_entries(const struct table *t, uint32_t pid, size
 	return p ? p->ents : NULL;
 }
 
+/* Slots of removed entries dropped from the order array; the others
+ * keep their order. */
+static void ord_compact(struct table *t)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < t->nord; i++) {
+		if (!t->ord[i].e)
+			continue;
+		t->ord[j] = t->ord[i];
+		t->ord[j].e->ord = j;
+		j++;
+	}
+	t->nord = j;
+	t->ord_holes = 0;
+	t->ord_gen++;
+}
+
+/* Room for one more slot. 0 or -ENOMEM. */
+static int ord_reserve(struct table *t)
+{
+	struct ordslot *n;
+	size_t cap;
+
+	if (t->nord < t->capord)
+		return 0;
+	if (t->ord_holes) {
+		ord_compact(t);
+		return 0;
+	}
+	cap = t->capord ? t->capord * 2 : 1024;
+	n = realloc(t->ord, cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	t->ord = n;
+	t->capord = cap;
+	return 0;
+}
+
+size_t table_ord_from(const struct table *t, uint64_t seq)
+{
+	size_t lo = 0, hi = t->nord;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->ord[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *created)
 {
 	struct entry *e = table_find(t, dev, ino);
@@ -321,12 +376,14 @@ struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *creat
 		t->full_events++;
 		return NULL;
 	}
-	e = calloc(1, sizeof(*e));
+	e = ord_reserve(t) ? NULL : calloc(1, sizeof(*e));
 	if (!e) {
 		t->full_events++;
 		return NULL;
 	}
 	e->seq = ++t->seq;
+	e->ord = t->nord++;
+	t->ord[e->ord] = (struct ordslot){.e = e, .seq = e->seq};
 	e->dev = dev;
 	e->ino = ino;
 	b = hash_key(dev, ino, t->nbuckets);
@@ -367,6 +424,9 @@ void table_remove(struct table *t, struct entry *e)
 		e->next->prev = e->prev;
 	else
 		t->tail = e->prev;
+	t->ord[e->ord].e = NULL;
+	if (++t->ord_holes >= 1024 && t->ord_holes * 2 >= t->nord)
+		ord_compact(t);
 	t->count--;
 	if (t->pins && t->ndead < TABLE_DEAD_MAX) {
 		e->dead = true;

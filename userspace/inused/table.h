@@ -120,6 +120,14 @@ struct entry {
 	struct entry *hl_prev, *hl_next; /* holder-less entries (tracker.c) */
 	struct entry *hnext;		 /* hash chain */
 	struct entry *prev;
+	size_t ord; /* its slot in the table's order array */
+};
+
+/* A slot of the order array: an entry and its seq (kept when the entry is
+ * removed, so that the array stays sorted by seq with holes in it). */
+struct ordslot {
+	struct entry *e; /* NULL: removed */
+	uint64_t seq;
 };
 
 struct alias;
@@ -141,6 +149,12 @@ struct table {
 	size_t ndead;
 	uint64_t seq; /* of the last entry inserted */
 	struct entry *head, *tail;
+	/* the same entries in an array, in seq order, for walks that must not
+	 * chase one pointer per entry (a listing: the addresses are known
+	 * ahead, so many entries are fetched from memory at once) */
+	struct ordslot *ord;
+	size_t nord, capord, ord_holes;
+	uint64_t ord_gen;	 /* bumped when slots move (compaction) */
 	struct alias **abuckets; /* alias key -> entry */
 	size_t nabuckets;
 	size_t naliases;
@@ -167,6 +181,10 @@ void table_remove(struct table *t, struct entry *e);
  * holding pointers into the table (a listing answered in turns) can go on
  * from it; at most TABLE_DEAD_MAX such (past that, removals free and
  * count). Unpinned by as many calls, the dead are freed. */
+/* The index of the first slot of the order array whose seq is >= seq
+ * (t->nord: none). */
+size_t table_ord_from(const struct table *t, uint64_t seq);
+
 #define TABLE_DEAD_MAX 4096
 void table_pin(struct table *t);
 void table_unpin(struct table *t);
