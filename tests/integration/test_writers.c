@@ -208,10 +208,23 @@ static void test_plain_writer_tmpfs(void **state)
 	plain_writer(tmpfs);
 }
 
+/* The "flags" of this process's writer of path at fd, as JSON text (to
+ * be freed). */
+static char *writer_flags(const char *path, int fd)
+{
+	json_t *e = td_entry(&D, path), *w = td_entry_writer(e, getpid(), fd);
+	char *s;
+
+	assert_non_null(w);
+	s = json_dumps(json_object_get(w, "flags"), JSON_COMPACT);
+	assert_non_null(s);
+	json_decref(e);
+	return s;
+}
+
 /* O_RDWR is a writer too, and its flags are reported. */
 static void test_rdwr_and_flags(void **state)
 {
-	json_t *e, *w;
 	char *s;
 	int fd;
 
@@ -220,16 +233,11 @@ static void test_rdwr_and_flags(void **state)
 	fd = open(P, O_RDWR | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
 	WRITER_NOW(P, getpid(), fd, "rw");
-	e = td_entry(&D, P);
-	w = td_entry_writer(e, getpid(), fd);
-	assert_non_null(w);
-	s = json_dumps(json_object_get(w, "flags"), JSON_COMPACT);
-	assert_non_null(s);
+	s = writer_flags(P, fd);
 	assert_non_null(strstr(s, "\"append\""));
 	assert_non_null(strstr(s, "\"trunc\""));
 	assert_non_null(strstr(s, "\"creat\""));
 	free(s);
-	json_decref(e);
 	close(fd);
 	assert_true(td_wait_state(&D, P, "not_open"));
 }
@@ -288,7 +296,6 @@ static void test_every_open_syscall(void **state)
 
 	need_daemon();
 	for (int how = 0; how < 5; how++) {
-		json_t *e, *w;
 		char *fl;
 		int fd, r;
 
@@ -301,16 +308,11 @@ static void test_every_open_syscall(void **state)
 		if (!td_state_is(&D, path, "open"))
 			fail_msg("%s: a writer not seen at once", names[how]);
 		WRITER_NOW(path, getpid(), fd, "w");
-		e = td_entry(&D, path);
-		w = td_entry_writer(e, getpid(), fd);
-		assert_non_null(w);
-		fl = json_dumps(json_object_get(w, "flags"), JSON_COMPACT);
-		assert_non_null(fl);
+		fl = writer_flags(path, fd);
 		/* the flags were read where this call keeps them */
 		if (how != 4 && !strstr(fl, "\"trunc\""))
 			fail_msg("%s: flags %s", names[how], fl);
 		free(fl);
-		json_decref(e);
 		close(fd);
 		assert_true(td_wait_state(&D, path, "not_open"));
 		if (how == 1)
