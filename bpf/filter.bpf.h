@@ -117,8 +117,10 @@ static __always_inline bool inode_tracked_kind(struct inode *inode)
 		return false;
 	if ((ki->i_mode & K_S_IFMT) != K_S_IFREG)
 		return false;
+	/* a load through a NULL pointer reads 0: a file system not known to
+	 * be skipped is tracked */
 	sb = ki->i_sb;
-	if (!sb || (sb->s_flags & K_SB_KERNMOUNT))
+	if (sb->s_flags & K_SB_KERNMOUNT)
 		return false; /* memfd, pipes, sockets, anon inodes */
 	return !magic_skipped(sb->s_magic);
 }
@@ -136,7 +138,7 @@ static __always_inline bool file_is_writer(struct file *f)
 	if (!(mode & K_FMODE_WRITE) || (mode & K_FMODE_PATH))
 		return false;
 	mnt = kf->f_path.mnt;
-	if (!mnt || (mnt->mnt_flags & K_MNT_INTERNAL))
+	if (mnt->mnt_flags & K_MNT_INTERNAL)
 		return false;
 	return inode_tracked_kind(kf->f_inode);
 }

@@ -579,7 +579,7 @@ static __always_inline bool process_dying(struct task_struct *task)
 {
 	struct signal_struct *sig = KCAST(struct task_struct, task)->signal;
 
-	return sig && sig->live.counter == 0;
+	return sig->live.counter == 0; /* (NULL reads 0, as before) */
 }
 
 /* Writes one SCAN record (and, for an overlay file, its upper name) to
