@@ -215,7 +215,11 @@ static __always_inline int on_open_exit(struct trace_event_raw_sys_exit *ctx)
 	} else if (nr == nr_openat2) {
 		struct open_how *how = (struct open_how *)user_arg(3);
 
+		/* user memory: another thread may have changed or dropped it
+		 * since the kernel read it, so the flags are only reported and
+		 * the file's own mode decides whether it is a writer */
 		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+		flags |= FLAGS_UNKNOWN;
 	} else {
 		flags = user_arg(3); /* openat, open_by_handle_at */
 	}

@@ -327,6 +327,61 @@ static void test_every_open_syscall(void **state)
 	}
 }
 
+/* openat2 whose struct open_how is dropped from memory by another thread
+ * while the call runs: the kernel read it at the start, the exit hook can
+ * no longer (a user page that is not present is not read from a hook).
+ * The writer must still be seen at once: the file's own mode decides. */
+struct howdrop {
+	void *page;
+	volatile bool stop;
+};
+
+static void *how_dropper(void *arg)
+{
+	struct howdrop *h = arg;
+
+	while (!h->stop) {
+		madvise(h->page, 4096, MADV_DONTNEED);
+		/* written again: the next openat2 finds its flags */
+		((uint64_t *)h->page)[0] = O_WRONLY | O_CREAT | O_CLOEXEC;
+		((uint64_t *)h->page)[1] = 0644;
+	}
+	return NULL;
+}
+
+static void test_openat2_flags_gone(void **state)
+{
+	struct howdrop h = {0};
+	char path[PATH_MAX];
+	pthread_t th;
+	int writers = 0;
+
+	need_daemon();
+	h.page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(h.page != MAP_FAILED);
+	assert_int_equal(pthread_create(&th, NULL, how_dropper, &h), 0);
+	for (int i = 0; i < 1500; i++) {
+		long fd;
+
+		snprintf(path, sizeof(path), "%s/how-%d", disk, i);
+		fd = syscall(SYS_openat2, AT_FDCWD, path, h.page, 24);
+		if (fd < 0)
+			continue; /* the kernel itself read a zeroed page: no file */
+		/* what the kernel saw: a writer unless it read zeros */
+		if ((fcntl((int)fd, F_GETFL) & O_ACCMODE) == O_WRONLY) {
+			writers++;
+			if (!td_state_is(&D, path, "open"))
+				fail_msg("a writer opened with openat2 not seen (attempt %d)", i);
+		}
+		close((int)fd);
+		unlink(path);
+	}
+	h.stop = true;
+	assert_int_equal(pthread_join(th, NULL), 0);
+	munmap(h.page, 4096);
+	assert_true(writers > 0);
+}
+
 /* Readers and O_PATH never appear; the same file opened for writing does. */
 static void test_readers_and_opath_never_appear(void **state)
 {
@@ -1418,6 +1473,7 @@ int main(void)
 	    cmocka_unit_test(test_plain_writer_tmpfs),
 	    cmocka_unit_test(test_rdwr_and_flags),
 	    cmocka_unit_test(test_every_open_syscall),
+	    cmocka_unit_test(test_openat2_flags_gone),
 	    cmocka_unit_test(test_readers_and_opath_never_appear),
 	    cmocka_unit_test(test_dup_then_close_original),
 	    cmocka_unit_test(test_dup2_over_writer),
