@@ -265,6 +265,23 @@ static void list_paths_turn(struct proto *p, struct list_job *lj, struct strbuf 
 	charge_keys(lj);
 }
 
+/* The entries a turn selected: their write times read again, then each
+ * rendered into b, their cached parts fetched ahead. */
+static void render_turn(struct tracker *t, struct list_job *lj, struct entry **v, size_t n,
+			struct strbuf *b)
+{
+	refresh_writes(t, v, n);
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH / 2 < n && v[i + PREFETCH / 2]->json) {
+			__builtin_prefetch(v[i + PREFETCH / 2]->json);
+			__builtin_prefetch(v[i + PREFETCH / 2]->json + 64);
+		}
+		if (lj->count++)
+			sb_add(b, ",", 1);
+		render_entry(t, v[i], lj->lean, b);
+	}
+}
+
 /* A turn of the files: those still in the table and still visible. */
 static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf *b)
 {
@@ -287,16 +304,7 @@ static void list_files_turn(struct proto *p, struct list_job *lj, struct strbuf 
 		if (e && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
 			v[n++] = e;
 	}
-	refresh_writes(t, v, n);
-	for (size_t i = 0; i < n; i++) {
-		if (i + PREFETCH / 2 < n && v[i + PREFETCH / 2]->json) {
-			__builtin_prefetch(v[i + PREFETCH / 2]->json);
-			__builtin_prefetch(v[i + PREFETCH / 2]->json + 64);
-		}
-		if (lj->count++)
-			sb_add(b, ",", 1);
-		render_entry(t, v[i], lj->lean, b);
-	}
+	render_turn(t, lj, v, n, b);
 }
 
 /* At most this many entries looked at in one turn of a walk (those the
@@ -332,16 +340,7 @@ static bool list_walk_turn(struct proto *p, struct list_job *lj, struct strbuf *
 		if (e && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
 			v[n++] = e;
 	}
-	refresh_writes(t, v, n);
-	for (size_t i = 0; i < n; i++) {
-		if (i + PREFETCH / 2 < n && v[i + PREFETCH / 2]->json) {
-			__builtin_prefetch(v[i + PREFETCH / 2]->json);
-			__builtin_prefetch(v[i + PREFETCH / 2]->json + 64);
-		}
-		if (lj->count++)
-			sb_add(b, ",", 1);
-		render_entry(t, v[i], lj->lean, b);
-	}
+	render_turn(t, lj, v, n, b);
 	return lj->pos >= tb->nord || tb->ord[lj->pos].seq > lj->end_seq;
 }
 
