@@ -50,7 +50,7 @@ CMOCKA     := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 LIBCONFIG  := $(shell pkg-config --libs libconfig 2>/dev/null || echo -lconfig)
 LIBSYSTEMD := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 LIBMHD     := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
-DAEMON_LIBS = $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(LIBSYSTEMD) $(LIBMHD)
+DAEMON_LIBS = $(LIBBPF) $(JANSSON) $(LIBCONFIG) $(LIBSYSTEMD) $(LIBMHD) -lpthread
 
 # ---- BPF ----
 BPF_SRC    := bpf/inuse.bpf.c

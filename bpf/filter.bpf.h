@@ -40,19 +40,22 @@ struct btrfs_inode___inuse {
 	struct inode vfs_inode;
 } __attribute__((preserve_access_index));
 
-/* Inode timestamps: separate seconds and nanoseconds since Linux 6.7, a
- * timespec64 before (named __i_mtime in 6.6). */
-struct inode___ts67 {
+/*
+ * Inode times, as each Linux keeps them: separate seconds and nanoseconds
+ * since 6.7 (the top bit of the change time's nanoseconds says the time
+ * was queried, since 6.13), a timespec64 named __i_mtime and __i_ctime in
+ * 6.6, i_mtime and i_ctime before. One flavour holds them all: the
+ * daemon's start searches the kernel's types once per flavour.
+ */
+struct inode___t {
 	time64_t i_mtime_sec;
 	u32 i_mtime_nsec;
-} __attribute__((preserve_access_index));
-
-struct inode___ts66 {
+	time64_t i_ctime_sec;
+	u32 i_ctime_nsec;
 	struct timespec64 __i_mtime;
-} __attribute__((preserve_access_index));
-
-struct inode___ts {
+	struct timespec64 __i_ctime;
 	struct timespec64 i_mtime;
+	struct timespec64 i_ctime;
 } __attribute__((preserve_access_index));
 
 /*
@@ -228,19 +231,19 @@ static __always_inline struct dentry *inode_some_dentry(struct inode *inode)
 /* The inode's modification time, ns since the epoch. */
 static __always_inline __u64 inode_mtime_ns(struct inode *inode)
 {
-	if (bpf_core_field_exists(((struct inode___ts67 *)0)->i_mtime_sec)) {
-		struct inode___ts67 *i = KCAST(struct inode___ts67, inode);
+	if (bpf_core_field_exists(((struct inode___t *)0)->i_mtime_sec)) {
+		struct inode___t *i = KCAST(struct inode___t, inode);
 
 		return (__u64)i->i_mtime_sec * 1000000000ULL + i->i_mtime_nsec;
 	}
-	if (bpf_core_field_exists(((struct inode___ts66 *)0)->__i_mtime)) {
-		struct inode___ts66 *i = (void *)inode;
+	if (bpf_core_field_exists(((struct inode___t *)0)->__i_mtime)) {
+		struct inode___t *i = (void *)inode;
 
 		return (__u64)BPF_CORE_READ(i, __i_mtime.tv_sec) * 1000000000ULL +
 		       BPF_CORE_READ(i, __i_mtime.tv_nsec);
 	}
 	{
-		struct inode___ts *i = (void *)inode;
+		struct inode___t *i = (void *)inode;
 
 		return (__u64)BPF_CORE_READ(i, i_mtime.tv_sec) * 1000000000ULL +
 		       BPF_CORE_READ(i, i_mtime.tv_nsec);

@@ -71,42 +71,27 @@ __u32 guard_slots = 0;
 __u64 guard_mask = 0;
 struct inuse_guard_job guard_job[INUSE_GUARD_JOBS] = {};
 
-/* Inode change times: separate fields since Linux 6.7 (the top bit of the
- * nanoseconds says the time was queried since 6.13), a timespec64 before. */
-struct inode___gts67 {
-	time64_t i_ctime_sec;
-	u32 i_ctime_nsec;
-} __attribute__((preserve_access_index));
-
-struct inode___gts66 {
-	struct timespec64 __i_ctime;
-} __attribute__((preserve_access_index));
-
-struct inode___gts {
-	struct timespec64 i_ctime;
-} __attribute__((preserve_access_index));
-
 #define K_I_CTIME_QUERIED (1U << 31)
 
 static __always_inline __u64 inode_ctime_ns(struct inode *inode, __u32 *queried)
 {
 	*queried = 0;
-	if (bpf_core_field_exists(((struct inode___gts67 *)0)->i_ctime_sec)) {
-		struct inode___gts67 *i = (void *)inode;
+	if (bpf_core_field_exists(((struct inode___t *)0)->i_ctime_sec)) {
+		struct inode___t *i = (void *)inode;
 		__u32 ns = BPF_CORE_READ(i, i_ctime_nsec);
 
 		*queried = !!(ns & K_I_CTIME_QUERIED);
 		return (__u64)BPF_CORE_READ(i, i_ctime_sec) * 1000000000ULL +
 		       (ns & ~K_I_CTIME_QUERIED);
 	}
-	if (bpf_core_field_exists(((struct inode___gts66 *)0)->__i_ctime)) {
-		struct inode___gts66 *i = (void *)inode;
+	if (bpf_core_field_exists(((struct inode___t *)0)->__i_ctime)) {
+		struct inode___t *i = (void *)inode;
 
 		return (__u64)BPF_CORE_READ(i, __i_ctime.tv_sec) * 1000000000ULL +
 		       BPF_CORE_READ(i, __i_ctime.tv_nsec);
 	}
 	{
-		struct inode___gts *i = (void *)inode;
+		struct inode___t *i = (void *)inode;
 
 		return (__u64)BPF_CORE_READ(i, i_ctime.tv_sec) * 1000000000ULL +
 		       BPF_CORE_READ(i, i_ctime.tv_nsec);
@@ -124,18 +109,17 @@ struct gtimes {
  * Linux (6.7+) keeps them as separate seconds and nanoseconds. */
 static __always_inline void inode_times(struct inode *inode, struct gtimes *t)
 {
-	struct inode___gts67 *c = KCAST(struct inode___gts67, inode);
-	struct inode___ts67 *m = KCAST(struct inode___ts67, inode);
+	struct inode___t *c = KCAST(struct inode___t, inode);
 	struct inode *i = KCAST(struct inode, inode);
 	__u32 mns, cns;
 
 	t->ok = false;
-	if (!bpf_core_field_exists(c->i_ctime_sec) || !bpf_core_field_exists(m->i_mtime_sec))
+	if (!bpf_core_field_exists(c->i_ctime_sec) || !bpf_core_field_exists(c->i_mtime_sec))
 		return;
-	mns = m->i_mtime_nsec;
+	mns = c->i_mtime_nsec;
 	cns = c->i_ctime_nsec;
 	t->size = i->i_size;
-	t->mtime_ns = m->i_mtime_sec * 1000000000ULL + mns;
+	t->mtime_ns = c->i_mtime_sec * 1000000000ULL + mns;
 	t->ctime_queried = !!(cns & K_I_CTIME_QUERIED);
 	t->ctime_ns = c->i_ctime_sec * 1000000000ULL + (cns & ~K_I_CTIME_QUERIED);
 	t->ok = true;
@@ -551,7 +535,7 @@ static long guard_probe_one(__u32 i, void *unused)
 
 /* args[0]: how many of guard_probe_req to read. Run by the daemon. */
 SEC("raw_tp")
-int guard_probe(struct bpf_raw_tracepoint_args *ctx)
+int guard_probe(struct raw_args *ctx)
 {
 	__u32 n = ctx->args[0];
 

@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "inuse_abi.h"
+#include "ctx.bpf.h"
 #include "maps.bpf.h"
 #include "filter.bpf.h"
 #include "path.bpf.h"
@@ -200,10 +201,9 @@ static __always_inline __u64 user_arg(int n)
  * flags are where each call keeps them: open's 2nd argument, openat's and
  * open_by_handle_at's 3rd, openat2's struct open_how; creat has none.
  */
-static __always_inline int on_open_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int on_open_exit(struct sys_exit_ctx *ctx)
 {
-	/* the record's field is an int (__syscall_nr) followed by padding */
-	long nr = (int)ctx->id, ret = ctx->ret;
+	long nr = ctx->nr, ret = ctx->ret;
 	__u64 flags = 0;
 
 	if (ret < 0)
@@ -213,12 +213,11 @@ static __always_inline int on_open_exit(struct trace_event_raw_sys_exit *ctx)
 	} else if (nr == nr_open) {
 		flags = user_arg(2);
 	} else if (nr == nr_openat2) {
-		struct open_how *how = (struct open_how *)user_arg(3);
-
-		/* user memory: another thread may have changed or dropped it
-		 * since the kernel read it, so the flags are only reported and
-		 * the file's own mode decides whether it is a writer */
-		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+		/* struct open_how (UAPI) begins with its flags. User memory:
+		 * another thread may have changed or dropped it since the
+		 * kernel read it, so the flags are only reported and the
+		 * file's own mode decides whether it is a writer */
+		bpf_probe_read_user(&flags, sizeof(flags), (const void *)user_arg(3));
 		flags |= FLAGS_UNKNOWN;
 	} else {
 		flags = user_arg(3); /* openat, open_by_handle_at */
@@ -227,31 +226,31 @@ static __always_inline int on_open_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct trace_event_raw_sys_exit *ctx)
+int exit_openat(struct sys_exit_ctx *ctx)
 {
 	return on_open_exit(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct trace_event_raw_sys_exit *ctx)
+int exit_open(struct sys_exit_ctx *ctx)
 {
 	return on_open_exit(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
-int exit_creat(struct trace_event_raw_sys_exit *ctx)
+int exit_creat(struct sys_exit_ctx *ctx)
 {
 	return on_open_exit(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct trace_event_raw_sys_exit *ctx)
+int exit_openat2(struct sys_exit_ctx *ctx)
 {
 	return on_open_exit(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open_by_handle_at")
-int exit_open_by_handle_at(struct trace_event_raw_sys_exit *ctx)
+int exit_open_by_handle_at(struct sys_exit_ctx *ctx)
 {
 	return on_open_exit(ctx);
 }
@@ -304,14 +303,14 @@ static __always_inline int on_fd_drop(int fd)
 }
 
 SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
+int enter_close(struct sys_enter_ctx *ctx)
 {
 	return on_fd_drop((int)ctx->args[0]);
 }
 
 /* dup2/dup3 close what newfd held. */
 SEC("tracepoint/syscalls/sys_enter_dup2")
-int enter_dup2(struct trace_event_raw_sys_enter *ctx)
+int enter_dup2(struct sys_enter_ctx *ctx)
 {
 	if (ctx->args[0] == ctx->args[1])
 		return 0;
@@ -319,14 +318,14 @@ int enter_dup2(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_enter_dup3")
-int enter_dup3(struct trace_event_raw_sys_enter *ctx)
+int enter_dup3(struct sys_enter_ctx *ctx)
 {
 	return on_fd_drop((int)ctx->args[1]);
 }
 
 /* close_range may drop many fds: the daemon re-checks the holder. */
 SEC("tracepoint/syscalls/sys_exit_close_range")
-int exit_close_range(struct trace_event_raw_sys_exit *ctx)
+int exit_close_range(struct sys_exit_ctx *ctx)
 {
 	release_hint();
 	if (holder_flags(cur_tgid()))
@@ -336,7 +335,7 @@ int exit_close_range(struct trace_event_raw_sys_exit *ctx)
 
 /* A shared writable mapping may have been the last writer. */
 SEC("tracepoint/syscalls/sys_exit_munmap")
-int exit_munmap(struct trace_event_raw_sys_exit *ctx)
+int exit_munmap(struct sys_exit_ctx *ctx)
 {
 	if (holder_flags(cur_tgid()) & INUSE_HOLDER_MMAP)
 		emit_simple(INUSE_EV_HINT, INUSE_HINT_MUNMAP, NULL, 0, -1, false);
@@ -353,19 +352,19 @@ static __always_inline int on_rename(long ret)
 }
 
 SEC("tracepoint/syscalls/sys_exit_rename")
-int exit_rename(struct trace_event_raw_sys_exit *ctx)
+int exit_rename(struct sys_exit_ctx *ctx)
 {
 	return on_rename(ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_renameat")
-int exit_renameat(struct trace_event_raw_sys_exit *ctx)
+int exit_renameat(struct sys_exit_ctx *ctx)
 {
 	return on_rename(ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_renameat2")
-int exit_renameat2(struct trace_event_raw_sys_exit *ctx)
+int exit_renameat2(struct sys_exit_ctx *ctx)
 {
 	return on_rename(ctx->ret);
 }
@@ -513,6 +512,7 @@ struct io_ring_ctx___inuse {
 } __attribute__((preserve_access_index));
 
 struct io_kiocb___inuse {
+	u8 opcode;
 	struct io_cmd_data cmd;
 	struct io_ring_ctx___inuse *ctx;
 } __attribute__((preserve_access_index));
@@ -544,10 +544,10 @@ static __always_inline struct file *uring_slot_file(struct io_ring_ctx___inuse *
  * the syscall hooks. Optional: the daemon turns it off where it does not
  * load. */
 SEC("tp_btf/io_uring_complete")
-int BPF_PROG(on_uring_complete, void *ctx_, struct io_kiocb *req, struct io_uring_cqe *cqe)
+int BPF_PROG(on_uring_complete, void *ctx_, void *req, void *cqe)
 {
 	struct io_kiocb___inuse *r = (void *)req;
-	__u8 op = BPF_CORE_READ(req, opcode);
+	__u8 op = BPF_CORE_READ(r, opcode);
 	struct io_open___inuse *open;
 	struct wfile w;
 	__u32 slot, idx;
@@ -561,8 +561,8 @@ int BPF_PROG(on_uring_complete, void *ctx_, struct io_kiocb *req, struct io_urin
 	}
 	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
 		return 0;
-	res = BPF_CORE_READ(cqe, res);
-	if (res < 0)
+	/* struct io_uring_cqe (UAPI): u64 user_data, then s32 res */
+	if (bpf_probe_read_kernel(&res, sizeof(res), (void *)cqe + 8) || res < 0)
 		return 0;
 	open = (void *)&r->cmd;
 	slot = BPF_CORE_READ(open, file_slot);
@@ -684,7 +684,7 @@ static long ring_slot(__u32 i, struct ring_walk *w)
 }
 
 SEC("iter/task_file")
-int scan_files(struct bpf_iter__task_file *ctx)
+int scan_files(struct iter_task_file *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct file *f = ctx->file;
@@ -711,7 +711,7 @@ int scan_files(struct bpf_iter__task_file *ctx)
 /* A mapping holds its file: if that file was opened for writing, the
  * kernel counts it as a writer until the mapping goes, shared or not. */
 SEC("iter/task_vma")
-int scan_vmas(struct bpf_iter__task_vma *ctx)
+int scan_vmas(struct iter_task_vma *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct vm_area_struct *vma = ctx->vma;
@@ -761,7 +761,7 @@ static long probe_one(__u32 i, void *unused)
 
 /* args[0]: how many of probe_req to read (at most INUSE_PROBE_BATCH). */
 SEC("raw_tp")
-int probe(struct bpf_raw_tracepoint_args *ctx)
+int probe(struct raw_args *ctx)
 {
 	__u32 n = ctx->args[0];
 
@@ -807,7 +807,7 @@ static long walk_one(__u32 i, void *unused)
 
 /* args[0]: how many of walk_req to walk (at most INUSE_WALK_BATCH). */
 SEC("raw_tp")
-int walk(struct bpf_raw_tracepoint_args *ctx)
+int walk(struct raw_args *ctx)
 {
 	__u32 n = ctx->args[0];
 
@@ -837,7 +837,7 @@ static long hash_one(__u32 i, void *unused)
 
 /* args[0]: how many of hash_req to read (at most INUSE_HASH_BATCH). */
 SEC("raw_tp")
-int hashprobe(struct bpf_raw_tracepoint_args *ctx)
+int hashprobe(struct raw_args *ctx)
 {
 	__u32 n = ctx->args[0];
 
@@ -882,7 +882,7 @@ static long fdprobe_one(__u32 i, void *unused)
  * whatever name and file system led to it.
  */
 SEC("raw_tp")
-int fdprobe(struct bpf_raw_tracepoint_args *ctx)
+int fdprobe(struct raw_args *ctx)
 {
 	__u32 n = ctx->args[0];
 

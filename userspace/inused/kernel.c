@@ -16,6 +16,7 @@
 #include "common/timeutil.h"
 #include "inuse.skel.h"
 #include "inused/fault.h"
+#include "inused/iterread.h"
 #include "inused/log.h"
 
 /* Pseudo file systems whose "regular files" are control knobs, not data. */
@@ -259,9 +260,34 @@ int kernel_scan_records(char *data, size_t *len, char *rec, kernel_scan_fn fn, v
 struct scan_buf {
 	char data[1 << 16];
 	size_t len;
+	kernel_scan_fn fn;
+	void *ctx;
 	/* one record, aligned for the callback */
 	_Alignas(8) char rec[sizeof(struct inuse_ev) + INUSE_PATH_MAX];
 };
+
+/* The iterator's next bytes: its complete records to fn, the rest kept
+ * (a record may straddle two reads; each fits in data). */
+static int scan_feed(void *ctx, const char *buf, size_t len)
+{
+	struct scan_buf *b = ctx;
+
+	while (len) {
+		size_t n = sizeof(b->data) - b->len;
+		int ret;
+
+		if (n > len)
+			n = len;
+		memcpy(b->data + b->len, buf, n);
+		b->len += n;
+		buf += n;
+		len -= n;
+		ret = kernel_scan_records(b->data, &b->len, b->rec, b->fn, b->ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
 
 int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, void *ctx)
 {
@@ -275,6 +301,8 @@ int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, vo
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	b->fn = fn;
+	b->ctx = ctx;
 	for (int p = 0; p < (vmas ? 2 : 1) && ret == 0; p++) {
 		LIBBPF_OPTS(bpf_iter_attach_opts, o);
 		struct bpf_link *link;
@@ -298,24 +326,9 @@ int kernel_scan(struct kernel *k, uint32_t pid, bool vmas, kernel_scan_fn fn, vo
 			break;
 		}
 		b->len = 0;
-		for (;;) {
-			ssize_t n = read(fd, b->data + b->len, sizeof(b->data) - b->len);
-
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				/* the process went away while being walked */
-				if (errno != ENOENT && errno != ESRCH)
-					ret = -errno;
-				break;
-			}
-			if (n == 0)
-				break;
-			b->len += (size_t)n;
-			ret = kernel_scan_records(b->data, &b->len, b->rec, fn, ctx);
-			if (ret)
-				break;
-		}
+		/* a walk of every process is read on a second thread while
+		 * this one takes its records */
+		ret = iterread(fd, pid == 0, scan_feed, b);
 		close(fd);
 		bpf_link__destroy(link);
 		k->scans++;
