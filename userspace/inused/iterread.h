@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ITERREAD_CHUNK (64u << 10)
+#define ITERREAD_CHUNK	(64u << 10)
 #define ITERREAD_CHUNKS 8u
 
 /* Takes the next bytes of the iterator's output; non-zero stops the read
