@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +16,7 @@
 
 #include "common/timeutil.h"
 #include "inuse.skel.h"
+#include "inused/corebtf.h"
 #include "inused/fault.h"
 #include "inused/iterread.h"
 #include "inused/log.h"
@@ -90,13 +92,37 @@ static int ring_cb(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uring)
+/* With core, CO-RE relocations are resolved against a copy of the
+ * kernel's type table cut short (corebtf.h), written to a memfd that libbpf
+ * reads during the load. */
+static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uring, bool core)
 {
-	struct inuse_bpf *s = inuse_bpf__open();
-	int err;
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct corebtf_stats cs;
+	struct inuse_bpf *s;
+	char path[64];
+	int err, mfd = -1;
 
-	if (!s)
-		return -errno ? -errno : -ENOMEM;
+	if (core) {
+		mfd = memfd_create("inuse-core-btf", MFD_CLOEXEC);
+		if (mfd < 0)
+			return -errno;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+		oo.btf_custom_path = path;
+	}
+	s = inuse_bpf__open_opts(&oo);
+	if (!s) {
+		err = -errno ? -errno : -ENOMEM;
+		goto out;
+	}
+	if (core) {
+		err = corebtf_write(bpf_object__btf(s->obj), mfd, &cs);
+		if (err) {
+			inuse_bpf__destroy(s);
+			goto out;
+		}
+		k->core = cs;
+	}
 	bpf_map__set_max_entries(s->maps.inodes, (uint32_t)o->max_files);
 	bpf_map__set_max_entries(s->maps.holders,
 				 (uint32_t)(o->max_files < 65536 ? 65536 : o->max_files));
@@ -136,11 +162,36 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 	err = inuse_bpf__load(s);
 	if (err) {
 		inuse_bpf__destroy(s);
-		return err;
+		goto out;
 	}
 	k->skel = s;
 	k->uring = uring;
-	return 0;
+out:
+	if (mfd >= 0)
+		close(mfd);
+	if (err)
+		memset(&k->core, 0, sizeof(k->core));
+	return err;
+}
+
+/* The types cut short where the kernel's are all in vmlinux (else, or if
+ * that fails, libbpf's own search of everything). */
+static int load(struct kernel *k, const struct kernel_opts *o, bool uring)
+{
+	if (!o->full_btf && corebtf_usable()) {
+		int err = open_and_load(k, o, uring, true);
+
+		if (!err) {
+			log_debug("CO-RE resolved against %u of the kernel's %u types (%u of them "
+				  "reachable)",
+				  k->core.kept, k->core.kernel_types, k->core.reached);
+			return 0;
+		}
+		log_debug("loading with the kernel's types cut short failed (%s); "
+			  "loading with all of them",
+			  strerror(-err));
+	}
+	return open_and_load(k, o, uring, false);
 }
 
 int kernel_open(struct kernel *k, const struct kernel_opts *o, kernel_event_fn fn, void *ctx)
@@ -154,13 +205,13 @@ int kernel_open(struct kernel *k, const struct kernel_opts *o, kernel_event_fn f
 	if (err)
 		return err;
 
-	err = o->no_uring ? -1 : open_and_load(k, o, true);
+	err = o->no_uring ? -1 : load(k, o, true);
 	if (err) {
 		if (!o->no_uring)
 			log_warn("io_uring hook does not load here (%s); io_uring opens are found "
 				 "by their writes instead",
 				 strerror(-err));
-		err = open_and_load(k, o, false);
+		err = load(k, o, false);
 	}
 	if (err) {
 		log_err("cannot load the BPF programs: %s (inused needs Linux 6.2 or later with "

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "inuse_abi.h"
+#include "inused/corebtf.h"
 #include "inused/progshare.h"
 
 struct inuse_bpf;
@@ -23,6 +24,7 @@ struct kernel_opts {
 	size_t ring_bytes;	   /* ring buffer size, a power of two */
 	uint64_t wake_interval_ns; /* at most one wake-up per this, under load */
 	bool no_uring;		   /* do not load the io_uring program */
+	bool full_btf;		   /* resolve CO-RE against all the kernel's types */
 };
 
 /* Called for every ring record; len is the record size. */
@@ -43,6 +45,7 @@ struct kernel {
 	bool uring;		/* io_uring program loaded */
 	uint64_t scans;		/* iterator runs */
 	uint64_t probes;	/* probe runs */
+	struct corebtf_stats core; /* the types CO-RE was resolved against */
 };
 
 /* Mounts tracefs if it is not there. 0 or -errno. */
