@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,7 +132,9 @@ static long extra_len(unsigned int kind, unsigned int vlen)
 	}
 }
 
-static int read_all(const char *path, char **out, size_t *len)
+/* The kernel's type table: mapped where sysfs allows it (Linux 6.15+),
+ * else read. *mapped says which, for release(). */
+static int read_all(const char *path, char **out, size_t *len, bool *mapped)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t cap, n = 0;
@@ -145,6 +148,14 @@ static int read_all(const char *path, char **out, size_t *len)
 		return -EFBIG;
 	}
 	cap = (size_t)st.st_size;
+	buf = mmap(NULL, cap, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (buf != MAP_FAILED) {
+		close(fd);
+		*out = buf;
+		*len = cap;
+		*mapped = true;
+		return 0;
+	}
 	buf = malloc(cap);
 	if (!buf) {
 		close(fd);
@@ -166,7 +177,16 @@ static int read_all(const char *path, char **out, size_t *len)
 	}
 	*out = buf;
 	*len = n;
+	*mapped = false;
 	return 0;
+}
+
+static void release(char *buf, size_t len, bool mapped)
+{
+	if (mapped)
+		munmap(buf, len);
+	else
+		free(buf);
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -393,6 +413,7 @@ int corebtf_write(const struct btf *local, int fd, struct corebtf_stats *st)
 	uint8_t *reach = NULL;
 	char *buf = NULL, *out = NULL;
 	size_t len = 0, o = 0;
+	bool mapped = false;
 	long top;
 	int err;
 
@@ -410,7 +431,7 @@ int corebtf_write(const struct btf *local, int fd, struct corebtf_stats *st)
 	}
 	if (!nm.n)
 		return -ENOENT;
-	err = read_all(VMLINUX_BTF, &buf, &len);
+	err = read_all(VMLINUX_BTF, &buf, &len, &mapped);
 	if (err)
 		return err;
 	err = index_types(buf, len, &tb);
@@ -426,8 +447,9 @@ int corebtf_write(const struct btf *local, int fd, struct corebtf_stats *st)
 		err = top < 0 ? (int)top : -ENOENT;
 		goto out;
 	}
-	/* header, the types up to top (others by "void *"), every string */
-	out = malloc(sizeof(h) + (size_t)tb.off[top + 1] + tb.slen);
+	/* header, the types up to top (others by "void *"), then every
+	 * string, written from where they are */
+	out = malloc(sizeof(h) + (size_t)tb.off[top + 1]);
 	if (!out) {
 		err = -ENOMEM;
 		goto out;
@@ -459,15 +481,16 @@ int corebtf_write(const struct btf *local, int fd, struct corebtf_stats *st)
 	    .str_len = tb.slen,
 	};
 	memcpy(out, &h, sizeof(h));
-	memcpy(out + o, tb.strs, tb.slen);
-	o += tb.slen;
 	err = write_all(fd, out, o);
+	if (!err)
+		err = write_all(fd, tb.strs, tb.slen);
 	st->kernel_types = tb.n - 1;
 	st->kept = (uint32_t)top;
 out:
 	free(out);
 	free(reach);
 	free(tb.off);
-	free(buf);
+	if (buf)
+		release(buf, len, mapped);
 	return err;
 }

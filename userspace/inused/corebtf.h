@@ -36,6 +36,7 @@ struct corebtf_stats {
 	uint32_t kernel_types; /* in the kernel's table */
 	uint32_t kept;	       /* ids in the copy */
 	uint32_t reached;      /* of those, types the relocations can reach */
+	uint64_t ns;	       /* time taken to write them (set by the caller) */
 };
 
 /* Whether the kernel's types are all in vmlinux (no module has its own). */

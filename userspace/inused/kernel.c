@@ -116,7 +116,10 @@ static int open_and_load(struct kernel *k, const struct kernel_opts *o, bool uri
 		goto out;
 	}
 	if (core) {
+		uint64_t t0 = clock_mono_ns();
+
 		err = corebtf_write(bpf_object__btf(s->obj), mfd, &cs);
+		cs.ns = clock_mono_ns() - t0;
 		if (err) {
 			inuse_bpf__destroy(s);
 			goto out;
@@ -183,8 +186,9 @@ static int load(struct kernel *k, const struct kernel_opts *o, bool uring)
 
 		if (!err) {
 			log_debug("CO-RE resolved against %u of the kernel's %u types (%u of them "
-				  "reachable)",
-				  k->core.kept, k->core.kernel_types, k->core.reached);
+				  "reachable; written in %.1f ms)",
+				  k->core.kept, k->core.kernel_types, k->core.reached,
+				  (double)k->core.ns / 1e6);
 			return 0;
 		}
 		log_debug("loading with the kernel's types cut short failed (%s); "
