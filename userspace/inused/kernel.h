@@ -41,10 +41,10 @@ struct kernel {
 	struct ring_buffer *rb;
 	kernel_event_fn on_event;
 	void *ctx;
-	struct progshare share; /* programs attached for others of the same code */
-	bool uring;		/* io_uring program loaded */
-	uint64_t scans;		/* iterator runs */
-	uint64_t probes;	/* probe runs */
+	struct progshare share;	   /* programs attached for others of the same code */
+	bool uring;		   /* io_uring program loaded */
+	uint64_t scans;		   /* iterator runs */
+	uint64_t probes;	   /* probe runs */
 	struct corebtf_stats core; /* the types CO-RE was resolved against */
 };
 
