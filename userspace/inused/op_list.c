@@ -273,8 +273,12 @@ static void render_turn(struct tracker *t, struct list_job *lj, struct entry **v
 	refresh_writes(t, v, n);
 	for (size_t i = 0; i < n; i++) {
 		if (i + PREFETCH / 2 < n && v[i + PREFETCH / 2]->json) {
-			__builtin_prefetch(v[i + PREFETCH / 2]->json);
-			__builtin_prefetch(v[i + PREFETCH / 2]->json + 64);
+			const struct entry *f = v[i + PREFETCH / 2];
+
+			/* its cached rendering, first and last line */
+			__builtin_prefetch(f->json);
+			__builtin_prefetch(f->json + 64);
+			__builtin_prefetch(f->json + f->json_len - 1);
 		}
 		if (lj->count++)
 			sb_add(b, ",", 1);
@@ -334,8 +338,13 @@ static bool list_walk_turn(struct proto *p, struct list_job *lj, struct strbuf *
 		struct entry *e = o->e;
 
 		/* the entries ahead fetched while this one is looked at */
-		if (lj->pos + ORD_AHEAD < tb->nord && tb->ord[lj->pos + ORD_AHEAD].e)
-			__builtin_prefetch(tb->ord[lj->pos + ORD_AHEAD].e);
+		if (lj->pos + ORD_AHEAD < tb->nord && tb->ord[lj->pos + ORD_AHEAD].e) {
+			/* the 64 bytes a listing reads, on one or two lines */
+			const char *f = (const char *)tb->ord[lj->pos + ORD_AHEAD].e;
+
+			__builtin_prefetch(f);
+			__builtin_prefetch(f + 63);
+		}
 		lj->last_seq = o->seq;
 		if (e && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
 			v[n++] = e;

@@ -220,13 +220,13 @@ static int build_cache(struct tracker *t, struct entry *e, bool lean)
 	holders = e->nw ? "known" : ((e->state & ES_UNKNOWN) ? "unknown" : "searching");
 	if (!lean || e->nw == 0)
 		err |= sb_printf(&s, ",\"holders\":\"%s\"", holders);
-	if (err) {
+	if (err || s.len > UINT32_MAX) {
 		sb_free(&s);
 		return -ENOMEM;
 	}
 	free(e->json);
 	e->json = s.buf;
-	e->json_len = s.len;
+	e->json_len = (uint32_t)s.len;
 	e->json_lean = lean;
 	e->json_gen = t->mounts.gen;
 	return 0;

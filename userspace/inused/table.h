@@ -86,20 +86,21 @@ struct ename {
 #define ES_BORN	   0x10 /* new, not announced to the stream yet */
 
 struct entry {
-	/* what a listing reads of every entry, in its first cache line */
+	/* what a listing reads of every entry, in its first 64 bytes */
 	uint64_t ino;
 	uint32_t dev;
 	uint32_t pflags;
-	struct entry *next; /* all entries, in insertion order */
-	uint64_t seq;	    /* order of insertion in the table */
-	char *json;	    /* cached rendering of the stable part */
-	size_t json_len;
-	uint64_t json_gen;	/* the mount table's generation it was rendered at */
+	char *json; /* cached rendering of the stable part */
+	uint32_t json_len;
 	bool json_lean;		/* the cached rendering is the lean form */
 	bool dead;		/* removed, kept while the table is pinned (table_pin) */
+	uint64_t json_gen;	/* the mount table's generation it was rendered at */
 	uint64_t last_write_ns; /* CLOCK_BOOTTIME; 0: no write seen */
 	uint64_t write_gen;
 	uint64_t open_gen;
+	/* the rest */
+	struct entry *next; /* all entries, in insertion order */
+	uint64_t seq;	    /* order of insertion in the table */
 	struct writer *w;
 	uint32_t nw;
 	uint32_t capw;
@@ -122,6 +123,9 @@ struct entry {
 	struct entry *prev;
 	size_t ord; /* its slot in the table's order array */
 };
+
+_Static_assert(offsetof(struct entry, open_gen) + sizeof(uint64_t) <= 64,
+	       "a listing's fields of an entry fit in 64 bytes");
 
 /* A slot of the order array: an entry and its seq (kept when the entry is
  * removed, so that the array stays sorted by seq with holes in it). */
