@@ -469,6 +469,156 @@ static void test_list_lean(void **state)
 	unlink(c);
 }
 
+/* The lean entry l of a "processes":true answer with each writer's
+ * process filled in from the answer's "processes" (members a writer has
+ * itself win). */
+static json_t *joined(json_t *l, json_t *procs)
+{
+	json_t *out = json_deep_copy(l), *w;
+	size_t i;
+
+	json_array_foreach(json_object_get(out, "writers"), i, w)
+	{
+		char pid[16];
+		json_t *p;
+
+		snprintf(pid, sizeof(pid), "%lld", json_integer_value(json_object_get(w, "pid")));
+		p = json_object_get(procs, pid);
+		assert_non_null(p);
+		json_object_update_missing(w, p);
+	}
+	return out;
+}
+
+/* "processes":true: each writer's process (command, user, cgroup) named
+ * once in "processes"; a writer whose process changed its name between
+ * two opens keeps its own. Joined, the answer is the lean form, from the
+ * cached rendering as from a fresh one. */
+static void test_list_processes(void **state)
+{
+	char a[PATH_MAX], b[PATH_MAX], out[1 << 16];
+	json_t *full, *pr, *f, *l, *procs, *ls;
+	int ready[2], go[2], own = 0;
+	pid_t pid;
+	size_t i;
+	char x;
+
+	need_daemon();
+	snprintf(a, sizeof(a), "%s/procs-a", dir);
+	snprintf(b, sizeof(b), "%s/procs-b", dir);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	/* the second file is opened once the daemon has settled the first
+	 * (and the walk its parent's fork asks for, which names every writer
+	 * of a process with what the process is called then) */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fa, fb;
+
+		/* gone with the test: read sees the end of go */
+		close(go[1]);
+		prctl(PR_SET_NAME, "procs-first");
+		fa = open(a, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fa < 0 || write(ready[1], "1", 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(1);
+		prctl(PR_SET_NAME, "procs-second");
+		fb = open(b, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fb < 0 || write(ready[1], "2", 1) != 1)
+			_exit(1);
+		(void)!read(go[0], &x, 1);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &x, 1), 1);
+	assert_true(td_wait_count_under(&D, dir, 1));
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(read(ready[0], &x, 1), 1);
+	assert_true(td_wait_count_under(&D, dir, 2));
+	for (int round = 0; round < 3; round++) {
+		/* round 1 from the cached renderings (round 0's full listing
+		 * replaced them, the first call here makes them again); round 2
+		 * after a listing of the second file alone, where its writer
+		 * named the process */
+		const char *req = "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"lean\":true,"
+				  "\"processes\":true}";
+
+		if (round == 1)
+			json_decref(td_call(&D, req, dir));
+		if (round == 2)
+			json_decref(
+			    td_call(&D,
+				    "{\"op\":\"list\",\"id\":1,\"paths\":[\"%s\"],\"lean\":true,"
+				    "\"processes\":true}",
+				    b));
+		pr = td_call(&D, req, dir);
+		full = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\"}", dir);
+		assert_non_null(full);
+		assert_non_null(pr);
+		procs = json_object_get(pr, "processes");
+		assert_true(json_is_object(procs));
+		assert_int_equal(json_object_size(procs), 1);
+		assert_int_equal(json_array_size(json_object_get(pr, "files")), 2);
+		own = 0;
+		json_array_foreach(json_object_get(full, "files"), i, f)
+		{
+			json_t *want = leaned(f, false), *got;
+
+			l = json_array_get(json_object_get(pr, "files"), i);
+			own += json_object_get(json_array_get(json_object_get(l, "writers"), 0),
+					       "comm") != NULL;
+			got = joined(l, procs);
+			/* the write time is read again for each answer: the file's
+			 * modification time may be seen by the second only */
+			json_object_del(want, "last_write");
+			json_object_del(got, "last_write");
+			if (!json_equal(want, got)) {
+				char *w = json_dumps(want, JSON_COMPACT),
+				     *g = json_dumps(got, JSON_COMPACT);
+
+				fail_msg("round %d: joined entry\n%s\nwanted\n%s", round, g, w);
+			}
+			json_decref(want);
+			json_decref(got);
+		}
+		/* the process is named by its first writer shown; the other
+		 * writer, opened under another name, carries its own */
+		if (own != 1) {
+			char *g = json_dumps(pr, JSON_COMPACT), *w = json_dumps(full, JSON_COMPACT);
+
+			fail_msg("round %d: %d writers with their own process in\n%s\nfull:\n%s",
+				 round, own, g, w);
+		}
+		json_decref(full);
+		json_decref(pr);
+	}
+	/* not a boolean: refused */
+	pr = td_call(&D, "{\"op\":\"list\",\"id\":1,\"processes\":\"yes\"}");
+	assert_false(json_is_true(json_object_get(pr, "ok")));
+	json_decref(pr);
+	/* inuse-ls --json asks for it */
+	assert_int_equal(run(out, sizeof(out), "%s --socket %s --json --under %s",
+			     td_bin("inuse-ls"), D.sock, dir),
+			 1);
+	ls = json_loads(out, 0, NULL);
+	assert_non_null(ls);
+	procs = json_object_get(ls, "processes");
+	{
+		char key[16];
+
+		snprintf(key, sizeof(key), "%d", (int)pid);
+		assert_non_null(json_object_get(procs, key));
+	}
+	json_decref(ls);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	unlink(a);
+	unlink(b);
+}
+
 static void test_inuse_ls_no_daemon(void **state)
 {
 	char out[4096];
@@ -621,6 +771,7 @@ int main(void)
 	    cmocka_unit_test(test_dying_clients),
 	    cmocka_unit_test(test_inuse_ls),
 	    cmocka_unit_test(test_list_lean),
+	    cmocka_unit_test(test_list_processes),
 	    cmocka_unit_test(test_inuse_ls_no_daemon),
 	    cmocka_unit_test(test_non_root_sees_own_files_only),
 	    cmocka_unit_test(test_systemd_notify),

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sb_reserve(struct strbuf *b, size_t n)
+int sb_grow(struct strbuf *b, size_t n)
 {
 	size_t cap;
 	char *p;
@@ -27,16 +27,6 @@ int sb_reserve(struct strbuf *b, size_t n)
 		return -ENOMEM;
 	b->buf = p;
 	b->cap = cap;
-	return 0;
-}
-
-int sb_add(struct strbuf *b, const void *data, size_t n)
-{
-	if (sb_reserve(b, n))
-		return -ENOMEM;
-	memcpy(b->buf + b->len, data, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
 	return 0;
 }
 

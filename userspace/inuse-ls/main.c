@@ -36,7 +36,8 @@ static const char usage[] =
     "and for each directory which files under it are.\n"
     "\n"
     "  -j, --json              print the daemon's JSON answers (see docs/protocol.md;\n"
-    "                          a whole listing in its lean form)\n"
+    "                          a whole listing in its lean form, each writing\n"
+    "                          process named once in \"processes\")\n"
     "  -f, --follow            then show files as they are opened and closed, until\n"
     "                          interrupted (with --json: the event stream as is)\n"
     "  -u, --under DIR         only files below DIR\n"
@@ -685,6 +686,7 @@ int main(int argc, char **argv)
 		long long count = 0;
 
 		json_object_set_new(req, "lean", json_true());
+		json_object_set_new(req, "processes", json_true());
 		reqs = json_dumps(req, JSON_COMPACT);
 		json_decref(req);
 		err =

@@ -56,10 +56,11 @@ static ssize_t take(int fd, char *buf, size_t cap, int timeout_ms)
 	}
 }
 
-/* "count" from the end of a listing: the member after the files. */
+/* "count" from the end of a listing: the member after the files (and the
+ * processes). A name holds no unescaped quote, so this is the member. */
 static long long tail_count(const char *s, size_t len)
 {
-	static const char key[] = "],\"count\":";
+	static const char key[] = ",\"count\":";
 	const char *p = NULL;
 
 	for (size_t i = 0; i + sizeof(key) - 1 <= len; i++)

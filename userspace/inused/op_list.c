@@ -202,7 +202,9 @@ struct list_job {
 	struct job j;
 	struct list_filter f;
 	bool with_paths;
-	bool lean; /* the lean form of entries (docs/protocol.md) */
+	bool lean;  /* the lean form of entries (docs/protocol.md) */
+	bool procs; /* the writers' processes named once, in "processes" */
+	struct procset ps;
 	struct namev paths;
 	size_t next_path;
 	struct keyset shown; /* with paths or pid: the files to show */
@@ -216,13 +218,15 @@ struct list_job {
 	uint64_t end_seq;  /* entries added after the answer began are not shown */
 	size_t count;	   /* files written */
 	bool files_open;   /* "files":[ written */
-	size_t charged;	   /* bytes of shown counted */
+	size_t charged;	   /* bytes of shown and ps counted */
 };
 
-/* Keeps the memory of the keys counted to the client's user. */
+/* Keeps the memory of the keys and processes counted to the client's
+ * user. */
 static void charge_keys(struct list_job *lj)
 {
-	size_t now = lj->shown.cap * sizeof(struct key) + lj->shown.nslot * sizeof(size_t);
+	size_t now = lj->shown.cap * sizeof(struct key) + lj->shown.nslot * sizeof(size_t) +
+		     procset_bytes(&lj->ps);
 
 	if (now != lj->charged) {
 		conn_hold_bytes(lj->j.c, (long long)now - (long long)lj->charged);
@@ -275,15 +279,20 @@ static void render_turn(struct tracker *t, struct list_job *lj, struct entry **v
 		if (i + PREFETCH / 2 < n && v[i + PREFETCH / 2]->json) {
 			const struct entry *f = v[i + PREFETCH / 2];
 
-			/* its cached rendering, first and last line */
+			/* its cached rendering, first and last line, and the
+			 * first process after it (render.c) */
 			__builtin_prefetch(f->json);
 			__builtin_prefetch(f->json + 64);
 			__builtin_prefetch(f->json + f->json_len - 1);
+			if (lj->procs)
+				__builtin_prefetch(f->json + f->json_len + 47);
 		}
 		if (lj->count++)
 			sb_add(b, ",", 1);
-		render_entry(t, v[i], lj->lean, b);
+		render_entry(t, v[i], lj->lean ? RENDER_LEAN : 0, lj->procs ? &lj->ps : NULL, b);
 	}
+	if (lj->procs)
+		charge_keys(lj);
 }
 
 /* A turn of the files: those still in the table and still visible. */
@@ -433,7 +442,10 @@ static bool list_step(struct proto *p, struct job *jb)
 	out = conn_out(c);
 	if (lj->walk ? list_walk_turn(p, lj, out)
 		     : (list_files_turn(p, lj, out), lj->next_file == lj->shown.n)) {
-		sb_printf(out, "],\"count\":%zu,\"table_full\":%s,\"complete\":%s}\n", lj->count,
+		sb_adds(out, "]");
+		if (lj->procs)
+			render_processes(t, &lj->ps, out);
+		sb_printf(out, ",\"count\":%zu,\"table_full\":%s,\"complete\":%s}\n", lj->count,
 			  t->table.full_events || t->st.kernel_map_full ? "true" : "false",
 			  c->admin ? "true" : "false");
 		done = true;
@@ -449,6 +461,7 @@ static void list_free(struct proto *p, struct job *jb)
 	if (lj->pinned)
 		table_unpin(&p->t->table);
 	keyset_free(&lj->shown);
+	procset_free(&lj->ps);
 	namev_free(&lj->paths);
 	if (lj->f.has_under)
 		under_free(&lj->f.under);
@@ -474,6 +487,12 @@ void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		return;
 	}
 	lj->lean = json_is_true(v);
+	if ((v = json_object_get(req, "processes")) && !json_is_boolean(v)) {
+		proto_send_error(p, c, id, "bad_request", "\"processes\" must be true or false");
+		list_free(p, &lj->j);
+		return;
+	}
+	lj->procs = json_is_true(v);
 	if (get_filter(p, c, id, req, &lj->f) ||
 	    (lj->with_paths && proto_get_paths(p, c, id, req, "paths", &lj->paths))) {
 		list_free(p, &lj->j);

@@ -95,7 +95,7 @@ static void stream(struct proto *p, unsigned int kind, const char *name, struct 
 			if (kind == KIND_ALERT)
 				sb_printf(&b, ",\"age\":%.3f", (double)age_ns / 1e9);
 			sb_adds(&b, ",\"file\":");
-			render_entry(p->t, e, false, &b);
+			render_entry(p->t, e, 0, NULL, &b);
 			sb_adds(&b, "}\n");
 		}
 		deliver(p, s, b.buf, b.len);

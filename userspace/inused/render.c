@@ -81,19 +81,33 @@ static bool has_flags(const struct writer *w)
 	       (w->open_flags & (O_CREAT | O_TRUNC | O_CLOEXEC));
 }
 
-/* A writer; lean: "mode" left out when "w", "flags" when empty and
- * "since" when not known (docs/protocol.md). */
-static int render_writer(struct tracker *t, const struct writer *w, bool lean, struct strbuf *b)
+/* A process's identity: "comm":C,"uid":U,"cgroup_id":I after sep, without
+ * the cgroup's name (given last). */
+static int render_ident(struct strbuf *b, const char *sep, const char *comm, uint32_t uid,
+			uint64_t cgroup_id)
 {
-	const char *cg = cgroup_path(&t->cg, w->cgroup_id, (pid_t)w->pid);
+	int err = sb_adds(b, sep);
+
+	err |= sb_adds(b, "\"comm\":");
+
+	err |= jname_append(b, comm, strnlen(comm, 16));
+	err |= sb_printf(b, ",\"uid\":%u,\"cgroup_id\":", uid);
+	return err | render_id(b, cgroup_id);
+}
+
+/* A writer; lean: "mode" left out when "w", "flags" when empty and
+ * "since" when not known (docs/protocol.md); whole: with the identity of
+ * its process (otherwise that is in the answer's "processes"). */
+static int render_writer(struct tracker *t, const struct writer *w, bool lean, bool whole,
+			 struct strbuf *b)
+{
 	const char *mode = mode_name(w);
 	uint64_t since = tracker_wall_ns(t, w->since_ns);
 	int err = 0;
 
-	err |= sb_printf(b, "{\"pid\":%u,\"comm\":", w->pid);
-	err |= jname_append(b, w->comm, strnlen(w->comm, sizeof(w->comm)));
-	err |= sb_printf(b, ",\"uid\":%u,\"cgroup_id\":", w->uid);
-	err |= render_id(b, w->cgroup_id);
+	err |= sb_printf(b, "{\"pid\":%u", w->pid);
+	if (whole)
+		err |= render_ident(b, ",", w->comm, w->uid, w->cgroup_id);
 	if (!lean || strcmp(mode, "w"))
 		err |= sb_printf(b, ",\"mode\":\"%s\"", mode);
 	if (!lean || has_flags(w)) {
@@ -108,19 +122,31 @@ static int render_writer(struct tracker *t, const struct writer *w, bool lean, s
 		err |= sb_printf(b, ",\"fd\":%d", w->fd);
 	else if (w->via == VIA_URING)
 		err |= sb_printf(b, ",\"slot\":%d", w->fd);
-	err |= sb_adds(b, ",\"cgroup\":");
-	err |= render_name(b, cg);
+	if (whole) {
+		err |= sb_adds(b, ",\"cgroup\":");
+		err |= render_name(b, cgroup_path(&t->cg, w->cgroup_id, (pid_t)w->pid));
+	}
 	return err | sb_adds(b, "}");
 }
 
-static int render_writers(struct tracker *t, const struct entry *e, bool lean, struct strbuf *b)
+/* ps: the answer's processes; a writer whose identity is its pid's there
+ * is given without it. */
+static int render_writers(struct tracker *t, const struct entry *e, bool lean,
+			  const struct procset *ps, struct strbuf *b)
 {
 	int err = sb_adds(b, "[");
 
 	for (uint32_t i = 0; i < e->nw; i++) {
+		struct proc_id id;
+		bool whole = true;
+
 		if (i)
 			err |= sb_adds(b, ",");
-		err |= render_writer(t, &e->w[i], lean, b);
+		if (ps) {
+			proc_id_of(&e->w[i], &id);
+			whole = !procset_same(ps, &id);
+		}
+		err |= render_writer(t, &e->w[i], lean, whole, b);
 	}
 	return err | sb_adds(b, "]");
 }
@@ -140,10 +166,11 @@ static int flag_member(struct strbuf *s, const char *name, bool v, bool lean)
 
 /* The members that change only with writers and names, without the
  * closing brace; lean: the members at their defaults left out. */
-static int build_cache(struct tracker *t, struct entry *e, bool lean)
+static int render_stable(struct tracker *t, const struct entry *e, bool lean,
+			 const struct procset *ps, struct strbuf *out)
 {
 	const struct ename *up = &e->names[NAME_UPPER];
-	struct strbuf s = {0};
+	struct strbuf s = *out;
 	uint64_t first = tracker_wall_ns(t, e->first_open_ns);
 	const char *holders;
 	int err = 0;
@@ -214,26 +241,65 @@ static int build_cache(struct tracker *t, struct entry *e, bool lean)
 	if (!lean)
 		err |= sb_printf(&s, ",\"opened_before_start\":%s", b(e->first_open_ns == 0));
 	err |= sb_adds(&s, ",\"writers\":");
-	err |= render_writers(t, e, lean, &s);
+	err |= render_writers(t, e, lean, ps, &s);
 	if (!lean || e->writers_dropped)
 		err |= sb_printf(&s, ",\"writers_dropped\":%u", e->writers_dropped);
 	holders = e->nw ? "known" : ((e->state & ES_UNKNOWN) ? "unknown" : "searching");
 	if (!lean || e->nw == 0)
 		err |= sb_printf(&s, ",\"holders\":\"%s\"", holders);
-	if (err || s.len > UINT32_MAX) {
+	*out = s;
+	return err ? -ENOMEM : 0;
+}
+
+/* The processes a cached rendering in the RENDER_PROCS form leaves out,
+ * kept after its text (8-aligned): their count, then each (procset.h). */
+static const struct proc_id *cached_procs(const struct entry *e, uint64_t *n)
+{
+	const char *p = e->json + (((size_t)e->json_len + 7) & ~(size_t)7);
+
+	memcpy(n, p, sizeof(*n));
+	return (const struct proc_id *)(const void *)(p + sizeof(*n));
+}
+
+/* The stable part rendered and kept on the entry, in the given form. */
+static int build_cache(struct tracker *t, struct entry *e, unsigned form, const struct procset *ps)
+{
+	static const char pad[8];
+	struct strbuf s = {0};
+	size_t len;
+	int err;
+
+	err = render_stable(t, e, form & RENDER_LEAN, ps, &s);
+	len = s.len;
+	if (!err && (form & RENDER_PROCS)) {
+		uint64_t n = e->nw;
+
+		err |= sb_add(&s, pad, ((len + 7) & ~(size_t)7) - len);
+		err |= sb_add(&s, &n, sizeof(n));
+		for (uint32_t i = 0; i < e->nw; i++) {
+			struct proc_id id;
+
+			proc_id_of(&e->w[i], &id);
+			err |= sb_add(&s, &id, sizeof(id));
+		}
+	}
+	if (err || len > UINT32_MAX) {
 		sb_free(&s);
 		return -ENOMEM;
 	}
+	s.len = len;
 	free(e->json);
 	e->json = s.buf;
 	e->json_len = (uint32_t)s.len;
-	e->json_lean = lean;
+	e->json_form = (uint8_t)form;
 	e->json_gen = t->mounts.gen;
 	return 0;
 }
 
-int render_entry(struct tracker *t, struct entry *e, bool lean, struct strbuf *out)
+int render_entry(struct tracker *t, struct entry *e, unsigned form, struct procset *ps,
+		 struct strbuf *out)
 {
+	bool lean = form & RENDER_LEAN, cached = true;
 	int err = 0;
 
 	/* the names are resolved again only when the mount table changed
@@ -243,10 +309,36 @@ int render_entry(struct tracker *t, struct entry *e, bool lean, struct strbuf *o
 		if (e->json)
 			e->json_gen = t->mounts.gen;
 	}
-	/* one rendering is cached, in the form last asked for */
-	if ((!e->json || e->json_lean != lean) && (err = build_cache(t, e, lean)))
-		return err;
-	err |= sb_add(out, e->json, e->json_len);
+	if (ps) {
+		/* the writers' processes named in the answer: the cached
+		 * rendering serves when each writer's identity is its pid's
+		 * (read from the rendering itself: the writers stay unread) */
+		form |= RENDER_PROCS;
+		if (e->json && e->json_form == form) {
+			uint64_t n;
+			const struct proc_id *id = cached_procs(e, &n);
+
+			for (uint64_t i = 0; i < n; i++)
+				cached &= procset_note(ps, &id[i]);
+		} else {
+			for (uint32_t i = 0; i < e->nw; i++) {
+				struct proc_id id;
+
+				proc_id_of(&e->w[i], &id);
+				cached &= procset_note(ps, &id);
+			}
+		}
+	} else {
+		form &= ~RENDER_PROCS;
+	}
+	if (!cached) {
+		err |= render_stable(t, e, lean, ps, out);
+	} else {
+		/* one rendering is cached, in the form last asked for */
+		if ((!e->json || e->json_form != form) && (err = build_cache(t, e, form, ps)))
+			return err;
+		err |= sb_add(out, e->json, e->json_len);
+	}
 	if (!lean || e->last_write_ns) {
 		err |= sb_adds(out, ",\"last_write\":");
 		err |= render_time(out, tracker_wall_ns(t, e->last_write_ns));
@@ -267,10 +359,27 @@ int render_entry_members(struct tracker *t, struct entry *e, struct strbuf *out)
 {
 	int err = sb_adds(out, ",\"writers\":");
 
-	err |= render_writers(t, e, false, out);
+	err |= render_writers(t, e, false, NULL, out);
 	err |= sb_adds(out, ",\"first_open\":");
 	err |= render_time(out, tracker_wall_ns(t, e->first_open_ns));
 	err |= sb_adds(out, ",\"last_write\":");
 	err |= render_time(out, tracker_wall_ns(t, e->last_write_ns));
+	return err ? -ENOMEM : 0;
+}
+
+int render_processes(struct tracker *t, const struct procset *ps, struct strbuf *out)
+{
+	int err = sb_adds(out, ",\"processes\":{");
+
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct proc_id *p = &ps->v[i];
+
+		err |= sb_printf(out, "%s\"%u\":", i ? "," : "", p->pid);
+		err |= render_ident(out, "{", p->comm, p->uid, p->cgroup_id);
+		err |= sb_adds(out, ",\"cgroup\":");
+		err |= render_name(out, cgroup_path(&t->cg, p->cgroup_id, (pid_t)p->pid));
+		err |= sb_adds(out, "}");
+	}
+	err |= sb_adds(out, "}");
 	return err ? -ENOMEM : 0;
 }

@@ -10,11 +10,23 @@
 #define INUSED_RENDER_H
 
 #include "common/strbuf.h"
+#include "inused/procset.h"
 #include "inused/tracker.h"
 
-/* lean: the members at their defaults left out (docs/protocol.md, "The
- * lean form"). */
-int render_entry(struct tracker *t, struct entry *e, bool lean, struct strbuf *out);
+/* Forms of an entry (docs/protocol.md): RENDER_LEAN, the members at their
+ * defaults left out ("The lean form"); RENDER_PROCS, the writers' process
+ * identities named once per answer (set by render_entry when ps is given). */
+#define RENDER_LEAN  0x1u
+#define RENDER_PROCS 0x2u
+
+/* ps: NULL, or the answer's processes, which the entry's writers are
+ * noted in (inused/procset.h). */
+int render_entry(struct tracker *t, struct entry *e, unsigned form, struct procset *ps,
+		 struct strbuf *out);
+
+/* Appends ,"processes":{"PID":{"comm":C,"uid":U,"cgroup_id":I,"cgroup":N},...}
+ * for the processes noted in ps. */
+int render_processes(struct tracker *t, const struct procset *ps, struct strbuf *out);
 
 /* Appends ,"writers":[...],"first_open":T,"last_write":T for an entry (the
  * members a "check" answer shows of a file its client may see). */

@@ -200,6 +200,11 @@ struct strbuf *conn_out(struct conn *c)
 
 void conn_out_done(struct conn *c)
 {
+	/* what the socket takes now is sent now: a long answer written in
+	 * turns does not wait for the loop's wake-up at each one (an error
+	 * is left for that wake-up to find, with the rest unsent) */
+	if (pending(c))
+		(void)conn_flush(c);
 	account(c);
 	conn_update(c);
 }

@@ -92,7 +92,7 @@ struct entry {
 	uint32_t pflags;
 	char *json; /* cached rendering of the stable part */
 	uint32_t json_len;
-	bool json_lean;		/* the cached rendering is the lean form */
+	uint8_t json_form;	/* the cached rendering's form (RENDER_*, render.h) */
 	bool dead;		/* removed, kept while the table is pinned (table_pin) */
 	uint64_t json_gen;	/* the mount table's generation it was rendered at */
 	uint64_t last_write_ns; /* CLOCK_BOOTTIME; 0: no write seen */
