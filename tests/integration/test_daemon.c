@@ -390,11 +390,36 @@ static json_t *leaned(json_t *f, bool writer)
 	return out;
 }
 
+/* A request whose member is not what it must be: refused, not served. */
+static void assert_refused(const char *req)
+{
+	json_t *a = td_call(&D, "%s", req);
+
+	assert_non_null(a);
+	assert_false(json_is_true(json_object_get(a, "ok")));
+	json_decref(a);
+}
+
+/* inuse-ls --json --under the test directory (files there: exit status
+ * 1), parsed. */
+static json_t *ls_json_under(void)
+{
+	static char out[1 << 16];
+	json_t *ls;
+
+	assert_int_equal(run(out, sizeof(out), "%s --socket %s --json --under %s",
+			     td_bin("inuse-ls"), D.sock, dir),
+			 1);
+	ls = json_loads(out, 0, NULL);
+	assert_non_null(ls);
+	return ls;
+}
+
 /* "lean":true: the same files, each the full entry without the members
  * at their defaults; inuse-ls --json prints that form. */
 static void test_list_lean(void **state)
 {
-	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX], out[1 << 16];
+	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
 	json_t *full, *lean, *f, *l, *ls;
 	size_t i;
 	int fa, fb, fc;
@@ -437,15 +462,9 @@ static void test_list_lean(void **state)
 	json_decref(full);
 	json_decref(lean);
 	/* not a boolean: refused */
-	lean = td_call(&D, "{\"op\":\"list\",\"id\":1,\"lean\":1}");
-	assert_false(json_is_true(json_object_get(lean, "ok")));
-	json_decref(lean);
+	assert_refused("{\"op\":\"list\",\"id\":1,\"lean\":1}");
 	/* inuse-ls --json: the lean form, passed through whole */
-	assert_int_equal(run(out, sizeof(out), "%s --socket %s --json --under %s",
-			     td_bin("inuse-ls"), D.sock, dir),
-			 1);
-	ls = json_loads(out, 0, NULL);
-	assert_non_null(ls);
+	ls = ls_json_under();
 	assert_int_equal(json_integer_value(json_object_get(ls, "count")), 3);
 	json_array_foreach(json_object_get(ls, "files"), i, l)
 	{
@@ -496,7 +515,7 @@ static json_t *joined(json_t *l, json_t *procs)
  * cached rendering as from a fresh one. */
 static void test_list_processes(void **state)
 {
-	char a[PATH_MAX], b[PATH_MAX], out[1 << 16];
+	char a[PATH_MAX], b[PATH_MAX];
 	json_t *full, *pr, *f, *l, *procs, *ls;
 	int ready[2], go[2], own = 0;
 	pid_t pid;
@@ -592,15 +611,9 @@ static void test_list_processes(void **state)
 		json_decref(pr);
 	}
 	/* not a boolean: refused */
-	pr = td_call(&D, "{\"op\":\"list\",\"id\":1,\"processes\":\"yes\"}");
-	assert_false(json_is_true(json_object_get(pr, "ok")));
-	json_decref(pr);
+	assert_refused("{\"op\":\"list\",\"id\":1,\"processes\":\"yes\"}");
 	/* inuse-ls --json asks for it */
-	assert_int_equal(run(out, sizeof(out), "%s --socket %s --json --under %s",
-			     td_bin("inuse-ls"), D.sock, dir),
-			 1);
-	ls = json_loads(out, 0, NULL);
-	assert_non_null(ls);
+	ls = ls_json_under();
 	procs = json_object_get(ls, "processes");
 	{
 		char key[16];
