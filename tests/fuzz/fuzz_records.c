@@ -120,21 +120,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	tracker_sync(&t);
 	tracker_validate_paths(&t, 64);
-	table_for_each(&t.table, e) for (int lean = 0; lean < 2; lean++)
-	{
-		struct strbuf b = {0};
-		json_t *j;
+	/* full, lean, then each with the processes named once twice (the
+	 * second from the cached rendering), an answer's processes kept from
+	 * one entry to the next */
+	for (int form = 0; form < 6; form++) {
+		bool lean = form == 1 || form >= 4;
 
-		/* both forms, the cached rendering rebuilt for each */
-		if (render_entry(&t, e, lean, &b))
-			abort();
-		j = json_loadb(b.buf, b.len, 0, NULL);
-		if (!json_is_object(j)) {
-			fprintf(stderr, "rendering not JSON: %.*s\n", (int)b.len, b.buf);
-			abort();
+		struct procset ps = {0};
+
+		table_for_each(&t.table, e)
+		{
+			struct strbuf b = {0};
+			json_t *j;
+
+			if (render_entry(&t, e, lean ? RENDER_LEAN : 0, form >= 2 ? &ps : NULL, &b))
+				abort();
+			j = json_loadb(b.buf, b.len, 0, NULL);
+			if (!json_is_object(j)) {
+				fprintf(stderr, "rendering not JSON: %.*s\n", (int)b.len, b.buf);
+				abort();
+			}
+			json_decref(j);
+			sb_free(&b);
 		}
-		json_decref(j);
-		sb_free(&b);
+		if (form >= 2) {
+			struct strbuf b = {0};
+			json_t *j;
+
+			/* the member as the answer ends with it, made an object */
+			if (render_processes(&t, &ps, &b))
+				abort();
+			b.buf[0] = '{';
+			sb_adds(&b, "}");
+			j = json_loadb(b.buf, b.len, 0, NULL);
+			if (!json_is_object(j)) {
+				fprintf(stderr, "processes not JSON: %.*s\n", (int)b.len, b.buf);
+				abort();
+			}
+			json_decref(j);
+			sb_free(&b);
+		}
+		procset_free(&ps);
 	}
 	return 0;
 }
