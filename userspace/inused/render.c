@@ -89,7 +89,6 @@ static int render_ident(struct strbuf *b, const char *sep, const char *comm, uin
 	int err = sb_adds(b, sep);
 
 	err |= sb_adds(b, "\"comm\":");
-
 	err |= jname_append(b, comm, strnlen(comm, 16));
 	err |= sb_printf(b, ",\"uid\":%u,\"cgroup_id\":", uid);
 	return err | render_id(b, cgroup_id);
