@@ -24,6 +24,19 @@
 #include "inused/render.h"
 #include "inused/tracker.h"
 
+/* b must hold one JSON object; freed. */
+static void must_be_object(struct strbuf *b, const char *what)
+{
+	json_t *j = json_loadb(b->buf, b->len, 0, NULL);
+
+	if (!json_is_object(j)) {
+		fprintf(stderr, "%s not JSON: %.*s\n", what, (int)b->len, b->buf);
+		abort();
+	}
+	json_decref(j);
+	sb_free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void on_walk_record(void *ctx, const struct inuse_ev *r, size_t len)
@@ -131,34 +144,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		table_for_each(&t.table, e)
 		{
 			struct strbuf b = {0};
-			json_t *j;
 
 			if (render_entry(&t, e, lean ? RENDER_LEAN : 0, form >= 2 ? &ps : NULL, &b))
 				abort();
-			j = json_loadb(b.buf, b.len, 0, NULL);
-			if (!json_is_object(j)) {
-				fprintf(stderr, "rendering not JSON: %.*s\n", (int)b.len, b.buf);
-				abort();
-			}
-			json_decref(j);
-			sb_free(&b);
+			must_be_object(&b, "rendering");
 		}
 		if (form >= 2) {
 			struct strbuf b = {0};
-			json_t *j;
 
 			/* the member as the answer ends with it, made an object */
 			if (render_processes(&t, &ps, &b))
 				abort();
 			b.buf[0] = '{';
 			sb_adds(&b, "}");
-			j = json_loadb(b.buf, b.len, 0, NULL);
-			if (!json_is_object(j)) {
-				fprintf(stderr, "processes not JSON: %.*s\n", (int)b.len, b.buf);
-				abort();
-			}
-			json_decref(j);
-			sb_free(&b);
+			must_be_object(&b, "processes");
 		}
 		procset_free(&ps);
 	}
