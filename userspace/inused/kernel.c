@@ -198,6 +198,32 @@ static int load(struct kernel *k, const struct kernel_opts *o, bool uring)
 	return open_and_load(k, o, uring, false);
 }
 
+/* One page of the ring map read-only: the consumer position is on the
+ * first page, the producer position on the second. */
+static const unsigned long *map_ring_page(int fd, size_t page, off_t off)
+{
+	void *p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, off);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int map_ring_positions(struct kernel *k)
+{
+	int fd = bpf_map__fd(k->skel->maps.events);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	k->ring_cons = map_ring_page(fd, page, 0);
+	k->ring_prod = map_ring_page(fd, page, (off_t)page);
+	if (!k->ring_cons || !k->ring_prod) {
+		int err = -errno;
+
+		log_err("cannot map the ring buffer's positions: %s", strerror(errno));
+		kernel_close(k);
+		return err;
+	}
+	return 0;
+}
+
 int kernel_open(struct kernel *k, const struct kernel_opts *o, kernel_event_fn fn, void *ctx)
 {
 	int err;
@@ -238,11 +264,18 @@ int kernel_open(struct kernel *k, const struct kernel_opts *o, kernel_event_fn f
 		kernel_close(k);
 		return err;
 	}
-	return 0;
+	return map_ring_positions(k);
 }
 
 void kernel_close(struct kernel *k)
 {
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (k->ring_cons)
+		munmap((void *)k->ring_cons, page);
+	if (k->ring_prod)
+		munmap((void *)k->ring_prod, page);
+	k->ring_cons = k->ring_prod = NULL;
 	ring_buffer__free(k->rb);
 	k->rb = NULL;
 	progshare_detach(&k->share);
@@ -262,6 +295,15 @@ int kernel_drain(struct kernel *k)
 	if (!k->skel)
 		return 0; /* no BPF (tests): no events */
 	return ring_buffer__consume(k->rb);
+}
+
+bool kernel_ring_pending(const struct kernel *k)
+{
+	if (!k->ring_cons || !k->ring_prod)
+		return false;
+	/* the producer position moves at the reservation, before the commit */
+	return __atomic_load_n(k->ring_prod, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(k->ring_cons, __ATOMIC_ACQUIRE);
 }
 
 static int run_batch(struct bpf_program *prog, struct bpf_map *reqm, const void *req,

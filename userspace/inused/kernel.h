@@ -39,6 +39,8 @@ typedef void (*kernel_scan_fn)(void *ctx, const struct inuse_ev *r, size_t len);
 struct kernel {
 	struct inuse_bpf *skel;
 	struct ring_buffer *rb;
+	const unsigned long *ring_cons; /* the ring's positions, mapped read-only */
+	const unsigned long *ring_prod;
 	kernel_event_fn on_event;
 	void *ctx;
 	struct progshare share;	   /* programs attached for others of the same code */
@@ -59,6 +61,11 @@ int kernel_ring_fd(const struct kernel *k);
 
 /* Processes every record in the ring. Returns how many, or -errno. */
 int kernel_drain(struct kernel *k);
+
+/* Whether the ring holds a record not yet consumed: committed, or reserved
+ * by a program that has not committed it yet (a preempted hook). A record
+ * committed without a wake-up is seen here; false with no BPF. */
+bool kernel_ring_pending(const struct kernel *k);
 
 /* Reads the writer count of n inodes (n <= INUSE_PROBE_BATCH). */
 int kernel_probe(struct kernel *k, const struct inuse_probe_req *req, struct inuse_probe_res *res,

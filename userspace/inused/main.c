@@ -235,7 +235,10 @@ static int run(struct daemon *d)
 		if (d->tail_drain_at && now >= d->tail_drain_at) {
 			int n = kernel_drain(&d->k);
 
-			d->tail_drain_at = n > 0 ? now + d->o.wake_interval_ns : 0;
+			/* a record reserved before the wake-up's drain may be
+			 * committed after this one, without a wake-up of its own */
+			d->tail_drain_at =
+			    n > 0 || kernel_ring_pending(&d->k) ? now + d->o.wake_interval_ns : 0;
 			if (n > 0)
 				tracker_sync_background(&d->t);
 		}
