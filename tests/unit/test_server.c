@@ -347,12 +347,14 @@ static void test_pipelined(void **state)
 	client_close(&c);
 }
 
-/* (c) A line split across two sends is answered once it is complete. */
+/* (c) A line split across sends is answered once it is complete. */
 static void test_split_line(void **state)
 {
 	struct fx *f = *state;
 	struct client c;
 	size_t three = 3;
+
+	size_t nine = 9;
 
 	client_open(f, &c);
 	client_sends(&c, "hel");
@@ -361,6 +363,14 @@ static void test_split_line(void **state)
 	assert_int_equal(f->lines, 0);
 	client_sends(&c, "lo\n");
 	expect(f, &c, 1, "got:hello\n");
+	/* in three pieces: each searched from where the last one ended */
+	client_sends(&c, "hel");
+	assert_true(run_until(f, input_is, &three));
+	client_sends(&c, "lo wor");
+	assert_true(run_until(f, input_is, &nine));
+	expect_silence(f, &c);
+	client_sends(&c, "ld\nnext\n");
+	expect(f, &c, 2, "got:hello world\ngot:next\n");
 	client_close(&c);
 }
 

@@ -160,7 +160,8 @@ static bool may_read(const struct conn *c)
 /* Is a complete line waiting in the input? */
 static bool has_line(const struct conn *c)
 {
-	return c->in.len && !c->discarding && memchr(c->in.buf, '\n', c->in.len);
+	return c->in.len > c->in_clean && !c->discarding &&
+	       memchr(c->in.buf + c->in_clean, '\n', c->in.len - c->in_clean);
 }
 
 /* The peer is done and nothing is left to answer or to send. */
@@ -272,20 +273,23 @@ void conn_hold_bytes(struct conn *c, long long delta)
 }
 
 /* Hands over up to SERVER_LINES_PER_TURN complete lines; sets c->more when
- * some are left for the next turn. */
+ * some are left for the next turn. A line that arrives in many reads is
+ * searched for its end once, not from its start at every read. */
 static void conn_lines(struct conn *c)
 {
 	struct server *s = c->srv;
 	unsigned int n = 0;
-	size_t off = 0;
+	size_t off = 0, from = c->in_clean;
 
 	c->more = false;
 	while (off < c->in.len && may_process(c)) {
-		char *nl = memchr(c->in.buf + off, '\n', c->in.len - off);
+		char *nl = memchr(c->in.buf + from, '\n', c->in.len - from);
 		size_t len;
 
-		if (!nl)
+		if (!nl) {
+			from = c->in.len;
 			break;
+		}
 		if (n++ == SERVER_LINES_PER_TURN) {
 			c->more = true;
 			break;
@@ -299,12 +303,16 @@ static void conn_lines(struct conn *c)
 			s->on_line(s->ctx, c, c->in.buf + off, len);
 		}
 		off = (size_t)(nl - c->in.buf) + 1;
+		from = off;
 	}
 	sb_consume(&c->in, off);
-	if (!c->discarding && c->in.len > s->o.max_line && !memchr(c->in.buf, '\n', c->in.len)) {
+	c->in_clean = from - off;
+	if (!c->discarding && c->in.len > s->o.max_line &&
+	    !memchr(c->in.buf + c->in_clean, '\n', c->in.len - c->in_clean)) {
 		/* no newline within the limit: refuse, skip to the next one */
 		s->oversized++;
 		sb_reset(&c->in);
+		c->in_clean = 0;
 		c->discarding = true;
 		if (s->on_oversize)
 			s->on_oversize(s->ctx, c);

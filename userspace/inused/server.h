@@ -47,6 +47,7 @@ struct conn {
 	size_t charged;	      /* bytes of this client counted to u */
 	size_t held;	      /* bytes the protocol holds for it */
 	struct strbuf in;
+	size_t in_clean; /* bytes at the start of in known to hold no newline */
 	struct strbuf out;
 	size_t outoff;
 	bool discarding;    /* skipping the rest of an oversized line */
