@@ -117,7 +117,10 @@ INUSE_API const char *inuse_result__json(const struct inuse_result *r);
 INUSE_API void inuse_result__free(struct inuse_result *r);
 
 /* What to do with each path before copying it (asked in the compact form:
- * one row per path, read without a JSON tree). Errors: -EPROTO (bad
+ * one row per path, read without a JSON tree; as root, with the caller's
+ * own stat(2) of each path, which spares the daemon its lookup: the
+ * answer is about the file each path names when this call stats it,
+ * symlinks followed). Errors: -EPROTO (bad
  * answer), -EBUSY (the daemon is at a bound: too many clients, waits or
  * subscriptions, of all users or of this one; try later), -EREMOTEIO (the
  * daemon refused: bad request), transport errors. */

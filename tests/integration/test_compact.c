@@ -8,7 +8,11 @@
  * them) match the full answer member for member (tokens aside: each seal
  * has its own nonce, so both are verified instead); the rows echo no
  * path; libinuse still reads a full answer (a daemon without the compact
- * form), and refuses rows that are not one per path.
+ * form), and refuses rows that are not one per path. As root, libinuse
+ * gives its own stat(2) of each path ("stats", the identity form), so the
+ * comparison with the full form (each path looked up by the daemon) is
+ * also one of the two ways of knowing the file; the identity form's
+ * records are checked on their own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/jname.h"
@@ -295,12 +300,88 @@ static void test_rows_parser_fallback_and_count(void **state)
 	inuse_client__free(c);
 }
 
+/* One path's stat(2) as a "stats" record. */
+static void stat_record(struct strbuf *b, const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	sb_printf(b, "%llx,%llx,%x,%llx,%llx,%llx", (unsigned long long)st.st_dev,
+		  (unsigned long long)st.st_ino, st.st_mode, (unsigned long long)st.st_size,
+		  (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec,
+		  (unsigned long long)st.st_ctim.tv_sec * 1000000000ull + st.st_ctim.tv_nsec);
+}
+
+/* The state of row i of a compact answer. */
+static const char *row_state(json_t *ans, size_t i)
+{
+	return json_string_value(
+	    json_array_get(json_array_get(json_object_get(ans, "rows"), i), 0));
+}
+
+/* An admin's "stats" are what the daemon answers from: the identity it
+ * gives (here another file's) is the one looked up, "!" is missing, "-"
+ * is looked up by the daemon; a malformed one is refused. */
+static void test_identity_form(void **state)
+{
+	const char *p[2];
+	struct strbuf b = {0};
+	json_t *j;
+	int fd;
+
+	td_need(&D);
+	snprintf(names[0], PATH_MAX, "%s/id-closed", dir);
+	snprintf(names[1], PATH_MAX, "%s/id-open", dir);
+	p[0] = names[0];
+	p[1] = names[1];
+	td_touch(p[0]);
+	fd = open(p[1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_true(td_wait_state(&D, p[1], "open"));
+	/* looked up ("-"): the daemon knows the file system after it */
+	j = td_call(&D,
+		    "{\"op\":\"check\",\"compact\":true,\"paths\":[\"%s\",\"%s\"],"
+		    "\"stats\":\"-;-\"}",
+		    p[0], p[1]);
+	assert_string_equal(row_state(j, 0), "not_open");
+	assert_string_equal(row_state(j, 1), "open");
+	json_decref(j);
+	/* the closed file given the open one's identity; the open one's own */
+	sb_printf(&b, "{\"op\":\"check\",\"compact\":true,\"paths\":[\"%s\",\"%s\"],\"stats\":\"",
+		  p[0], p[1]);
+	stat_record(&b, p[1]);
+	sb_adds(&b, ";");
+	stat_record(&b, p[1]);
+	sb_adds(&b, "\"}");
+	j = td_call(&D, "%s", b.buf);
+	assert_string_equal(row_state(j, 0), "open");
+	assert_string_equal(row_state(j, 1), "open");
+	json_decref(j);
+	sb_free(&b);
+	/* "!": missing, as the client found it */
+	j = td_call(&D, "{\"op\":\"check\",\"compact\":true,\"paths\":[\"%s\"],\"stats\":\"!\"}",
+		    p[0]);
+	assert_string_equal(row_state(j, 0), "missing");
+	json_decref(j);
+	/* malformed */
+	j = td_call(&D, "{\"op\":\"check\",\"paths\":[\"%s\"],\"stats\":5}", p[0]);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+			    "bad_request");
+	json_decref(j);
+	j = td_call(&D, "{\"op\":\"check\",\"paths\":[\"%s\",\"%s\"],\"stats\":\"-\"}", p[0], p[1]);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+			    "bad_request");
+	json_decref(j);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_compact_matches_full),
 	    cmocka_unit_test(test_rows_echo_no_path),
 	    cmocka_unit_test(test_rows_parser_fallback_and_count),
+	    cmocka_unit_test(test_identity_form),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -364,6 +364,15 @@ static void plain_writer(const struct fs *fs)
 	assert_state_soon(fs, p, "not_open");
 	if (o)
 		assert_state_now(fs, o, "not_open");
+	/* opened by the other name: open by this one at once (on an overlay
+	 * the merged name's identity is not in the table then) */
+	if (o) {
+		fd = open(o, O_WRONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_state_now(fs, p, "open");
+		close(fd);
+		assert_state_soon(fs, p, "not_open");
+	}
 }
 
 static void test_plain_writer(void **state)

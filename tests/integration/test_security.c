@@ -495,6 +495,67 @@ static void test_symlinks_followed_with_the_users_rights(void **state)
 	json_decref(j);
 }
 
+/* A stat(2) as a "stats" record of check (docs/protocol.md). */
+static const char *stat_record(const char *path)
+{
+	static char buf[4][160];
+	static int k;
+	struct stat st;
+
+	k = (k + 1) % 4;
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(buf[k], sizeof(buf[k]), "%llx,%llx,%x,%llx,%llx,%llx",
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, st.st_mode,
+		 (unsigned long long)st.st_size,
+		 (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec,
+		 (unsigned long long)st.st_ctim.tv_sec * 1000000000ull + st.st_ctim.tv_nsec);
+	return buf[k];
+}
+
+/* The identity form of check is an admin's: a user who gives the
+ * daemon what "its own stat(2)" found (the identity of a file it may read,
+ * claimed for a file it may not reach, or for a file that is open) learns
+ * nothing from it; each path is looked up with the user's rights, as
+ * without "stats". The same forgery from root is taken (positive
+ * control: the daemon does read "stats"). */
+static void test_forged_identities_ignored(void **state)
+{
+	json_t *j;
+	const char *plain;
+
+	need();
+	td_touch(at("pub/plain"));
+	plain = stat_record(at("pub/plain"));
+	/* the daemon learns the file system (the first path on one is looked
+	 * up whatever its record says), so that what follows would be taken
+	 * from an admin */
+	j = td_call(&D, "{\"op\":\"check\",\"paths\":[%s],\"stats\":\"-\"}", js(at("pub/plain")));
+	assert_string_equal(sval(file_i(j, 0), "state"), "not_open");
+	json_decref(j);
+	j = call_as(&A, "{\"id\":1,\"op\":\"check\",\"paths\":[%s,%s,%s],\"stats\":\"%s;%s;%s\"}",
+		    js(at("secret/f")), js(at("ro/readable")), js(at("ro/unreadable")), plain,
+		    plain, "8,1,81a4,0,0,0");
+	assert_told_nothing(file_i(j, 0), "check of a hidden file with a forged identity");
+	assert_string_equal(sval(file_i(j, 1), "state"), "open");
+	assert_told_nothing(file_i(j, 2), "check of an unreadable file with a forged identity");
+	json_decref(j);
+	/* a record saying "missing" tells the user nothing either */
+	j = call_as(&A, "{\"id\":2,\"op\":\"check\",\"paths\":[%s],\"stats\":\"!\"}",
+		    js(at("ro/readable")));
+	assert_string_equal(sval(file_i(j, 0), "state"), "open");
+	json_decref(j);
+	/* malformed: refused for anyone */
+	j = call_as(&A, "{\"id\":3,\"op\":\"check\",\"paths\":[%s],\"stats\":\"-;-\"}",
+		    js(at("ro/readable")));
+	assert_string_equal(sval(json_object_get(j, "error"), "code"), "bad_request");
+	json_decref(j);
+	/* root's forgery is taken: the open file claimed to be the plain one */
+	j = td_call(&D, "{\"op\":\"check\",\"paths\":[%s],\"stats\":\"%s\"}", js(at("ro/readable")),
+		    plain);
+	assert_string_equal(sval(file_i(j, 0), "state"), "not_open");
+	json_decref(j);
+}
+
 /* Item 1: the user's supplementary groups count (a member of a
  * directory's group reaches it); a file the user may not read is not
  * told even in a directory it may search. */
@@ -1796,6 +1857,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_symlinks_followed_with_the_users_rights, teardown_each),
 	    cmocka_unit_test_teardown(test_lookups_with_supplementary_groups, teardown_each),
+	    cmocka_unit_test_teardown(test_forged_identities_ignored, teardown_each),
 	    cmocka_unit_test_teardown(test_tokens_opaque_and_unforgeable, teardown_each),
 	    cmocka_unit_test_teardown(test_stats_of_a_user_are_its_own, teardown_each),
 	    cmocka_unit_test_teardown(test_admin_decided_at_connect, teardown_each),

@@ -24,9 +24,8 @@
 #include "common/jname.h"
 #include "common/kdev.h"
 #include "common/timeutil.h"
+#include "inused/clientstat.h"
 #include "inused/fault.h"
-#include "inused/policy.h"
-#include "common/jname.h"
 #include "inused/ops.h"
 #include "inused/policy.h"
 #include "inused/render.h"
@@ -195,6 +194,7 @@ static void check_one(struct proto *p, struct conn *c, bool admin, bool compact,
 struct check_job {
 	struct job j;
 	struct namev paths;
+	struct client_stat *cs; /* the client's own stat(2) of each path, or NULL */
 	size_t next;
 	bool compact; /* rows, not objects (docs/protocol.md, "check") */
 };
@@ -216,7 +216,8 @@ static bool check_step(struct proto *p, struct job *jb)
 		n = cj->paths.n - cj->next;
 		if (n > PROTO_LOOKUP_BATCH)
 			n = PROTO_LOOKUP_BATCH;
-		proto_paths_state(p, c, cj->paths.v + cj->next, n, res);
+		proto_paths_state_by(p, c, cj->paths.v + cj->next,
+				     cj->cs ? cj->cs + cj->next : NULL, n, res);
 		for (size_t i = 0; i < n; i++) {
 			if (cj->next + i)
 				sb_add(&b, ",", 1);
@@ -238,7 +239,42 @@ static void check_free(struct proto *p, struct job *jb)
 	struct check_job *cj = (struct check_job *)jb;
 
 	namev_free(&cj->paths);
+	free(cj->cs);
 	free(cj);
+}
+
+/* "stats" (docs/protocol.md): read from anyone (a malformed one is
+ * refused), kept from an admin only: anyone else's paths are each looked
+ * up as the client, whatever it says it found. */
+static int get_stats(struct proto *p, struct conn *c, json_t *id, json_t *req,
+		     struct check_job *cj)
+{
+	json_t *v = json_object_get(req, "stats");
+	const char *why = "\"stats\" must be a string";
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v)) {
+		proto_send_error(p, c, id, "bad_request", why);
+		return -EINVAL;
+	}
+	cj->cs = calloc(cj->paths.n, sizeof(*cj->cs));
+	if (!cj->cs) {
+		proto_send_error(p, c, id, "internal", "out of memory");
+		return -ENOMEM;
+	}
+	if (client_stats_parse(json_string_value(v), json_string_length(v), cj->paths.n, cj->cs,
+			       &why)) {
+		proto_send_error(p, c, id, "bad_request", why);
+		return -EINVAL;
+	}
+	if (!c->admin) {
+		free(cj->cs);
+		cj->cs = NULL;
+		return 0;
+	}
+	cj->j.bytes += cj->paths.n * sizeof(*cj->cs);
+	return 0;
 }
 
 void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req)
@@ -257,6 +293,10 @@ void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	cj->j.step = check_step;
 	cj->j.free = check_free;
 	cj->j.bytes = cj->paths.bytes + sizeof(*cj);
+	if (get_stats(p, c, id, req, cj)) {
+		check_free(p, &cj->j);
+		return;
+	}
 	proto_job_start(p, c, id, &cj->j);
 }
 

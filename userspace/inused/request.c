@@ -16,8 +16,9 @@
 #include "common/jname.h"
 #include "common/kdev.h"
 #include "common/timeutil.h"
-#include "inused/fault.h"
+#include "inused/clientstat.h"
 #include "inused/creds.h"
+#include "inused/fault.h"
 
 /* Appends the request id, as given, or null. */
 void proto_add_id(struct strbuf *b, json_t *id)
@@ -187,12 +188,28 @@ const char *path_state_name(enum path_state s)
  * asked of the kernel through a descriptor. Remembered per device.
  */
 #define FS_CACHE 64
+static struct {
+	dev_t dev;
+	bool used, keyed;
+} fs_cache[FS_CACHE];
+
+static size_t fs_slot(dev_t dev)
+{
+	return (size_t)(dev * 0x9E3779B97F4A7C15ULL >> 58) % FS_CACHE;
+}
+
+/* 1 or 0 when the device has been seen, -1 when not. */
+static int keyed_known(dev_t dev)
+{
+	size_t slot = fs_slot(dev);
+
+	if (fs_cache[slot].used && fs_cache[slot].dev == dev)
+		return fs_cache[slot].keyed;
+	return -1;
+}
+
 static bool keyed_by_stat(const struct tracker *t, dev_t dev, int fd)
 {
-	static struct {
-		dev_t dev;
-		bool used, keyed;
-	} cache[FS_CACHE];
 	static const unsigned long keyed_types[] = {
 	    0xEF53,	/* ext2/3/4 */
 	    0x58465342, /* xfs */
@@ -207,12 +224,13 @@ static bool keyed_by_stat(const struct tracker *t, dev_t dev, int fd)
 	    0x52654973, /* reiserfs */
 	    0x858458f6, /* ramfs */
 	};
-	size_t slot = (size_t)(dev * 0x9E3779B97F4A7C15ULL >> 58) % FS_CACHE;
+	size_t slot = fs_slot(dev);
+	int known = keyed_known(dev);
 	struct statfs sf;
 	bool keyed = false;
 
-	if (cache[slot].used && cache[slot].dev == dev)
-		return cache[slot].keyed;
+	if (known >= 0)
+		return known;
 	if (fstatfs(fd, &sf) != 0)
 		return false;
 	for (size_t i = 0; i < sizeof(keyed_types) / sizeof(keyed_types[0]); i++)
@@ -223,9 +241,9 @@ static bool keyed_by_stat(const struct tracker *t, dev_t dev, int fd)
 	if (keyed && (sf.f_type == 0x01021994 || sf.f_type == 0x858458f6) &&
 	    !mounts_fstype(&t->mounts, kdev_from_dev(dev)))
 		keyed = false;
-	cache[slot].dev = dev;
-	cache[slot].used = true;
-	cache[slot].keyed = keyed;
+	fs_cache[slot].dev = dev;
+	fs_cache[slot].used = true;
+	fs_cache[slot].keyed = keyed;
 	return keyed;
 }
 
@@ -261,18 +279,15 @@ static void lookup_as_client(const char *path, struct path_res *r, int *fd)
 	r->ps = S_ISREG(r->st.st_mode) ? PS_NOT_OPEN : PS_NOT_REGULAR;
 }
 
-/* The daemon's part: the table, and the kernel when the table cannot
- * tell alone. */
-static void lookup_state(struct proto *p, int fd, struct path_res *r)
+/* The table's part: true when it settles r: the inode has an entry, or
+ * the table can say "not open" alone for its device (told by fd, or, with
+ * no descriptor (fd < 0), by what an earlier lookup found of it). */
+static bool lookup_table(struct proto *p, int fd, struct path_res *r)
 {
 	struct tracker *t = p->t;
 	struct stat *st = &r->st;
-	uint32_t kd, dev;
-	uint64_t ino;
-	int k;
 
-	kd = kdev_from_dev(st->st_dev);
-	r->e = table_find_any(&t->table, kd, st->st_ino);
+	r->e = table_find_any(&t->table, kdev_from_dev(st->st_dev), st->st_ino);
 	if (FAULT(LAG) && r->e && r->e->first_open_ns + 300 * NSEC_PER_MSEC > clock_boot_ns())
 		r->e = NULL;
 	if (r->e) {
@@ -280,9 +295,24 @@ static void lookup_state(struct proto *p, int fd, struct path_res *r)
 				   (uint64_t)st->st_mtim.tv_sec * NSEC_PER_SEC +
 				       (uint64_t)st->st_mtim.tv_nsec);
 		r->ps = PS_OPEN;
-		return;
+		return true;
 	}
-	if (tracker_table_trusted(t) && keyed_by_stat(t, st->st_dev, fd))
+	if (!tracker_table_trusted(t))
+		return false;
+	return fd >= 0 ? keyed_by_stat(t, st->st_dev, fd) : keyed_known(st->st_dev) == 1;
+}
+
+/* The daemon's part: the table, and the kernel when the table cannot
+ * tell alone. */
+static void lookup_state(struct proto *p, int fd, struct path_res *r)
+{
+	struct tracker *t = p->t;
+	struct stat *st = &r->st;
+	uint32_t dev;
+	uint64_t ino;
+	int k;
+
+	if (lookup_table(p, fd, r))
 		return;
 	/* the kernel's own count, through a descriptor of this very path */
 	k = tracker_fd_writers(t, fd, &dev, &ino);
@@ -293,7 +323,7 @@ static void lookup_state(struct proto *p, int fd, struct path_res *r)
 	}
 	if (k == 0)
 		return;
-	if (tracker_kernel_has(t, kd, st->st_ino))
+	if (tracker_kernel_has(t, kdev_from_dev(st->st_dev), st->st_ino))
 		r->ps = PS_OPEN;
 }
 
@@ -336,6 +366,58 @@ void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths
 		if (fds[i] >= 0 && res[i].ps == PS_NOT_OPEN)
 			lookup_state(p, fds[i], &res[i]);
 	close_all(fds, n);
+}
+
+/* What the client's own stat(2) gave, as the lookup would have. */
+static void from_client_stat(const struct client_stat *cs, struct path_res *r)
+{
+	r->st.st_dev = (dev_t)cs->dev;
+	r->st.st_ino = (ino_t)cs->ino;
+	r->st.st_mode = (mode_t)cs->mode;
+	r->st.st_size = (off_t)cs->size;
+	r->st.st_mtim.tv_sec = (time_t)(cs->mtime_ns / NSEC_PER_SEC);
+	r->st.st_mtim.tv_nsec = (long)(cs->mtime_ns % NSEC_PER_SEC);
+	r->st.st_ctim.tv_sec = (time_t)(cs->ctime_ns / NSEC_PER_SEC);
+	r->st.st_ctim.tv_nsec = (long)(cs->ctime_ns % NSEC_PER_SEC);
+	r->ps = S_ISREG(r->st.st_mode) ? PS_NOT_OPEN : PS_NOT_REGULAR;
+}
+
+void proto_paths_state_by(struct proto *p, const struct conn *c, char *const *paths,
+			  const struct client_stat *cs, size_t n, struct path_res *res)
+{
+	struct path_res asked[PROTO_LOOKUP_BATCH];
+	char *ask[PROTO_LOOKUP_BATCH];
+	size_t at[PROTO_LOOKUP_BATCH], m = 0;
+
+	if (!cs || !c->admin) {
+		proto_paths_state(p, c, paths, n, res);
+		return;
+	}
+	if (n > PROTO_LOOKUP_BATCH)
+		n = PROTO_LOOKUP_BATCH;
+	memset(res, 0, n * sizeof(*res));
+	for (size_t i = 0; i < n; i++) {
+		/* a name the lookup would refuse is refused by it */
+		bool usable = paths[i][0] == '/' && strlen(paths[i]) < PATH_MAX;
+
+		if (usable && cs[i].kind == CS_MISSING) {
+			res[i].ps = PS_MISSING;
+			res[i].err = ENOENT;
+			continue;
+		}
+		if (usable && cs[i].kind == CS_STAT) {
+			from_client_stat(&cs[i], &res[i]);
+			if (res[i].ps != PS_NOT_OPEN || lookup_table(p, -1, &res[i]))
+				continue;
+		}
+		ask[m] = paths[i];
+		at[m++] = i;
+	}
+	if (!m)
+		return;
+	proto_paths_state(p, c, ask, m, asked);
+	for (size_t j = 0; j < m; j++)
+		res[at[j]] = asked[j];
 }
 
 int under_init(struct tracker *t, const char *dir, struct under *u)

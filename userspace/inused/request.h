@@ -103,6 +103,18 @@ void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths
 		       struct path_res *res);
 
 /*
+ * The same, where an admin client gave its own stat(2) of each path (cs,
+ * clientstat.h; NULL: none): the identity it found is looked up in the
+ * table, and only a path the table cannot settle alone (not found by the
+ * client, on a file system whose names do not carry the key, the table
+ * not trusted) is looked up as above. A client that is not an admin is
+ * always looked up as above, whatever it gave.
+ */
+struct client_stat;
+void proto_paths_state_by(struct proto *p, const struct conn *c, char *const *paths,
+			  const struct client_stat *cs, size_t n, struct path_res *res);
+
+/*
  * "under DIR": files whose host path is below DIR, or, through any bind
  * mount, overlay or alias of DIR, whose path within their file system is
  * below DIR's there.

@@ -6,6 +6,7 @@
 #ifndef INUSE_LIB_INTERNAL_H
 #define INUSE_LIB_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "inuse.h"
@@ -21,7 +22,9 @@ struct strbuf;
 
 /* Appends a request of op in the compact form (its answer in rows, one per
  * path, in order) for paths[0..n). 0, -EINVAL (a NULL path) or -ENOMEM. */
-int inuse__rows_request(struct strbuf *b, const char *op, const char *const *paths, size_t n);
+/* stats: with each path's stat(2) (the identity form, taken from admins) */
+int inuse__rows_request(struct strbuf *b, const char *op, const char *const *paths, size_t n,
+			bool stats);
 
 /* Parses the answer line (taken) to a compact request for paths[0..n):
  * rows, or, from a daemon that does not know the compact form, the full

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/jname.h"
 #include "common/strbuf.h"
@@ -347,7 +348,55 @@ fail:
 	return NULL;
 }
 
-int inuse__rows_request(struct strbuf *b, const char *op, const char *const *paths, size_t n)
+static int add_hex(struct strbuf *b, uint64_t v)
+{
+	char t[16];
+	size_t i = sizeof(t);
+
+	do {
+		t[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	return sb_add(b, t + i, sizeof(t) - i);
+}
+
+static uint64_t ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+/* The identity form (docs/protocol.md, "check", "stats"): each path's
+ * stat(2), as the caller sees it. */
+static int add_stats(struct strbuf *b, const char *const *paths, size_t n)
+{
+	int err = sb_adds(b, ",\"stats\":\"");
+
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		if (i)
+			err |= sb_add(b, ";", 1);
+		if (stat(paths[i], &st) != 0) {
+			err |= sb_add(b, errno == ENOENT || errno == ENOTDIR ? "!" : "-", 1);
+			continue;
+		}
+		err |= add_hex(b, (uint64_t)st.st_dev);
+		err |= sb_add(b, ",", 1);
+		err |= add_hex(b, (uint64_t)st.st_ino);
+		err |= sb_add(b, ",", 1);
+		err |= add_hex(b, (uint64_t)st.st_mode);
+		err |= sb_add(b, ",", 1);
+		err |= add_hex(b, (uint64_t)st.st_size);
+		err |= sb_add(b, ",", 1);
+		err |= add_hex(b, ns(&st.st_mtim));
+		err |= sb_add(b, ",", 1);
+		err |= add_hex(b, ns(&st.st_ctim));
+	}
+	return err | sb_add(b, "\"", 1);
+}
+
+int inuse__rows_request(struct strbuf *b, const char *op, const char *const *paths, size_t n,
+			bool stats)
 {
 	int err = 0;
 
@@ -362,6 +411,9 @@ int inuse__rows_request(struct strbuf *b, const char *op, const char *const *pat
 			err |= sb_add(b, ",", 1);
 		err |= jname_append(b, paths[i], strlen(paths[i]));
 	}
-	err |= sb_adds(b, "]}");
+	err |= sb_adds(b, "]");
+	if (stats)
+		err |= add_stats(b, paths, n);
+	err |= sb_adds(b, "}");
 	return err ? -ENOMEM : 0;
 }
