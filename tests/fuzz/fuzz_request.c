@@ -7,14 +7,17 @@
  * not, as the first byte says), answers written over turns. Invariants:
  * every line the client gets is a JSON object, every answer begins with
  * its id and "ok"; no crash, no leak (the client leaves after each input,
- * dropping what it asked for).
+ * dropping what it asked for); a line read without a JSON tree
+ * (fastreq.h) is the request JSON reads.
  *
  * Input: [uid selector] then request lines separated by newlines.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../lib/fastreq_agree.h"
 #include "fixture.h"
 
 #define MAX_LINES 64
@@ -45,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			proto_run_jobs(&f->p);
 			fixture_check_output(f);
 		}
+		if (!fastreq_agrees((const char *)data + off, len))
+			abort();
 		proto_line(&f->p, c, (const char *)data + off, len);
 		fixture_check_output(f);
 		off += len + 1;

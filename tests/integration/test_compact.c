@@ -375,6 +375,85 @@ static void test_identity_form(void **state)
 	close(fd);
 }
 
+/* Files made for test_check_in_parts. */
+#define NPARTS (2 * CHECK_CHUNK + 100)
+
+/* More paths than one request takes: libinuse asks in parts, and its
+ * result and text are what one request in the full form answers; an
+ * error in a later part is the result, and the connection stays in step. */
+static void test_check_in_parts(void **state)
+{
+	static char pbuf[NPARTS][64];
+	const char *paths[NPARTS];
+	int fds[3];
+	const size_t held[3] = {0, CHECK_CHUNK + 7, NPARTS - 1};
+	struct inuse_client *c;
+	struct inuse_result *r;
+	json_t *full, *made;
+	size_t len;
+	char *line;
+
+	td_need(&D);
+	for (size_t i = 0; i < NPARTS; i++) {
+		snprintf(pbuf[i], sizeof(pbuf[i]), "%s/part-%zu%s", dir, i,
+			 i % 5 == 3 ? ".log" : "");
+		paths[i] = pbuf[i];
+		if (i % 7 != 5) /* a few missing */
+			td_touch(paths[i]);
+	}
+	for (size_t k = 0; k < 3; k++) {
+		fds[k] = open(paths[held[k]], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		assert_true(fds[k] >= 0);
+	}
+	assert_true(td_wait_state(&D, paths[held[2]], "open"));
+	c = client();
+	assert_int_equal(inuse_client__check(c, paths, NPARTS, &r), 0);
+	assert_int_equal(inuse_result__count(r), NPARTS);
+	line = full_answer(c, paths, NPARTS, &len);
+	full = json_loadb(line, len, 0, NULL);
+	made = json_loads(inuse_result__json(r), 0, NULL);
+	assert_non_null(full);
+	assert_non_null(made);
+	assert_int_equal(json_array_size(json_object_get(made, "files")), NPARTS);
+	for (size_t i = 0; i < NPARTS; i++) {
+		json_t *a = json_array_get(json_object_get(full, "files"), i);
+		json_t *b = json_array_get(json_object_get(made, "files"), i);
+		const struct inuse_file *f = inuse_result__file(r, i);
+
+		assert_string_equal(f->path, paths[i]);
+		assert_string_equal(inuse_state_name(f->state),
+				    json_string_value(json_object_get(a, "state")));
+		assert_true((f->token == NULL) == (json_object_get(a, "token") == NULL));
+		json_object_del(a, "token");
+		json_object_del(b, "token");
+		if (!json_equal(a, b)) {
+			char *sa = json_dumps(a, JSON_SORT_KEYS),
+			     *sb = json_dumps(b, JSON_SORT_KEYS);
+
+			fail_msg("path %zu:\nfull  %s\nparts %s", i, sa, sb);
+		}
+	}
+	for (size_t k = 0; k < 3; k++)
+		assert_int_equal(inuse_result__file(r, held[k])->state, INUSE_OPEN);
+	assert_int_equal(inuse_result__file(r, 0)->decision, INUSE_DEFER);
+	assert_int_equal(inuse_result__file(r, 5)->state, INUSE_MISSING);
+	assert_token_good(c, paths[CHECK_CHUNK + 1], inuse_result__file(r, CHECK_CHUNK + 1)->token);
+	json_decref(full);
+	json_decref(made);
+	free(line);
+	inuse_result__free(r);
+	/* a path the daemon refuses (empty) in the second part */
+	paths[CHECK_CHUNK + 3] = "";
+	assert_int_equal(inuse_client__check(c, paths, NPARTS, &r), -EREMOTEIO);
+	paths[CHECK_CHUNK + 3] = pbuf[CHECK_CHUNK + 3];
+	assert_int_equal(inuse_client__check(c, paths, 2, &r), 0);
+	assert_int_equal(inuse_result__file(r, 0)->state, INUSE_OPEN);
+	inuse_result__free(r);
+	for (size_t k = 0; k < 3; k++)
+		close(fds[k]);
+	inuse_client__free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(test_rows_echo_no_path),
 	    cmocka_unit_test(test_rows_parser_fallback_and_count),
 	    cmocka_unit_test(test_identity_form),
+	    cmocka_unit_test(test_check_in_parts),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

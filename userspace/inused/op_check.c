@@ -25,6 +25,7 @@
 #include "common/kdev.h"
 #include "common/timeutil.h"
 #include "inused/clientstat.h"
+#include "inused/fastreq.h"
 #include "inused/fault.h"
 #include "inused/ops.h"
 #include "inused/policy.h"
@@ -246,25 +247,17 @@ static void check_free(struct proto *p, struct job *jb)
 /* "stats" (docs/protocol.md): read from anyone (a malformed one is
  * refused), kept from an admin only: anyone else's paths are each looked
  * up as the client, whatever it says it found. */
-static int get_stats(struct proto *p, struct conn *c, json_t *id, json_t *req,
-		     struct check_job *cj)
+static int set_stats(struct proto *p, struct conn *c, json_t *id, struct check_job *cj,
+		     const char *s, size_t len)
 {
-	json_t *v = json_object_get(req, "stats");
-	const char *why = "\"stats\" must be a string";
+	const char *why = NULL;
 
-	if (!v)
-		return 0;
-	if (!json_is_string(v)) {
-		proto_send_error(p, c, id, "bad_request", why);
-		return -EINVAL;
-	}
 	cj->cs = calloc(cj->paths.n, sizeof(*cj->cs));
 	if (!cj->cs) {
 		proto_send_error(p, c, id, "internal", "out of memory");
 		return -ENOMEM;
 	}
-	if (client_stats_parse(json_string_value(v), json_string_length(v), cj->paths.n, cj->cs,
-			       &why)) {
+	if (client_stats_parse(s, len, cj->paths.n, cj->cs, &why)) {
 		proto_send_error(p, c, id, "bad_request", why);
 		return -EINVAL;
 	}
@@ -277,9 +270,25 @@ static int get_stats(struct proto *p, struct conn *c, json_t *id, json_t *req,
 	return 0;
 }
 
+/* Starts the job of a request whose paths are read: stats (NULL: none)
+ * are its "stats". */
+static void check_start(struct proto *p, struct conn *c, json_t *id, struct check_job *cj,
+			const char *stats, size_t stats_len)
+{
+	cj->j.step = check_step;
+	cj->j.free = check_free;
+	cj->j.bytes = cj->paths.bytes + sizeof(*cj);
+	if (stats && set_stats(p, c, id, cj, stats, stats_len)) {
+		check_free(p, &cj->j);
+		return;
+	}
+	proto_job_start(p, c, id, &cj->j);
+}
+
 void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req)
 {
 	struct check_job *cj = calloc(1, sizeof(*cj));
+	json_t *stats = json_object_get(req, "stats");
 
 	if (!cj) {
 		proto_send_error(p, c, id, "internal", "out of memory");
@@ -289,15 +298,26 @@ void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		free(cj);
 		return;
 	}
-	cj->compact = json_is_true(json_object_get(req, "compact"));
-	cj->j.step = check_step;
-	cj->j.free = check_free;
-	cj->j.bytes = cj->paths.bytes + sizeof(*cj);
-	if (get_stats(p, c, id, req, cj)) {
+	if (stats && !json_is_string(stats)) {
+		proto_send_error(p, c, id, "bad_request", "\"stats\" must be a string");
 		check_free(p, &cj->j);
 		return;
 	}
-	proto_job_start(p, c, id, &cj->j);
+	cj->compact = json_is_true(json_object_get(req, "compact"));
+	check_start(p, c, id, cj, json_string_value(stats), json_string_length(stats));
+}
+
+void op_check_fast(struct proto *p, struct conn *c, const struct fastreq *r)
+{
+	struct check_job *cj = calloc(1, sizeof(*cj));
+
+	if (!cj || fastreq_paths(r, &cj->paths)) {
+		free(cj);
+		proto_send_error(p, c, NULL, "internal", "out of memory");
+		return;
+	}
+	cj->compact = true;
+	check_start(p, c, NULL, cj, r->stats, r->stats_len);
 }
 
 /* Compares the token with the file now; "unchanged" means consistent. */
@@ -433,7 +453,7 @@ void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		json_t *tok = json_object_get(f, "token");
 		size_t len = 0;
 
-		vj->paths.v[i] = jname_get(json_object_get(f, "path"), 4 * PATH_MAX, &len);
+		vj->paths.v[i] = jname_get(json_object_get(f, "path"), PROTO_NAME_MAX, &len);
 		vj->paths.n = i + 1;
 		if (!vj->paths.v[i] || !json_is_string(tok)) {
 			proto_send_error(p, c, id, "bad_request",

@@ -16,6 +16,9 @@ void op_hello(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_stats(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_list(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req);
+struct fastreq;
+/* A check request in libinuse's form, read without a JSON tree. */
+void op_check_fast(struct proto *p, struct conn *c, const struct fastreq *r);
 void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_wait(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req);

@@ -13,8 +13,9 @@
 #include "common/jname.h"
 #include "common/kdev.h"
 #include "common/timeutil.h"
-#include "inused/log.h"
+#include "inused/fastreq.h"
 #include "inused/history.h"
+#include "inused/log.h"
 #include "inused/ops.h"
 #include "inused/request.h"
 
@@ -32,6 +33,15 @@ const double proto_lat_bounds[PROTO_LAT_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.
 
 /* An unknown op is named in the error up to this many bytes. */
 #define OP_SHOWN_MAX 64
+
+static int op_index(const char *name)
+{
+	int i = 0;
+
+	while (i < OP_NR && strcmp(proto_op_names[i], name))
+		i++;
+	return i;
+}
 
 /* Counts one request's handling time in its op's histogram. */
 static void count_latency(struct proto *p, int op, uint64_t ns)
@@ -139,6 +149,7 @@ static void unknown_op(struct proto *p, struct conn *c, json_t *id, json_t *opv)
 void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
 {
 	struct proto *p = ctx;
+	struct fastreq fr;
 	json_error_t jerr;
 	json_t *req, *id, *opv;
 	const char *op;
@@ -150,6 +161,15 @@ void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
 		len--;
 	if (len == 0)
 		return; /* blank lines are allowed between requests */
+	/* (the form's own values: the paths, and at most 9 more) */
+	if (fastreq_check(line, len, PROTO_NAME_MAX, &fr) && fr.n + 9 <= PROTO_MAX_VALUES) {
+		i = op_index("check");
+		p->st.by_op[i]++;
+		t0 = clock_mono_ns();
+		op_check_fast(p, c, &fr);
+		count_latency(p, i, clock_mono_ns() - t0);
+		return;
+	}
 	if (count_values(line, len) > PROTO_MAX_VALUES) {
 		char msg[128];
 

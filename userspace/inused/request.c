@@ -123,8 +123,12 @@ int proto_get_duration(json_t *v, uint64_t *ns)
 
 void namev_free(struct namev *nv)
 {
-	for (size_t i = 0; i < nv->n; i++)
-		free(nv->v[i]);
+	if (nv->block)
+		free(nv->block);
+	else
+		for (size_t i = 0; i < nv->n; i++)
+			free(nv->v[i]);
+	nv->block = NULL;
 	free(nv->v);
 	nv->v = NULL;
 	nv->n = 0;
@@ -141,6 +145,7 @@ int proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req, co
 	out->v = NULL;
 	out->n = 0;
 	out->bytes = 0;
+	out->block = NULL;
 	snprintf(msg, sizeof(msg),
 		 "\"%s\" must be a non-empty array of absolute paths (strings, or arrays of "
 		 "byte values)",
@@ -159,7 +164,7 @@ int proto_get_paths(struct proto *p, struct conn *c, json_t *id, json_t *req, co
 		/* a path too long for the kernel is kept (up to a bound) and
 		 * answered as an error of its own */
 		size_t len = 0;
-		char *s = jname_get(v, 4 * PATH_MAX, &len);
+		char *s = jname_get(v, PROTO_NAME_MAX, &len);
 
 		if (!s) {
 			namev_free(out);

@@ -18,6 +18,7 @@
 #define INUSED_REQUEST_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 
@@ -57,11 +58,15 @@ bool proto_visible_closed(const struct entry *e, bool admin, uid_t uid);
 /* Seconds (a number) or a duration text ("90s"). 0 or -EINVAL. */
 int proto_get_duration(json_t *v, uint64_t *ns);
 
+/* The longest name a request may give (one longer is refused with it). */
+#define PROTO_NAME_MAX (4 * PATH_MAX)
+
 /* Names given in a request (paths), decoded (common/jname.h). */
 struct namev {
 	char **v;
 	size_t n;
 	size_t bytes; /* memory they take, about */
+	char *block;  /* when set, every name is in it (fastreq.h) */
 };
 void namev_free(struct namev *nv);
 

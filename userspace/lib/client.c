@@ -144,7 +144,42 @@ static int wait_for(struct inuse_client *c, short events, uint64_t deadline)
 	}
 }
 
-int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
+static ssize_t recv_fds(struct inuse_client *c, char *buf, size_t len);
+
+/* Takes in what the daemon has sent so far, without waiting: how many
+ * bytes (0: none yet), or -errno (-ECONNRESET: it closed, nothing came). */
+static ssize_t take_in(struct inuse_client *c)
+{
+	size_t got = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (c->in.len > c->max_response)
+			return -EMSGSIZE;
+		if (sb_reserve(&c->in, 1 << 16))
+			return -ENOMEM;
+		n = recv_fds(c, c->in.buf + c->in.len, c->in.cap - c->in.len - 1);
+		if (n > 0) {
+			c->in.len += (size_t)n;
+			c->in.buf[c->in.len] = '\0';
+			got += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (got)
+			return (ssize_t)got; /* an end or error is seen at the next call */
+		if (n == 0)
+			return -ECONNRESET;
+		return errno == EAGAIN ? 0 : -errno;
+	}
+}
+
+/* Sends req and a newline; reading: while the socket is full, takes in
+ * the answers to earlier requests (a daemon that waits for them to be
+ * read before it reads on would otherwise wait for this send). */
+static int send_line(struct inuse_client *c, const char *req, size_t len, bool reading)
 {
 	uint64_t deadline =
 	    clock_mono_ns() + (uint64_t)(c->timeout_ms > 0 ? c->timeout_ms : 0) * NSEC_PER_MSEC;
@@ -163,7 +198,12 @@ int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
 				continue;
 			if (errno != EAGAIN)
 				return errno == EPIPE ? -ECONNRESET : -errno;
-			err = wait_for(c, POLLOUT, deadline);
+			err = wait_for(c, reading ? POLLOUT | POLLIN : POLLOUT, deadline);
+			if (!err && reading) {
+				ssize_t got = take_in(c);
+
+				err = got < 0 ? (int)got : 0;
+			}
 			if (err)
 				return err;
 			continue;
@@ -183,6 +223,16 @@ int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
 		}
 	}
 	return 0;
+}
+
+int inuse_client__send(struct inuse_client *c, const char *req, size_t len)
+{
+	return send_line(c, req, len, false);
+}
+
+int inuse__send_reading(struct inuse_client *c, const char *req, size_t len)
+{
+	return send_line(c, req, len, true);
 }
 
 /* recv(), keeping the descriptors that come with the bytes (SCM_RIGHTS);
@@ -237,7 +287,7 @@ int inuse_client__recv(struct inuse_client *c, char **resp, size_t *len)
 		char *nl = c->in.len > c->scanned
 			       ? memchr(c->in.buf + c->scanned, '\n', c->in.len - c->scanned)
 			       : NULL;
-		ssize_t n;
+		ssize_t got;
 		int err;
 
 		if (nl) {
@@ -256,22 +306,11 @@ int inuse_client__recv(struct inuse_client *c, char **resp, size_t *len)
 			return 0;
 		}
 		c->scanned = c->in.len;
-		if (c->in.len > c->max_response)
-			return -EMSGSIZE;
-		if (sb_reserve(&c->in, 1 << 16))
-			return -ENOMEM;
-		n = recv_fds(c, c->in.buf + c->in.len, c->in.cap - c->in.len - 1);
-		if (n > 0) {
-			c->in.len += (size_t)n;
-			c->in.buf[c->in.len] = '\0';
+		got = take_in(c);
+		if (got < 0)
+			return (int)got;
+		if (got > 0)
 			continue;
-		}
-		if (n == 0)
-			return -ECONNRESET;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
 		err = wait_for(c, POLLIN, deadline);
 		if (err)
 			return err;

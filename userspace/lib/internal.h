@@ -22,6 +22,29 @@ struct strbuf;
 
 /* Appends a request of op in the compact form (its answer in rows, one per
  * path, in order) for paths[0..n). 0, -EINVAL (a NULL path) or -ENOMEM. */
+/* Sends a request while answers to earlier ones may still come: they
+ * are taken in meanwhile (inuse_client__recv reads them after). */
+int inuse__send_reading(struct inuse_client *c, const char *req, size_t len);
+
+/* A check result of n files, none read yet (inuse__rows_add reads
+ * them). NULL when out of memory. */
+struct inuse_result *inuse__rows_new(size_t n);
+
+/* The rows of the compact answer line[0..len) into r's files
+ * [from, from + m), paths[from..from + m) the paths asked (the line is
+ * not kept). 0, -EPROTO or -ENOMEM. */
+int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
+		    const char *const *paths, size_t from, size_t m);
+
+/* A check of more paths than this is asked in parts of this many: each
+ * part's answer fits in the socket's buffer (about 150 bytes a path), so
+ * that the daemon is not held up while the caller stats the next part. */
+#define CHECK_CHUNK 512
+
+/* Whether line[0..len) is a compact answer (rows), not an error or the
+ * full form. */
+bool inuse__rows_answer(const char *line, size_t len);
+
 /* stats: with each path's stat(2) (the identity form, taken from admins) */
 int inuse__rows_request(struct strbuf *b, const char *op, const char *const *paths, size_t n,
 			bool stats);

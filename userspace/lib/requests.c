@@ -67,8 +67,17 @@ void inuse_result__free(struct inuse_result *r)
 	for (size_t i = 0; r->extra && i < r->n; i++)
 		json_decref(r->extra[i]);
 	free(r->extra);
-	free(r->arena);
+	while (r->arena) {
+		char *next;
+
+		memcpy(&next, r->arena, sizeof(next));
+		free(r->arena);
+		r->arena = next;
+	}
 	free(r->full);
+	for (size_t i = 0; i < r->nlines; i++)
+		free(r->lines[i].line);
+	free(r->lines);
 	for (size_t i = 0; r->files && i < r->n; i++)
 		if (r->files[i].fd >= 0)
 			close(r->files[i].fd);
@@ -213,26 +222,107 @@ static json_t *path_array(const char *const *paths, size_t n)
 	return a;
 }
 
-int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
-			struct inuse_result **out)
+/* One request for all n paths, in the compact form: no JSON tree built on
+ * either side per path. */
+static int check_once(struct inuse_client *c, const char *const *paths, size_t n, bool stats,
+		      struct inuse_result **out)
 {
 	struct strbuf b = {0};
 	char *line = NULL;
 	size_t len = 0;
-	int err;
+	int err = inuse__rows_request(&b, "check", paths, n, stats);
 
-	if (!n)
-		return -EINVAL;
-	/* the compact form: no JSON tree built on either side per path; as
-	 * root (an admin to the daemon), with the caller's own stat(2) of
-	 * each path, which spares the daemon its lookup of each */
-	err = inuse__rows_request(&b, "check", paths, n, geteuid() == 0);
 	if (!err)
 		err = inuse_client__call(c, b.buf, b.len, &line, &len);
 	sb_free(&b);
 	if (err)
 		return err;
 	return inuse__rows_parse(line, len, paths, n, out);
+}
+
+/* Sends the check request of chunk k of paths. */
+static int send_chunk(struct inuse_client *c, const char *const *paths, size_t n, size_t k,
+		      bool stats)
+{
+	size_t from = k * CHECK_CHUNK, m = n - from < CHECK_CHUNK ? n - from : CHECK_CHUNK;
+	struct strbuf b = {0};
+	int err = inuse__rows_request(&b, "check", paths + from, m, stats);
+
+	if (!err)
+		err = inuse__send_reading(c, b.buf, b.len);
+	sb_free(&b);
+	return err;
+}
+
+/*
+ * Many paths: one request per CHECK_CHUNK, each sent (its paths stat'ed,
+ * as root) while the daemon answers the one before, and each answer's
+ * rows read while it answers the next, so that the two overlap. The
+ * answers are kept for the result's text (made from them on demand). An
+ * answer that is not rows (an error) is the result, once the answer still
+ * due has been read.
+ */
+static int check_chunked(struct inuse_client *c, const char *const *paths, size_t n, bool stats,
+			 struct inuse_result **out)
+{
+	size_t chunks = (n + CHECK_CHUNK - 1) / CHECK_CHUNK;
+	struct inuse_result *r = inuse__rows_new(n);
+	int err = r ? send_chunk(c, paths, n, 0, stats) : -ENOMEM;
+
+	if (!err && !(r->lines = calloc(chunks, sizeof(*r->lines))))
+		err = -ENOMEM;
+	for (size_t k = 0; !err && k < chunks; k++) {
+		size_t from = k * CHECK_CHUNK, m = n - from < CHECK_CHUNK ? n - from : CHECK_CHUNK;
+		bool next = k + 1 < chunks;
+		char *line = NULL;
+		size_t len;
+
+		err = next ? send_chunk(c, paths, n, k + 1, stats) : 0;
+		if (!err)
+			err = inuse_client__recv(c, &line, &len);
+		if (err)
+			break;
+		if (!inuse__rows_answer(line, len)) {
+			char *due = NULL;
+
+			/* keep the connection in step: the next answer is read */
+			if (next && inuse_client__recv(c, &due, NULL) == 0)
+				free(due);
+			inuse_result__free(r);
+			err = inuse__rows_parse(line, len, paths + from, m, out);
+			if (err)
+				return err;
+			/* the full form: a daemon without rows, asked at once */
+			inuse_result__free(*out);
+			*out = NULL;
+			return check_once(c, paths, n, stats, out);
+		}
+		r->lines[r->nlines++] = (struct inuse_part){line, len};
+		err = inuse__rows_add(r, line, len, paths, from, m);
+	}
+	if (err) {
+		inuse_result__free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
+			struct inuse_result **out)
+{
+	/* as root (an admin to the daemon), with the caller's own stat(2) of
+	 * each path, which spares the daemon its lookup of each */
+	bool stats = geteuid() == 0;
+
+	if (!n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!paths[i])
+			return -EINVAL; /* a path left out would shift every answer after it */
+	if (n > CHECK_CHUNK)
+		return check_chunked(c, paths, n, stats, out);
+	return check_once(c, paths, n, stats, out);
 }
 
 int inuse_client__snapshot(struct inuse_client *c, const char *const *paths, size_t n,

@@ -11,9 +11,17 @@
 
 #include "inuse.h"
 
+/* One answer of a check asked in parts. */
+struct inuse_part {
+	char *line;
+	size_t len;
+};
+
 struct inuse_result {
 	char *line; /* the answer as the daemon sent it */
 	size_t len;
+	struct inuse_part *lines; /* or, for a check asked in parts, each part's */
+	size_t nlines;
 	json_t *root; /* the answer's tree (full form) */
 	struct inuse_file *files;
 	char **names;	     /* paths sent as byte arrays, decoded; one per file */
@@ -22,7 +30,8 @@ struct inuse_result {
 	int done;
 	/* a compact check answer (rows.c): */
 	json_t **extra; /* per row: its other members, or NULL */
-	char *arena;	/* the rows' strings, decoded, and the paths asked about */
+	char *arena;	/* the rows' strings, decoded, and the paths asked about: one
+			 * block per answer, each starting with the next's address */
 	char *full;	/* the full form, made when inuse_result__json asks */
 };
 

@@ -155,6 +155,28 @@ static const char *decode_str(const struct span *v, char **arena)
 	}
 }
 
+/* The names a row's state, decision, reason, rule and when_open mostly
+ * are: given as these strings, not copied. */
+static const char *const known[] = {
+    "not_open", "open",	  "missing", "not_regular", "error",  "copy",   "defer",
+    "skip",	"flag",	  "snapshot", "method",	    "closed", "quiet",  "policy",
+    "default",
+};
+
+/* A string of known[] (a JSON string with no escape), or decoded into
+ * *arena as decode_str does. */
+static const char *name_str(const struct span *v, char **arena)
+{
+	size_t n = v->n - 2;
+
+	if (v->n >= 2 && v->s[0] == '"')
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (known[i][0] == v->s[1] && strlen(known[i]) == n &&
+			    !memcmp(known[i], v->s + 1, n) && v->s[v->n - 1] == '"')
+				return known[i];
+	return decode_str(v, arena);
+}
+
 static int lookup(const char *s, const char *(*name)(int), int n, int dflt)
 {
 	for (int i = 0; s && i < n; i++)
@@ -178,13 +200,13 @@ static const char *decision_name(int i)
 static int row_fill(struct inuse_result *r, size_t i, const struct span *v, size_t nv, char **arena)
 {
 	struct inuse_file *x = &r->files[i];
-	const char *state = decode_str(&v[ROW_STATE], arena);
-	const char *decision = decode_str(&v[ROW_DECISION], arena);
+	const char *state = name_str(&v[ROW_STATE], arena);
+	const char *decision = name_str(&v[ROW_DECISION], arena);
 	json_t *e = NULL;
 
-	x->reason = decode_str(&v[ROW_REASON], arena);
-	x->rule = decode_str(&v[ROW_RULE], arena);
-	if (!state || !decision || !x->reason || !x->rule || !decode_str(&v[ROW_WHEN_OPEN], arena))
+	x->reason = name_str(&v[ROW_REASON], arena);
+	x->rule = name_str(&v[ROW_RULE], arena);
+	if (!state || !decision || !x->reason || !x->rule || !name_str(&v[ROW_WHEN_OPEN], arena))
 		return -EPROTO;
 	x->state = (enum inuse_state)lookup(state, state_name, 7, INUSE_ERROR);
 	x->decision = (enum inuse_decision)lookup(decision, decision_name, 5, INUSE_FLAG);
@@ -240,52 +262,88 @@ static bool rows_begin(const char *line, const char *end, struct span *id, const
 	return true;
 }
 
-int inuse__rows_parse(char *line, size_t len, const char *const *paths, size_t n,
-		      struct inuse_result **out)
+bool inuse__rows_answer(const char *line, size_t len)
+{
+	struct span id;
+	const char *p;
+
+	return rows_begin(line, line + len, &id, &p);
+}
+
+struct inuse_result *inuse__rows_new(size_t n)
+{
+	struct inuse_result *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->n = n;
+	r->files = calloc(n ? n : 1, sizeof(*r->files));
+	r->argvs = calloc(n ? n : 1, sizeof(*r->argvs));
+	r->extra = calloc(n ? n : 1, sizeof(*r->extra));
+	if (!r->files || !r->argvs || !r->extra) {
+		inuse_result__free(r);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		r->files[i].fd = -1;
+	return r;
+}
+
+int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
+		    const char *const *paths, size_t from, size_t m)
 {
 	const char *end = line + len, *p;
-	struct inuse_result *r;
-	size_t arena = len + 1;
+	size_t arena = sizeof(char *) + len + 1;
 	struct span id, v[ROW_MAX];
 	char *a;
 
-	if (!rows_begin(line, end, &id, &p))
+	if (from > r->n || m > r->n - from || !rows_begin(line, end, &id, &p))
+		return -EPROTO;
+	for (size_t i = from; i < from + m; i++)
+		arena += strlen(paths[i]) + 1;
+	/* one block per answer, chained from r->arena */
+	a = malloc(arena);
+	if (!a)
+		return -ENOMEM;
+	memcpy(a, &r->arena, sizeof(char *));
+	r->arena = a;
+	a += sizeof(char *);
+	for (size_t i = from; i < from + m; i++) {
+		size_t nv, plen = strlen(paths[i]);
+
+		if ((i > from && (p >= end || *p++ != ',')) || row_scan(&p, end, v, &nv) ||
+		    row_fill(r, i, v, nv, &a))
+			return -EPROTO;
+		memcpy(a, paths[i], plen + 1);
+		r->files[i].path = a;
+		a += plen + 1;
+	}
+	if (p >= end || *p != ']')
+		return -EPROTO; /* more rows than paths */
+	return 0;
+}
+
+int inuse__rows_parse(char *line, size_t len, const char *const *paths, size_t n,
+		      struct inuse_result **out)
+{
+	const char *p;
+	struct inuse_result *r;
+	struct span id;
+	int err;
+
+	if (!rows_begin(line, line + len, &id, &p))
 		return inuse__result_parse(line, len, out); /* an error, or the full form */
-	r = calloc(1, sizeof(*r));
+	r = inuse__rows_new(n);
 	if (!r) {
 		free(line);
 		return -ENOMEM;
 	}
 	r->line = line;
 	r->len = len;
-	r->n = n;
-	for (size_t i = 0; i < n; i++)
-		arena += strlen(paths[i]) + 1;
-	r->files = calloc(n ? n : 1, sizeof(*r->files));
-	r->argvs = calloc(n ? n : 1, sizeof(*r->argvs));
-	r->extra = calloc(n ? n : 1, sizeof(*r->extra));
-	r->arena = malloc(arena);
-	if (!r->files || !r->argvs || !r->extra || !r->arena) {
+	err = inuse__rows_add(r, line, len, paths, 0, n);
+	if (err) {
 		inuse_result__free(r);
-		return -ENOMEM;
-	}
-	a = r->arena;
-	for (size_t i = 0; i < n; i++) {
-		size_t nv, plen = strlen(paths[i]);
-
-		r->files[i].fd = -1;
-		if ((i && (p >= end || *p++ != ',')) || row_scan(&p, end, v, &nv) ||
-		    row_fill(r, i, v, nv, &a)) {
-			inuse_result__free(r);
-			return -EPROTO;
-		}
-		memcpy(a, paths[i], plen + 1);
-		r->files[i].path = a;
-		a += plen + 1;
-	}
-	if (p >= end || *p != ']') {
-		inuse_result__free(r); /* more rows than paths */
-		return -EPROTO;
+		return err;
 	}
 	*out = r;
 	return 0;
@@ -296,56 +354,79 @@ static void add_span(struct strbuf *b, const struct span *v)
 	sb_add(b, v->s, v->n);
 }
 
-char *inuse__rows_full(const struct inuse_result *r)
+/* The files [i, i + m) of r in the full form, from the rows of the
+ * compact answer line[0..len). */
+static int full_files(struct strbuf *b, const struct inuse_result *r, const char *line,
+		      size_t len, size_t i, size_t m)
 {
-	const char *end = r->line + r->len, *p;
-	struct strbuf b = {0};
+	const char *end = line + len, *p;
 	struct span id, v[ROW_MAX];
 	size_t nv;
 
-	if (!rows_begin(r->line, end, &id, &p))
-		return NULL;
-	sb_adds(&b, "{\"id\":");
-	add_span(&b, &id);
-	sb_adds(&b, ",\"ok\":true,\"files\":[");
-	for (size_t i = 0; i < r->n; i++) {
-		if (i && (p >= end || *p++ != ','))
-			goto fail;
-		if (row_scan(&p, end, v, &nv))
-			goto fail;
-		sb_adds(&b, i ? ",{\"path\":" : "{\"path\":");
-		jname_append(&b, r->files[i].path, strlen(r->files[i].path));
-		sb_adds(&b, ",\"state\":");
-		add_span(&b, &v[ROW_STATE]);
+	if (!rows_begin(line, end, &id, &p))
+		return -EPROTO;
+	for (size_t k = 0; k < m; k++, i++) {
+		if ((k && (p >= end || *p++ != ',')) || row_scan(&p, end, v, &nv))
+			return -EPROTO;
+		sb_adds(b, i ? ",{\"path\":" : "{\"path\":");
+		jname_append(b, r->files[i].path, strlen(r->files[i].path));
+		sb_adds(b, ",\"state\":");
+		add_span(b, &v[ROW_STATE]);
 		if (!is_null(&v[ROW_TOKEN])) {
-			sb_adds(&b, ",\"token\":");
-			add_span(&b, &v[ROW_TOKEN]);
-			sb_adds(&b, ",\"size\":");
-			add_span(&b, &v[ROW_SIZE]);
+			sb_adds(b, ",\"token\":");
+			add_span(b, &v[ROW_TOKEN]);
+			sb_adds(b, ",\"size\":");
+			add_span(b, &v[ROW_SIZE]);
 		}
 		if (nv > ROW_EXTRA && v[ROW_EXTRA].n > 2) {
 			/* the other members, as they came */
-			sb_add(&b, ",", 1);
-			sb_add(&b, v[ROW_EXTRA].s + 1, v[ROW_EXTRA].n - 2);
+			sb_add(b, ",", 1);
+			sb_add(b, v[ROW_EXTRA].s + 1, v[ROW_EXTRA].n - 2);
 		}
-		sb_adds(&b, ",\"decision\":");
-		add_span(&b, &v[ROW_DECISION]);
-		sb_adds(&b, ",\"reason\":");
-		add_span(&b, &v[ROW_REASON]);
-		sb_adds(&b, ",\"rule\":");
-		add_span(&b, &v[ROW_RULE]);
-		sb_adds(&b, ",\"when_open\":");
-		add_span(&b, &v[ROW_WHEN_OPEN]);
-		sb_add(&b, "}", 1);
+		sb_adds(b, ",\"decision\":");
+		add_span(b, &v[ROW_DECISION]);
+		sb_adds(b, ",\"reason\":");
+		add_span(b, &v[ROW_REASON]);
+		sb_adds(b, ",\"rule\":");
+		add_span(b, &v[ROW_RULE]);
+		sb_adds(b, ",\"when_open\":");
+		add_span(b, &v[ROW_WHEN_OPEN]);
+		sb_add(b, "}", 1);
+	}
+	return 0;
+}
+
+char *inuse__rows_full(const struct inuse_result *r)
+{
+	struct strbuf b = {0};
+	struct span id;
+	const char *p;
+	int err = 0;
+
+	if (r->nlines) {
+		/* asked in parts: one answer of no id */
+		sb_adds(&b, "{\"id\":null,\"ok\":true,\"files\":[");
+		for (size_t k = 0, i = 0; !err && k < r->nlines; k++) {
+			size_t m = r->n - i < CHECK_CHUNK ? r->n - i : CHECK_CHUNK;
+
+			err = full_files(&b, r, r->lines[k].line, r->lines[k].len, i, m);
+			i += m;
+		}
+	} else if (rows_begin(r->line, r->line + r->len, &id, &p)) {
+		sb_adds(&b, "{\"id\":");
+		add_span(&b, &id);
+		sb_adds(&b, ",\"ok\":true,\"files\":[");
+		err = full_files(&b, r, r->line, r->len, 0, r->n);
+	} else {
+		err = -EPROTO;
 	}
 	sb_adds(&b, "],\"count\":");
 	sb_add_u64(&b, r->n);
-	if (sb_adds(&b, "}"))
-		goto fail;
+	if (err || sb_adds(&b, "}")) {
+		sb_free(&b);
+		return NULL;
+	}
 	return b.buf;
-fail:
-	sb_free(&b);
-	return NULL;
 }
 
 static int add_hex(struct strbuf *b, uint64_t v)
