@@ -1273,6 +1273,57 @@ static void test_container_overlay(void **state)
 	sh("umount -l %s", mg);
 }
 
+/* A device number is reused: the one a tmpfs had, once it is unmounted,
+ * goes to the overlay mounted next (the lowest free number). What the
+ * daemon learnt of the tmpfs (names carry the key) must not be taken for
+ * the overlay, whose merged names do not: a file opened by its upper name
+ * is open by its merged name, in the identity form too (td_state asks
+ * both), right after the mount. */
+static void test_device_number_reused(void **state)
+{
+	char t[PATH_MAX], lo[PATH_MAX], up[PATH_MAX], wk[PATH_MAX], mg[PATH_MAX], f[PATH_MAX];
+	struct stat st;
+	dev_t was;
+	int fd, tries = 0;
+
+	td_need(&D);
+	if (!have(FS_EXT4) || !fs_known("overlay"))
+		return;
+	snprintf(t, sizeof(t), "%s/reuse-tmpfs", base);
+	snprintf(lo, sizeof(lo), "%s/reuse-lower", fss[FS_EXT4].dir);
+	snprintf(up, sizeof(up), "%s/reuse-upper", fss[FS_EXT4].dir);
+	snprintf(wk, sizeof(wk), "%s/reuse-work", fss[FS_EXT4].dir);
+	snprintf(mg, sizeof(mg), "%s/reuse-merged", base);
+	assert_int_equal(sh("mkdir -p %s %s %s %s %s && touch %s/g", t, lo, up, wk, mg, up), 0);
+	do {
+		assert_int_equal(sh("mount -t tmpfs tmpfs %s && touch %s/f", t, t), 0);
+		snprintf(f, sizeof(f), "%s/f", t);
+		assert_int_equal(stat(f, &st), 0);
+		was = st.st_dev;
+		/* the daemon learns the tmpfs */
+		assert_string_equal(td_state(&D, f), "not_open");
+		assert_int_equal(sh("umount %s && mount -t overlay overlay -o "
+				    "lowerdir=%s,upperdir=%s,workdir=%s %s",
+				    t, lo, up, wk, mg),
+				 0);
+		assert_int_equal(stat(mg, &st), 0);
+		if (st.st_dev == was)
+			break;
+		sh("umount %s", mg);
+	} while (++tries < 5);
+	if (st.st_dev != was)
+		fail_msg("the overlay never got the tmpfs's device number %u:%u", major(was),
+			 minor(was));
+	snprintf(f, sizeof(f), "%s/g", up);
+	fd = open(f, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	snprintf(f, sizeof(f), "%s/g", mg);
+	assert_string_equal(td_state(&D, f), "open");
+	close(fd);
+	assert_true(td_wait_state(&D, f, "not_open"));
+	sh("umount %s", mg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1292,6 +1343,7 @@ int main(void)
 	    cmocka_unit_test(test_fork_storm),
 	    cmocka_unit_test(test_holderless_released),
 	    cmocka_unit_test(test_container_overlay),
+	    cmocka_unit_test(test_device_number_reused),
 	};
 
 	if (getenv("INUSE_TEST_FILTER"))

@@ -117,10 +117,11 @@ static void check_one(struct proto *p, struct conn *c, bool admin, bool compact,
 		break;
 	case PS_OPEN:
 	case PS_NOT_OPEN: {
-		uint64_t now = clock_boot_ns(), age = 0, quiet = UINT64_MAX;
+		uint64_t age = 0, quiet = UINT64_MAX;
 		struct token_facts tk;
 
 		if (e) {
+			uint64_t now = clock_boot_ns();
 			uint64_t since = e->first_open_ns ? e->first_open_ns : t->start_boot_ns;
 
 			age = now > since ? now - since : 0;

@@ -195,6 +195,7 @@ const char *path_state_name(enum path_state s)
 #define FS_CACHE 64
 static struct {
 	dev_t dev;
+	uint64_t gen; /* of the mount table it was seen in */
 	bool used, keyed;
 } fs_cache[FS_CACHE];
 
@@ -203,12 +204,14 @@ static size_t fs_slot(dev_t dev)
 	return (size_t)(dev * 0x9E3779B97F4A7C15ULL >> 58) % FS_CACHE;
 }
 
-/* 1 or 0 when the device has been seen, -1 when not. */
-static int keyed_known(dev_t dev)
+/* 1 or 0 when the device has been seen since the mount table last
+ * changed (a device number is reused: an overlay may get the number a
+ * tmpfs had), -1 when not. */
+static int keyed_known(const struct tracker *t, dev_t dev)
 {
 	size_t slot = fs_slot(dev);
 
-	if (fs_cache[slot].used && fs_cache[slot].dev == dev)
+	if (fs_cache[slot].used && fs_cache[slot].dev == dev && fs_cache[slot].gen == t->mounts.gen)
 		return fs_cache[slot].keyed;
 	return -1;
 }
@@ -230,7 +233,7 @@ static bool keyed_by_stat(const struct tracker *t, dev_t dev, int fd)
 	    0x858458f6, /* ramfs */
 	};
 	size_t slot = fs_slot(dev);
-	int known = keyed_known(dev);
+	int known = keyed_known(t, dev);
 	struct statfs sf;
 	bool keyed = false;
 
@@ -247,6 +250,7 @@ static bool keyed_by_stat(const struct tracker *t, dev_t dev, int fd)
 	    !mounts_fstype(&t->mounts, kdev_from_dev(dev)))
 		keyed = false;
 	fs_cache[slot].dev = dev;
+	fs_cache[slot].gen = t->mounts.gen;
 	fs_cache[slot].used = true;
 	fs_cache[slot].keyed = keyed;
 	return keyed;
@@ -304,7 +308,7 @@ static bool lookup_table(struct proto *p, int fd, struct path_res *r)
 	}
 	if (!tracker_table_trusted(t))
 		return false;
-	return fd >= 0 ? keyed_by_stat(t, st->st_dev, fd) : keyed_known(st->st_dev) == 1;
+	return fd >= 0 ? keyed_by_stat(t, st->st_dev, fd) : keyed_known(t, st->st_dev) == 1;
 }
 
 /* The daemon's part: the table, and the kernel when the table cannot
@@ -357,6 +361,7 @@ void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths
 	if (n > PROTO_LOOKUP_BATCH)
 		n = PROTO_LOOKUP_BATCH;
 	memset(res, 0, n * sizeof(*res));
+	tracker_mounts_sync(p->t);
 	err = creds_enter(&c->peer);
 	if (err) {
 		/* the lookup cannot be made as the client: none is made */
@@ -401,6 +406,9 @@ void proto_paths_state_by(struct proto *p, const struct conn *c, char *const *pa
 	if (n > PROTO_LOOKUP_BATCH)
 		n = PROTO_LOOKUP_BATCH;
 	memset(res, 0, n * sizeof(*res));
+	/* a file system mounted since the last turn is known before its
+	 * device's number is taken for another's */
+	tracker_mounts_sync(p->t);
 	for (size_t i = 0; i < n; i++) {
 		/* a name the lookup would refuse is refused by it */
 		bool usable = paths[i][0] == '/' && strlen(paths[i]) < PATH_MAX;

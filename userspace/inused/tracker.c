@@ -2,6 +2,7 @@
 #include "inused/tracker.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1185,6 +1186,14 @@ void tracker_mounts_changed(struct tracker *t)
 	t->st.mount_reloads++;
 	/* every name is resolved again on its next use (the generation moved) */
 	table_for_each(&t->table, e) entry_touch(e);
+}
+
+void tracker_mounts_sync(struct tracker *t)
+{
+	struct pollfd pfd = {.fd = mounts_fd(&t->mounts), .events = POLLPRI};
+
+	if (pfd.fd >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLPRI | POLLERR)))
+		tracker_mounts_changed(t);
 }
 
 /* Does name i still name e where it is shown? */

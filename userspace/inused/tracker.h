@@ -157,6 +157,10 @@ void tracker_resolve_names(struct tracker *t, struct entry *e);
  * their next use. */
 void tracker_mounts_changed(struct tracker *t);
 
+/* The same, now, if the mount table changed and the event loop has not
+ * yet been told (a lookup that follows a mount is answered with it). */
+void tracker_mounts_sync(struct tracker *t);
+
 /* Reads the modification time of n entries from the kernel, counting a
  * changed one as a write (file systems whose writes no hook sees). */
 void tracker_refresh_writes(struct tracker *t, struct entry *const *e, size_t n);
