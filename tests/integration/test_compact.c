@@ -228,6 +228,15 @@ static void test_compact_matches_full(void **state)
 	inuse_client__free(c);
 }
 
+/* names[0] and names[1] as dir/a and dir/b, in p[0] and p[1]. */
+static void two_names(const char **p, const char *a, const char *b)
+{
+	snprintf(names[0], PATH_MAX, "%s/%s", dir, a);
+	snprintf(names[1], PATH_MAX, "%s/%s", dir, b);
+	p[0] = names[0];
+	p[1] = names[1];
+}
+
 /* The rows on the wire: one per path, no path echoed. */
 static void test_rows_echo_no_path(void **state)
 {
@@ -238,10 +247,7 @@ static void test_rows_echo_no_path(void **state)
 	size_t len;
 
 	td_need(&D);
-	snprintf(names[0], PATH_MAX, "%s/echo-a", dir);
-	snprintf(names[1], PATH_MAX, "%s/echo-b", dir);
-	p[0] = names[0];
-	p[1] = names[1];
+	two_names(p, "echo-a", "echo-b");
 	td_touch(p[0]);
 	c = client();
 	snprintf(req, sizeof(req),
@@ -273,10 +279,7 @@ static void test_rows_parser_fallback_and_count(void **state)
 	size_t len;
 
 	td_need(&D);
-	snprintf(names[0], PATH_MAX, "%s/fb-a", dir);
-	snprintf(names[1], PATH_MAX, "%s/fb-b", dir);
-	p[0] = names[0];
-	p[1] = names[1];
+	two_names(p, "fb-a", "fb-b");
 	td_touch(p[0]);
 	c = client();
 	line = full_answer(c, p, 2, &len);
@@ -330,10 +333,7 @@ static void test_identity_form(void **state)
 	int fd;
 
 	td_need(&D);
-	snprintf(names[0], PATH_MAX, "%s/id-closed", dir);
-	snprintf(names[1], PATH_MAX, "%s/id-open", dir);
-	p[0] = names[0];
-	p[1] = names[1];
+	two_names(p, "id-closed", "id-open");
 	td_touch(p[0]);
 	fd = open(p[1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
