@@ -19,7 +19,9 @@
 
 enum { EXIT_OK = 0, EXIT_NOT_OK = 1, EXIT_ERR = 2, EXIT_MISSING = 3 };
 
-#define BATCH 1000
+/* Paths per call: libinuse asks a call's paths in parts that overlap with
+ * the daemon's work, so a call of many parts costs less per path. */
+#define BATCH 8192
 
 static const char usage[] =
     "Usage: inuse-check [OPTION]... PATH...\n"
