@@ -352,16 +352,14 @@ static void close_all(const int *fds, size_t n)
 	}
 }
 
-void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths, size_t n,
-		       struct path_res *res)
+/* proto_paths_state, the mount table already read again if it changed. */
+static void lookup_paths(struct proto *p, const struct conn *c, char *const *paths, size_t n,
+			 struct path_res *res)
 {
 	int fds[PROTO_LOOKUP_BATCH];
 	int err;
 
-	if (n > PROTO_LOOKUP_BATCH)
-		n = PROTO_LOOKUP_BATCH;
 	memset(res, 0, n * sizeof(*res));
-	tracker_mounts_sync(p->t);
 	err = creds_enter(&c->peer);
 	if (err) {
 		/* the lookup cannot be made as the client: none is made */
@@ -376,6 +374,15 @@ void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths
 		if (fds[i] >= 0 && res[i].ps == PS_NOT_OPEN)
 			lookup_state(p, fds[i], &res[i]);
 	close_all(fds, n);
+}
+
+void proto_paths_state(struct proto *p, const struct conn *c, char *const *paths, size_t n,
+		       struct path_res *res)
+{
+	if (n > PROTO_LOOKUP_BATCH)
+		n = PROTO_LOOKUP_BATCH;
+	tracker_mounts_sync(p->t);
+	lookup_paths(p, c, paths, n, res);
 }
 
 /* What the client's own stat(2) gave, as the lookup would have. */
@@ -428,7 +435,7 @@ void proto_paths_state_by(struct proto *p, const struct conn *c, char *const *pa
 	}
 	if (!m)
 		return;
-	proto_paths_state(p, c, ask, m, asked);
+	lookup_paths(p, c, ask, m, asked);
 	for (size_t j = 0; j < m; j++)
 		res[at[j]] = asked[j];
 }
