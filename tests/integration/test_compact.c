@@ -33,6 +33,7 @@
 #include "common/strbuf.h"
 #include "inuse.h"
 #include "lib/internal.h"
+#include "rows_agree.h"
 #include "tdaemon.h"
 
 static struct tdaemon D;
@@ -303,6 +304,91 @@ static void test_rows_parser_fallback_and_count(void **state)
 	inuse_client__free(c);
 }
 
+/* The rows of common shape are read the quick way, every other row the
+ * general way; both give the same, and the quick way keeps no name of the
+ * row before when the next one differs. */
+static void test_rows_read_quickly(void **state)
+{
+	static const char *const rows[] = {
+	    /* the common row: the names of the row before are taken again */
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.t0\",0]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.t1\",7]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",null,null]",
+	    "[\"missing\",\"skip\",\"missing\",\"default\",\"defer\",null,null]",
+	    "[\"open\",\"snapshot\",\"open\",\"policy\",\"snapshot\",\"2.t4\",9223372036854775807]",
+	    /* the general way: other members, white space, escapes, names
+	     * not known, numbers of 20 digits */
+	    "[\"open\",\"defer\",\"open\",\"default\",\"defer\",\"2.t5\",5,"
+	    "{\"writers\":[{\"pid\":1}],\"retry_after\":3,\"defer_max\":2,\"fallback\":\"skip\"}]",
+	    "[ \"not_open\", \"copy\",\"closed\",\"default\",\"defer\",\"2.t6\",0 ]",
+	    "[\"not_open\",\"copy\",\"clo\\u0073ed\",\"default\",\"defer\",\"2.\\u0074\",0]",
+	    "[\"not_open\",\"copy\",\"closed\",\"my rule\",\"defer\",\"2.t8\",0]",
+	    "[\"not_quiet\",\"copy\",\"closed\",\"default\",\"defer\",\"2.t9\",0]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.ta\",18446744073709551615]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.tz\",99999999999999999999]",
+	    /* the common row again, after rows of other names */
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.tb\",3]",
+	};
+	static const char *const bad[] = {
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.x\",-1]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.x\",1.5]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",7,0]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.x\"]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.x\",0,[]]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.x\",0",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.x,0]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",5,\"2.x\",0]",
+	};
+	const size_t n = sizeof(rows) / sizeof(rows[0]);
+	const char *paths[sizeof(rows) / sizeof(rows[0])];
+	struct inuse_result *r = inuse__rows_new(n);
+	struct strbuf b = {0};
+
+	for (size_t i = 0; i < n; i++)
+		paths[i] = "/p";
+	sb_adds(&b, "{\"id\":null,\"ok\":true,\"rows\":[");
+	for (size_t i = 0; i < n; i++) {
+		sb_adds(&b, i ? "," : "");
+		sb_adds(&b, rows[i]);
+	}
+	sb_adds(&b, "],\"count\":13}");
+	assert_true(rows_agree(b.buf, b.len, paths, n));
+	assert_int_equal(inuse__rows_add(r, b.buf, b.len, paths, 0, n), 0);
+	assert_string_equal(inuse_result__file(r, 1)->token, "2.t1");
+	assert_true(inuse_result__file(r, 1)->size == 7);
+	assert_null(inuse_result__file(r, 2)->token);
+	assert_int_equal(inuse_result__file(r, 3)->state, INUSE_MISSING);
+	assert_string_equal(inuse_result__file(r, 3)->reason, "missing");
+	assert_int_equal(inuse_result__file(r, 4)->decision, INUSE_SNAPSHOT);
+	assert_string_equal(inuse_result__file(r, 4)->rule, "policy");
+	assert_true(inuse_result__file(r, 4)->size == 9223372036854775807ull);
+	assert_int_equal(inuse_result__file(r, 5)->nwriters, 1);
+	assert_int_equal(inuse_result__file(r, 5)->fallback, INUSE_SKIP);
+	assert_string_equal(inuse_result__file(r, 7)->reason, "closed");
+	assert_string_equal(inuse_result__file(r, 7)->token, "2.t");
+	assert_string_equal(inuse_result__file(r, 8)->rule, "my rule");
+	assert_int_equal(inuse_result__file(r, 9)->state, INUSE_NOT_QUIET);
+	assert_true(inuse_result__file(r, 10)->size == 18446744073709551615ull);
+	assert_string_equal(inuse_result__file(r, 12)->token, "2.tb");
+	assert_string_equal(inuse_result__file(r, 12)->reason, "closed");
+	assert_int_equal(inuse_result__file(r, 12)->state, INUSE_NOT_OPEN);
+	inuse_result__free(r);
+	/* one bad row among good ones: refused both ways */
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		sb_reset(&b);
+		sb_adds(&b, "{\"id\":null,\"ok\":true,\"rows\":[");
+		sb_adds(&b, rows[0]);
+		sb_adds(&b, ",");
+		sb_adds(&b, bad[k]);
+		sb_adds(&b, "],\"count\":2}");
+		assert_true(rows_agree(b.buf, b.len, paths, 2));
+		r = inuse__rows_new(2);
+		assert_int_equal(inuse__rows_add(r, b.buf, b.len, paths, 0, 2), -EPROTO);
+		inuse_result__free(r);
+	}
+	sb_free(&b);
+}
+
 /* One path's stat(2) as a "stats" record. */
 static void stat_record(struct strbuf *b, const char *path)
 {
@@ -460,6 +546,7 @@ int main(void)
 	    cmocka_unit_test(test_compact_matches_full),
 	    cmocka_unit_test(test_rows_echo_no_path),
 	    cmocka_unit_test(test_rows_parser_fallback_and_count),
+	    cmocka_unit_test(test_rows_read_quickly),
 	    cmocka_unit_test(test_identity_form),
 	    cmocka_unit_test(test_check_in_parts),
 	};

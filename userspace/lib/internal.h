@@ -35,6 +35,10 @@ struct inuse_result *inuse__rows_new(size_t n);
  * not kept). 0, -EPROTO or -ENOMEM. */
 int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
 		    const char *const *paths, size_t from, size_t m);
+/* The same, every row read the general way, never the quick way of the
+ * common row's shape (tests and the fuzzer compare the two). */
+int inuse__rows_add_general(struct inuse_result *r, const char *line, size_t len,
+			    const char *const *paths, size_t from, size_t m);
 
 /* A check of more paths than this is asked in parts of this many: each
  * part's answer fits in the socket's buffer (about 150 bytes a path), so

@@ -163,6 +163,19 @@ static const char *const known[] = {
     "default",
 };
 
+/* Their lengths, and what each is as a state and as a decision (-1: none). */
+static const unsigned char known_len[] = {8, 4, 7, 11, 5, 4, 5, 4, 4, 8, 6, 6, 5, 6, 7};
+static const signed char known_state[] = {INUSE_NOT_OPEN, INUSE_OPEN, INUSE_MISSING,
+					  INUSE_NOT_REGULAR, INUSE_ERROR, -1, -1, -1, -1,
+					  -1, -1, -1, INUSE_QUIET, -1, -1};
+static const signed char known_decision[] = {-1, -1, -1, -1, -1, INUSE_COPY, INUSE_DEFER,
+					     INUSE_SKIP, INUSE_FLAG, INUSE_SNAPSHOT, -1, -1,
+					     -1, -1, -1};
+_Static_assert(sizeof(known_len) == sizeof(known) / sizeof(known[0]) &&
+		   sizeof(known_state) == sizeof(known_len) &&
+		   sizeof(known_decision) == sizeof(known_len),
+	       "one length, state and decision per known name");
+
 /* A string of known[] (a JSON string with no escape), or decoded into
  * *arena as decode_str does. */
 static const char *name_str(const struct span *v, char **arena)
@@ -242,6 +255,121 @@ static int row_fill(struct inuse_result *r, size_t i, const struct span *v, size
 	return 0;
 }
 
+/* The known name of length n at s, or NULL; *k its index in known[]. */
+static const char *known_name(const char *s, size_t n, size_t *k)
+{
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		size_t j = 0;
+
+		if (known_len[i] != n)
+			continue;
+		while (j < n && known[i][j] == s[j])
+			j++;
+		if (j == n) {
+			*k = i;
+			return known[i];
+		}
+	}
+	return NULL;
+}
+
+/* A JSON string with no escape at *pp, its text at *s (not terminated);
+ * *pp moves past it. */
+static bool plain_str(const char **pp, const char *end, const char **s, size_t *n)
+{
+	const char *p = *pp, *q;
+
+	if (end - p < 2 || *p != '"')
+		return false;
+	q = memchr(p + 1, '"', (size_t)(end - p - 1));
+	if (!q || memchr(p + 1, '\\', (size_t)(q - p - 1)))
+		return false;
+	*s = p + 1;
+	*n = (size_t)(q - p - 1);
+	*pp = q + 1;
+	return true;
+}
+
+/* The first five values of a row read quickly: their text ('[' to the
+ * fifth ','), the names and their indices in known[]. */
+struct row_names {
+	const char *s;
+	size_t n;
+	const char *name[ROW_TOKEN];
+	size_t k[ROW_TOKEN];
+};
+
+/*
+ * The row at *pp when it has the daemon's common shape: seven values with
+ * no white space, the first five known names, a token with no escape (or
+ * null), a size of at most 19 digits (or null), no other members. Fills
+ * r->files[i] and moves *pp past the row; false (nothing moved, the
+ * arena perhaps written but not advanced) for any other row, which
+ * row_scan and row_fill then read.
+ */
+static bool row_quick(struct inuse_result *r, size_t i, const char **pp, const char *end,
+		      char **arena, struct row_names *last)
+{
+	struct inuse_file *x = &r->files[i];
+	const char *p = *pp, *s;
+	size_t n;
+	unsigned long long size = 0;
+
+	if (last->n && (size_t)(end - p) >= last->n && !memcmp(p, last->s, last->n)) {
+		/* the names of the row before (most rows of an answer) */
+		p += last->n;
+	} else {
+		last->n = 0;
+		if (p >= end || *p++ != '[')
+			return false;
+		for (int v = ROW_STATE; v < ROW_TOKEN; v++) {
+			if (!plain_str(&p, end, &s, &n) ||
+			    !(last->name[v] = known_name(s, n, &last->k[v])) || p >= end ||
+			    *p++ != ',')
+				return false;
+		}
+		if (known_state[last->k[ROW_STATE]] < 0 ||
+		    known_decision[last->k[ROW_DECISION]] < 0)
+			return false;
+		last->s = *pp;
+		last->n = (size_t)(p - *pp);
+	}
+	if (end - p >= 4 && !memcmp(p, "null", 4)) {
+		p += 4;
+		s = NULL;
+	} else if (!plain_str(&p, end, &s, &n)) {
+		return false;
+	}
+	if (p >= end || *p++ != ',')
+		return false;
+	if (end - p >= 4 && !memcmp(p, "null", 4)) {
+		p += 4;
+	} else {
+		const char *d = p;
+
+		while (p < end && *p >= '0' && *p <= '9' && p - d < 20)
+			size = size * 10 + (unsigned long long)(*p++ - '0');
+		if (p == d || p - d > 19)
+			return false;
+	}
+	if (p >= end || *p != ']')
+		return false;
+	if (s) {
+		memcpy(*arena, s, n);
+		(*arena)[n] = '\0';
+		x->token = *arena;
+		*arena += n + 1;
+	}
+	x->state = (enum inuse_state)known_state[last->k[ROW_STATE]];
+	x->decision = (enum inuse_decision)known_decision[last->k[ROW_DECISION]];
+	x->reason = last->name[ROW_REASON];
+	x->rule = last->name[ROW_RULE];
+	x->size = size;
+	x->fallback = INUSE_FLAG;
+	*pp = p + 1;
+	return true;
+}
+
 static const char rows_head[] = ",\"ok\":true,\"rows\":[";
 
 /* The request's id and where the rows begin, when line is a compact answer. */
@@ -289,12 +417,13 @@ struct inuse_result *inuse__rows_new(size_t n)
 	return r;
 }
 
-int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
-		    const char *const *paths, size_t from, size_t m)
+static int rows_add(struct inuse_result *r, const char *line, size_t len,
+		    const char *const *paths, size_t from, size_t m, bool quick)
 {
 	const char *end = line + len, *p;
 	size_t arena = sizeof(char *) + len + 1;
 	struct span id, v[ROW_MAX];
+	struct row_names last = {0};
 	char *a;
 
 	if (from > r->n || m > r->n - from || !rows_begin(line, end, &id, &p))
@@ -309,18 +438,31 @@ int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
 	r->arena = a;
 	a += sizeof(char *);
 	for (size_t i = from; i < from + m; i++) {
-		size_t nv, plen = strlen(paths[i]);
+		size_t nv;
 
-		if ((i > from && (p >= end || *p++ != ',')) || row_scan(&p, end, v, &nv) ||
-		    row_fill(r, i, v, nv, &a))
+		if (i > from && (p >= end || *p++ != ','))
 			return -EPROTO;
-		memcpy(a, paths[i], plen + 1);
+		if (!(quick && row_quick(r, i, &p, end, &a, &last)) &&
+		    (row_scan(&p, end, v, &nv) || row_fill(r, i, v, nv, &a)))
+			return -EPROTO;
 		r->files[i].path = a;
-		a += plen + 1;
+		a = stpcpy(a, paths[i]) + 1;
 	}
 	if (p >= end || *p != ']')
 		return -EPROTO; /* more rows than paths */
 	return 0;
+}
+
+int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
+		    const char *const *paths, size_t from, size_t m)
+{
+	return rows_add(r, line, len, paths, from, m, true);
+}
+
+int inuse__rows_add_general(struct inuse_result *r, const char *line, size_t len,
+			    const char *const *paths, size_t from, size_t m)
+{
+	return rows_add(r, line, len, paths, from, m, false);
 }
 
 int inuse__rows_parse(char *line, size_t len, const char *const *paths, size_t n,
@@ -429,16 +571,14 @@ char *inuse__rows_full(const struct inuse_result *r)
 	return b.buf;
 }
 
-static int add_hex(struct strbuf *b, uint64_t v)
+/* v in lower-case hex at p, no leading zeros; past its end. */
+static char *put_hex(char *p, uint64_t v)
 {
-	char t[16];
-	size_t i = sizeof(t);
+	int digits = v ? (64 - __builtin_clzll(v) + 3) / 4 : 1;
 
-	do {
-		t[--i] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	return sb_add(b, t + i, sizeof(t) - i);
+	for (int i = digits - 1; i >= 0; i--, v >>= 4)
+		p[i] = "0123456789abcdef"[v & 15];
+	return p + digits;
 }
 
 static uint64_t ns(const struct timespec *ts)
@@ -450,30 +590,37 @@ static uint64_t ns(const struct timespec *ts)
  * stat(2), as the caller sees it. */
 static int add_stats(struct strbuf *b, const char *const *paths, size_t n)
 {
-	int err = sb_adds(b, ",\"stats\":\"");
-
+	if (sb_adds(b, ",\"stats\":\""))
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
+		char *p;
 
+		/* ';' and six numbers of at most 16 digits, five ',' between */
+		if (sb_reserve(b, 1 + 6 * 16 + 5))
+			return -ENOMEM;
+		p = b->buf + b->len;
 		if (i)
-			err |= sb_add(b, ";", 1);
+			*p++ = ';';
 		if (stat(paths[i], &st) != 0) {
-			err |= sb_add(b, errno == ENOENT || errno == ENOTDIR ? "!" : "-", 1);
-			continue;
+			*p++ = errno == ENOENT || errno == ENOTDIR ? '!' : '-';
+		} else {
+			p = put_hex(p, (uint64_t)st.st_dev);
+			*p++ = ',';
+			p = put_hex(p, (uint64_t)st.st_ino);
+			*p++ = ',';
+			p = put_hex(p, (uint64_t)st.st_mode);
+			*p++ = ',';
+			p = put_hex(p, (uint64_t)st.st_size);
+			*p++ = ',';
+			p = put_hex(p, ns(&st.st_mtim));
+			*p++ = ',';
+			p = put_hex(p, ns(&st.st_ctim));
 		}
-		err |= add_hex(b, (uint64_t)st.st_dev);
-		err |= sb_add(b, ",", 1);
-		err |= add_hex(b, (uint64_t)st.st_ino);
-		err |= sb_add(b, ",", 1);
-		err |= add_hex(b, (uint64_t)st.st_mode);
-		err |= sb_add(b, ",", 1);
-		err |= add_hex(b, (uint64_t)st.st_size);
-		err |= sb_add(b, ",", 1);
-		err |= add_hex(b, ns(&st.st_mtim));
-		err |= sb_add(b, ",", 1);
-		err |= add_hex(b, ns(&st.st_ctim));
+		b->len = (size_t)(p - b->buf);
+		b->buf[b->len] = '\0';
 	}
-	return err | sb_add(b, "\"", 1);
+	return sb_add(b, "\"", 1);
 }
 
 int inuse__rows_request(struct strbuf *b, const char *op, const char *const *paths, size_t n,
