@@ -113,12 +113,27 @@ static int json_string_append(struct strbuf *b, const char *s, size_t len)
 
 int jname_append(struct strbuf *b, const char *s, size_t len)
 {
+	size_t i = 0;
 	int err = 0;
 
+	/* most names: printable ASCII with no '"' or '\\', copied as they are */
+	while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f &&
+	       s[i] != '"' && s[i] != '\\')
+		i++;
+	if (i == len) {
+		if (sb_reserve(b, len + 2))
+			return -ENOMEM;
+		b->buf[b->len] = '"';
+		memcpy(b->buf + b->len + 1, s, len);
+		b->buf[b->len + len + 1] = '"';
+		b->len += len + 2;
+		b->buf[b->len] = '\0';
+		return 0;
+	}
 	if (utf8_valid(s, len))
 		return json_string_append(b, s, len);
 	err |= sb_add(b, "[", 1);
-	for (size_t i = 0; i < len; i++) {
+	for (i = 0; i < len; i++) {
 		if (i)
 			err |= sb_add(b, ",", 1);
 		err |= sb_add_u64(b, (unsigned char)s[i]);
