@@ -37,8 +37,23 @@ int render_name(struct strbuf *out, const char *s)
 static int render_id(struct strbuf *out, uint64_t v)
 {
 	if (v > INT64_MAX)
-		return sb_printf(out, "\"%llu\"", (unsigned long long)v);
+		return sb_add(out, "\"", 1) | sb_add_u64(out, v) | sb_add(out, "\"", 1);
 	return sb_add_u64(out, v);
+}
+
+/* A signed number (a descriptor, -1 when not known). */
+static int add_int(struct strbuf *out, int v)
+{
+	if (v < 0)
+		return sb_add(out, "-", 1) | sb_add_u64(out, (uint64_t)-(int64_t)v);
+	return sb_add_u64(out, (uint64_t)v);
+}
+
+/* name then a device number as "major:minor" */
+static int add_dev(struct strbuf *out, const char *name, uint32_t dev)
+{
+	return sb_adds(out, name) | sb_add(out, "\"", 1) | sb_add_u64(out, kdev_major(dev)) |
+	       sb_add(out, ":", 1) | sb_add_u64(out, kdev_minor(dev)) | sb_add(out, "\"", 1);
 }
 
 static const char *mode_name(const struct writer *w)
@@ -66,11 +81,11 @@ static int render_flags(struct strbuf *b, const struct writer *w)
 	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
 		if (!((fl[i].open_flags ? w->open_flags : w->f_flags) & fl[i].bit))
 			continue;
-		err |= sb_printf(b, "%s\"%s\"", first ? "" : ",", fl[i].name);
+		err |= sb_adds(b, first ? "\"" : ",\"") | sb_adds(b, fl[i].name) | sb_add(b, "\"", 1);
 		first = false;
 	}
 	if ((w->f_flags & O_SYNC) == O_SYNC)
-		err |= sb_printf(b, "%s\"sync\"", first ? "" : ",");
+		err |= sb_adds(b, first ? "\"sync\"" : ",\"sync\"");
 	return err | sb_adds(b, "]");
 }
 
@@ -90,7 +105,7 @@ static int render_ident(struct strbuf *b, const char *sep, const char *comm, uin
 
 	err |= sb_adds(b, "\"comm\":");
 	err |= jname_append(b, comm, strnlen(comm, 16));
-	err |= sb_printf(b, ",\"uid\":%u,\"cgroup_id\":", uid);
+	err |= sb_adds(b, ",\"uid\":") | sb_add_u64(b, uid) | sb_adds(b, ",\"cgroup_id\":");
 	return err | render_id(b, cgroup_id);
 }
 
@@ -104,11 +119,11 @@ static int render_writer(struct tracker *t, const struct writer *w, bool lean, b
 	uint64_t since = tracker_wall_ns(t, w->since_ns);
 	int err = 0;
 
-	err |= sb_printf(b, "{\"pid\":%u", w->pid);
+	err |= sb_adds(b, "{\"pid\":") | sb_add_u64(b, w->pid);
 	if (whole)
 		err |= render_ident(b, ",", w->comm, w->uid, w->cgroup_id);
 	if (!lean || strcmp(mode, "w"))
-		err |= sb_printf(b, ",\"mode\":\"%s\"", mode);
+		err |= sb_adds(b, ",\"mode\":\"") | sb_adds(b, mode) | sb_add(b, "\"", 1);
 	if (!lean || has_flags(w)) {
 		err |= sb_adds(b, ",\"flags\":");
 		err |= render_flags(b, w);
@@ -117,10 +132,8 @@ static int render_writer(struct tracker *t, const struct writer *w, bool lean, b
 		err |= sb_adds(b, ",\"since\":");
 		err |= render_time(b, since);
 	}
-	if (w->via == VIA_FD)
-		err |= sb_printf(b, ",\"fd\":%d", w->fd);
-	else if (w->via == VIA_URING)
-		err |= sb_printf(b, ",\"slot\":%d", w->fd);
+	if (w->via == VIA_FD || w->via == VIA_URING)
+		err |= sb_adds(b, w->via == VIA_FD ? ",\"fd\":" : ",\"slot\":") | add_int(b, w->fd);
 	if (whole) {
 		err |= sb_adds(b, ",\"cgroup\":");
 		err |= render_name(b, cgroup_path(&t->cg, w->cgroup_id, (pid_t)w->pid));
@@ -160,7 +173,7 @@ static int flag_member(struct strbuf *s, const char *name, bool v, bool lean)
 {
 	if (lean && !v)
 		return 0;
-	return sb_printf(s, ",\"%s\":%s", name, b(v));
+	return sb_adds(s, ",\"") | sb_adds(s, name) | sb_adds(s, v ? "\":true" : "\":false");
 }
 
 /* The members that change only with writers and names, without the
@@ -188,11 +201,10 @@ static int render_stable(struct tracker *t, const struct entry *e, bool lean,
 	}
 	err |= sb_adds(&s, "{\"path\":");
 	err |= render_name(&s, e->path);
-	err |= sb_printf(&s, ",\"dev\":\"%u:%u\",\"ino\":", kdev_major(dev), kdev_minor(dev));
+	err |= add_dev(&s, ",\"dev\":", dev) | sb_adds(&s, ",\"ino\":");
 	err |= render_id(&s, ino);
 	if (dev != e->dev || ino != e->ino) {
-		err |= sb_printf(&s, ",\"data_dev\":\"%u:%u\",\"data_ino\":", kdev_major(e->dev),
-				 kdev_minor(e->dev));
+		err |= add_dev(&s, ",\"data_dev\":", e->dev) | sb_adds(&s, ",\"data_ino\":");
 		err |= render_id(&s, e->ino);
 	}
 	if (up->host_path && up->host_path != e->path) {
@@ -216,15 +228,14 @@ static int render_stable(struct tracker *t, const struct entry *e, bool lean,
 			err |= render_name(&s, n->fs_path);
 		}
 		if (n->fs_path)
-			err |= sb_printf(&s, ",\"fs_dev\":\"%u:%u\"", kdev_major(n->sb_dev),
-					 kdev_minor(n->sb_dev));
+			err |= add_dev(&s, ",\"fs_dev\":", n->sb_dev);
 	}
 	{
 		bool mounted = !(e->pflags & (PF_UNMOUNTED | PF_NO_PATH)) || e->path != NULL;
 
 		/* lean: mounted is left out when true */
 		if (!lean || !mounted)
-			err |= sb_printf(&s, ",\"mounted\":%s", b(mounted));
+			err |= sb_adds(&s, ",\"mounted\":") | sb_adds(&s, b(mounted));
 	}
 	err |= flag_member(&s, "deleted", e->pflags & PF_DELETED, lean);
 	err |= flag_member(&s, "renamed", e->pflags & PF_RENAMED, lean);
@@ -238,14 +249,14 @@ static int render_stable(struct tracker *t, const struct entry *e, bool lean,
 		err |= render_time(&s, first);
 	}
 	if (!lean)
-		err |= sb_printf(&s, ",\"opened_before_start\":%s", b(e->first_open_ns == 0));
+		err |= sb_adds(&s, ",\"opened_before_start\":") | sb_adds(&s, b(e->first_open_ns == 0));
 	err |= sb_adds(&s, ",\"writers\":");
 	err |= render_writers(t, e, lean, ps, &s);
 	if (!lean || e->writers_dropped)
-		err |= sb_printf(&s, ",\"writers_dropped\":%u", e->writers_dropped);
+		err |= sb_adds(&s, ",\"writers_dropped\":") | sb_add_u64(&s, e->writers_dropped);
 	holders = e->nw ? "known" : ((e->state & ES_UNKNOWN) ? "unknown" : "searching");
 	if (!lean || e->nw == 0)
-		err |= sb_printf(&s, ",\"holders\":\"%s\"", holders);
+		err |= sb_adds(&s, ",\"holders\":\"") | sb_adds(&s, holders) | sb_add(&s, "\"", 1);
 	*out = s;
 	return err ? -ENOMEM : 0;
 }
@@ -265,6 +276,7 @@ static int build_cache(struct tracker *t, struct entry *e, unsigned form, const 
 {
 	static const char pad[8];
 	struct strbuf s = {0};
+	char *keep;
 	size_t len;
 	int err;
 
@@ -282,14 +294,18 @@ static int build_cache(struct tracker *t, struct entry *e, unsigned form, const 
 			err |= sb_add(&s, &id, sizeof(id));
 		}
 	}
-	if (err || len > UINT32_MAX) {
+	/* kept in a block of its own size: one for each entry in the table,
+	 * where the buffer it was written in is rounded up to a power of two */
+	keep = err || len > UINT32_MAX ? NULL : malloc(s.len);
+	if (!keep) {
 		sb_free(&s);
 		return -ENOMEM;
 	}
-	s.len = len;
+	memcpy(keep, s.buf, s.len);
+	sb_free(&s);
 	free(e->json);
-	e->json = s.buf;
-	e->json_len = (uint32_t)s.len;
+	e->json = keep;
+	e->json_len = (uint32_t)len;
 	e->json_form = (uint8_t)form;
 	e->json_gen = t->mounts.gen;
 	return 0;
@@ -330,10 +346,13 @@ int render_entry(struct tracker *t, struct entry *e, unsigned form, struct procs
 	} else {
 		form &= ~RENDER_PROCS;
 	}
-	if (!cached) {
+	if (!cached || !lean) {
+		/* the full form is not kept: it is about four times the lean
+		 * one (inuse-ls's), and kept for every entry it would double
+		 * the daemon's memory */
 		err |= render_stable(t, e, lean, ps, out);
 	} else {
-		/* one rendering is cached, in the form last asked for */
+		/* one rendering is kept, in the lean form last asked for */
 		if ((!e->json || e->json_form != form) && (err = build_cache(t, e, form, ps)))
 			return err;
 		err |= sb_add(out, e->json, e->json_len);
@@ -373,7 +392,7 @@ int render_processes(struct tracker *t, const struct procset *ps, struct strbuf 
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct proc_id *p = &ps->v[i];
 
-		err |= sb_printf(out, "%s\"%u\":", i ? "," : "", p->pid);
+		err |= sb_adds(out, i ? ",\"" : "\"") | sb_add_u64(out, p->pid) | sb_adds(out, "\":");
 		err |= render_ident(out, "{", p->comm, p->uid, p->cgroup_id);
 		err |= sb_adds(out, ",\"cgroup\":");
 		err |= render_name(out, cgroup_path(&t->cg, p->cgroup_id, (pid_t)p->pid));
