@@ -8,7 +8,7 @@
  * array's size, every string is as long as the result says it is and
  * readable, a method is NULL-terminated; no crash, no leak. The same
  * bytes as the compact answer of a check (rows, and the full text made
- * from them).
+ * from them), and of a verify.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -20,6 +20,7 @@
 
 #include "inuse.h"
 #include "lib/internal.h"
+#include "lib/result.h"
 #include "../lib/rows_agree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -106,6 +107,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			touch(inuse_result__json(r));
 			inuse_result__free(r);
 		}
+	}
+	/* the line as the compact answer to a verify of n paths */
+	{
+		static const char *const paths[4] = {"/a", "/b/c", "/d\xff", "/e"};
+		size_t n = size % 5;
+		struct inuse_result *r = n ? inuse__rows_new(n) : NULL;
+
+		if (r && inuse__vrows_add(r, (const char *)data, size, paths, 0, n) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				const struct inuse_file *f = inuse_result__file(r, i);
+
+				touch(f->path);
+				touch(f->reason);
+				if (f->consistent != !strcmp(f->reason, "unchanged"))
+					abort();
+			}
+			r->line = malloc(size + 1);
+			if (r->line) {
+				memcpy(r->line, data, size);
+				r->line[size] = '\0';
+				r->len = size;
+				touch(inuse_result__json(r));
+			}
+		}
+		inuse_result__free(r);
 	}
 	/* the bytes as a stream of answers on a socket */
 	if (size > 100000 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))

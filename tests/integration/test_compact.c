@@ -540,6 +540,124 @@ static void test_check_in_parts(void **state)
 	inuse_client__free(c);
 }
 
+/* The full form of a verify, asked for raw. */
+static json_t *verify_full(struct inuse_client *c, const char *const *paths,
+			   const char *const *tokens, size_t n)
+{
+	struct strbuf b = {0};
+	char *line = NULL;
+	size_t len;
+	json_t *j;
+
+	sb_adds(&b, "{\"op\":\"verify\",\"id\":9,\"files\":[");
+	for (size_t i = 0; i < n; i++) {
+		sb_adds(&b, i ? ",{\"path\":" : "{\"path\":");
+		jname_append(&b, paths[i], strlen(paths[i]));
+		sb_adds(&b, ",\"token\":");
+		jname_append(&b, tokens[i], strlen(tokens[i]));
+		sb_adds(&b, "}");
+	}
+	sb_adds(&b, "]}");
+	assert_int_equal(inuse_client__call(c, b.buf, b.len, &line, &len), 0);
+	sb_free(&b);
+	j = json_loadb(line, len, 0, NULL);
+	assert_non_null(j);
+	free(line);
+	return j;
+}
+
+/* r (a verify in rows) says what the full form says, file by file, and
+ * its text is the full form's. */
+static void assert_verify_same(struct inuse_client *c, const char *const *paths,
+			       const char *const *tokens, size_t n, const struct inuse_result *r)
+{
+	json_t *full = verify_full(c, paths, tokens, n);
+	json_t *made = json_loads(inuse_result__json(r), 0, NULL);
+
+	assert_non_null(made);
+	assert_int_equal(inuse_result__count(r), n);
+	assert_int_equal(json_integer_value(json_object_get(made, "count")), n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_array_get(json_object_get(full, "files"), i);
+		json_t *b = json_array_get(json_object_get(made, "files"), i);
+		const struct inuse_file *f = inuse_result__file(r, i);
+
+		if (!json_equal(a, b)) {
+			char *sa = json_dumps(a, JSON_SORT_KEYS), *sb = json_dumps(b, JSON_SORT_KEYS);
+
+			fail_msg("file %zu:\nfull %s\nrows %s", i, sa, sb);
+		}
+		assert_string_equal(f->path, paths[i]);
+		assert_string_equal(f->reason, json_string_value(json_object_get(a, "reason")));
+		assert_int_equal(f->consistent, json_is_true(json_object_get(a, "consistent")));
+	}
+	json_decref(full);
+	json_decref(made);
+}
+
+/* verify in rows (as root with its own stat of each path), alone and in
+ * parts, says for each file what the full form says: unchanged, written,
+ * opened, replaced, missing, a token of another file, a made-up token. */
+static void test_verify_rows(void **state)
+{
+	enum { NV = 8, NVPARTS = CHECK_CHUNK * 2 + 7 };
+	static char pb[NV][PATH_MAX];
+	static const char *many[NVPARTS], *many_tok[NVPARTS];
+	const char *paths[NV], *tokens[NV];
+	struct inuse_client *c;
+	struct inuse_result *chk, *r;
+	char other[PATH_MAX];
+	int fd;
+
+	td_need(&D);
+	for (int i = 0; i < NV; i++) {
+		snprintf(pb[i], PATH_MAX, "%s/v%d", dir, i);
+		paths[i] = pb[i];
+		td_touch(paths[i]);
+	}
+	snprintf(other, sizeof(other), "%s/v-other", dir);
+	td_touch(other);
+	c = client();
+	assert_int_equal(inuse_client__check(c, paths, NV, &chk), 0);
+	for (int i = 0; i < NV; i++)
+		tokens[i] = inuse_result__file(chk, i)->token;
+	tokens[6] = inuse_result__file(chk, 0)->token; /* another file's */
+	tokens[7] = "2.AAAAmadeup";
+	/* 1 written, 2 opened for writing (and held), 3 replaced, 4 gone */
+	fd = open(paths[1], O_WRONLY | O_APPEND);
+	assert_true(fd >= 0 && write(fd, "x", 1) == 1);
+	close(fd);
+	fd = open(paths[2], O_WRONLY);
+	assert_true(fd >= 0);
+	assert_true(td_wait_state(&D, paths[2], "open"));
+	assert_int_equal(rename(other, paths[3]), 0);
+	assert_int_equal(unlink(paths[4]), 0);
+	assert_int_equal(inuse_client__verify(c, paths, tokens, NV, &r), 0);
+	assert_verify_same(c, paths, tokens, NV, r);
+	assert_int_equal(inuse_result__file(r, 0)->consistent, 1);
+	assert_string_equal(inuse_result__file(r, 1)->reason, "written");
+	assert_string_equal(inuse_result__file(r, 2)->reason, "opened");
+	assert_string_equal(inuse_result__file(r, 3)->reason, "replaced");
+	assert_string_equal(inuse_result__file(r, 4)->reason, "missing");
+	assert_string_equal(inuse_result__file(r, 6)->reason, "replaced");
+	assert_string_equal(inuse_result__file(r, 7)->reason, "bad_token");
+	inuse_result__free(r);
+	/* in parts: the same files over and over (seven of them: no part
+	 * and no batch of lookups begins with the same one) */
+	for (size_t i = 0; i < NVPARTS; i++) {
+		many[i] = paths[i % 7];
+		many_tok[i] = tokens[i % 7];
+	}
+	assert_int_equal(inuse_client__verify(c, many, many_tok, NVPARTS, &r), 0);
+	assert_verify_same(c, many, many_tok, NVPARTS, r);
+	assert_string_equal(inuse_result__file(r, CHECK_CHUNK + 1)->reason,
+			    (CHECK_CHUNK + 1) % 7 == 2 ? "opened" : "?");
+	inuse_result__free(r);
+	close(fd);
+	inuse_result__free(chk);
+	inuse_client__free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +667,7 @@ int main(void)
 	    cmocka_unit_test(test_rows_read_quickly),
 	    cmocka_unit_test(test_identity_form),
 	    cmocka_unit_test(test_check_in_parts),
+	    cmocka_unit_test(test_verify_rows),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -556,6 +556,60 @@ static void test_forged_identities_ignored(void **state)
 	json_decref(j);
 }
 
+/* The same forgeries in a verify (both its forms: rows read without a
+ * tree, and JSON): a user's identities are dropped, each path looked up
+ * with its rights. A token of a readable file and that file's identity,
+ * given for a hidden file, tell nothing ("error"); for another readable
+ * file, "replaced" (not "unchanged"). Root's forgery is taken. */
+static void test_forged_identities_ignored_in_verify(void **state)
+{
+	const char *plain, *tok;
+	json_t *chk, *j;
+
+	need();
+	td_touch(at("pub/plain"));
+	plain = stat_record(at("pub/plain"));
+	chk = call_as(&A, "{\"op\":\"check\",\"paths\":[%s]}", js(at("pub/plain")));
+	tok = sval(file_i(chk, 0), "token");
+	assert_non_null(tok);
+	j = td_call(&D, "{\"op\":\"check\",\"paths\":[%s],\"stats\":\"-\"}", js(at("pub/plain")));
+	json_decref(j);
+	for (int form = 0; form < 2; form++) {
+		json_t *rows;
+
+		j = call_as(&A,
+			    form ? "{\"op\":\"verify\",\"compact\":true,\"paths\":[%s,%s],\"tokens\":"
+				   "[\"%s\",\"%s\"],\"stats\":\"%s;%s\"}"
+				 : "{\"id\":4,\"op\":\"verify\",\"compact\":true,\"paths\":[%s,%s],"
+				   "\"tokens\":[\"%s\",\"%s\"],\"stats\":\"%s;%s\"}",
+			    js(at("secret/f")), js(at("ro/readable")), tok, tok, plain, plain);
+		rows = json_object_get(j, "rows");
+		assert_int_equal(json_array_size(rows), 2);
+		assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 0), 0)),
+				    "error");
+		assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 1), 0)),
+				    "replaced");
+		json_decref(j);
+	}
+	/* the genuine file verifies (positive control) */
+	j = call_as(&A, "{\"op\":\"verify\",\"compact\":true,\"paths\":[%s],\"tokens\":[\"%s\"]}",
+		    js(at("pub/plain")), tok);
+	assert_string_equal(
+	    json_string_value(json_array_get(json_array_get(json_object_get(j, "rows"), 0), 0)),
+	    "unchanged");
+	json_decref(j);
+	/* root's forgery is taken: the open file claimed to be the plain one */
+	j = td_call(&D,
+		    "{\"op\":\"verify\",\"compact\":true,\"paths\":[%s],\"tokens\":[\"%s\"],"
+		    "\"stats\":\"%s\"}",
+		    js(at("ro/readable")), tok, plain);
+	assert_string_equal(
+	    json_string_value(json_array_get(json_array_get(json_object_get(j, "rows"), 0), 0)),
+	    "unchanged");
+	json_decref(j);
+	json_decref(chk);
+}
+
 /* Item 1: the user's supplementary groups count (a member of a
  * directory's group reaches it); a file the user may not read is not
  * told even in a directory it may search. */
@@ -1858,6 +1912,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_symlinks_followed_with_the_users_rights, teardown_each),
 	    cmocka_unit_test_teardown(test_lookups_with_supplementary_groups, teardown_each),
 	    cmocka_unit_test_teardown(test_forged_identities_ignored, teardown_each),
+	    cmocka_unit_test_teardown(test_forged_identities_ignored_in_verify, teardown_each),
 	    cmocka_unit_test_teardown(test_tokens_opaque_and_unforgeable, teardown_each),
 	    cmocka_unit_test_teardown(test_stats_of_a_user_are_its_own, teardown_each),
 	    cmocka_unit_test_teardown(test_admin_decided_at_connect, teardown_each),

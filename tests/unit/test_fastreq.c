@@ -38,6 +38,11 @@ static void test_the_form(void **state)
 	    "{\"op\":\"check\",\"compact\":true,\"paths\":[\"/a\",\"/b\"],\"stats\":\"!;-\"}",
 	    /* stats the form takes and the stats parser refuses: refused later */
 	    "{\"op\":\"check\",\"compact\":true,\"paths\":[\"/a\"],\"stats\":\"\"}",
+	    /* a verify: one token a path */
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\",\"/b\"],\"tokens\":[\"2.x\",\"t "
+	    "2\"]}",
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[\"2.x\"],\"stats\":"
+	    "\"!\"}",
 	};
 	struct fastreq r;
 	struct namev nv;
@@ -61,6 +66,15 @@ static void test_the_form(void **state)
 	assert_true(takes(ok[2], &r));
 	assert_int_equal(r.stats_len, 3);
 	assert_memory_equal(r.stats, "!;-", 3);
+	assert_false(r.verify);
+	assert_true(takes(ok[4], &r));
+	assert_true(r.verify);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(fastreq_tokens(&r, &nv), 0);
+	assert_int_equal(nv.n, 2);
+	assert_string_equal(nv.v[0], "2.x");
+	assert_string_equal(nv.v[1], "t 2");
+	namev_free(&nv);
 }
 
 static void test_other_forms_left_to_json(void **state)
@@ -71,6 +85,14 @@ static void test_other_forms_left_to_json(void **state)
 	    "{\"op\":\"check\", \"compact\":true,\"paths\":[\"/a\"]}",
 	    "{\"op\":\"check\",\"compact\":false,\"paths\":[\"/a\"]}",
 	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"]}",
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[]}",
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[\"x\",\"y\"]}",
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\",\"/b\"],\"tokens\":[\"x\"]}",
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[\"x\\\"\"]}",
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[5]}",
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[\"x\"]",
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"stats\":\"!\",\"tokens\":[\"x\"]}",
+	    "{\"op\":\"check\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[\"x\"]}",
 	    "{\"op\":\"check\",\"compact\":true,\"paths\":[]}",
 	    "{\"op\":\"check\",\"compact\":true,\"paths\":[\"\"]}",
 	    "{\"op\":\"check\",\"compact\":true,\"paths\":[\"/a\\\"b\"]}",

@@ -117,6 +117,61 @@ static bool answered(const char *op, int err, struct inuse_result *r, size_t n,
 	return true;
 }
 
+/* A line of a tokens file: {"path":P,"token":T} (P a string, or its
+ * bytes when it is not UTF-8). */
+static int token_line(FILE *out, const char *path, const char *token)
+{
+	static struct strbuf b;
+	int err;
+
+	sb_reset(&b);
+	err = sb_adds(&b, "{\"path\":") | jname_append(&b, path, strlen(path)) |
+	      sb_adds(&b, ",\"token\":") | jname_append(&b, token, strlen(token)) |
+	      sb_adds(&b, "}\n");
+	return err || fwrite(b.buf, 1, b.len, out) != b.len ? -1 : 0;
+}
+
+/* The path and token of a line of a tokens file written by token_line:
+ * read as it was written when both are plain strings (no escape), by
+ * JSON otherwise. 0, or -1 when it is not such a line. */
+static int token_read(const char *line, size_t len, char **path, char **token)
+{
+	static const char pre[] = "{\"path\":\"", mid[] = "\",\"token\":\"", post[] = "\"}";
+	const char *p = line, *end = line + len, *q, *r;
+	json_t *o;
+
+	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	if ((size_t)(end - p) > sizeof(pre) && !memcmp(p, pre, sizeof(pre) - 1) &&
+	    (q = memchr(p + sizeof(pre) - 1, '"', (size_t)(end - p) - (sizeof(pre) - 1))) &&
+	    !memchr(p, '\\', (size_t)(end - p)) && (size_t)(end - q) >= sizeof(mid) - 1 &&
+	    !memcmp(q, mid, sizeof(mid) - 1) &&
+	    (r = memchr(q + sizeof(mid) - 1, '"', (size_t)(end - q) - (sizeof(mid) - 1))) &&
+	    (size_t)(end - r) == sizeof(post) - 1 && !memcmp(r, post, sizeof(post) - 1) &&
+	    q > p + sizeof(pre) - 1 && !memchr(p, '\0', (size_t)(end - p))) {
+		const char *ps = p + sizeof(pre) - 1, *ts = q + sizeof(mid) - 1;
+
+		/* control characters would be escaped, other bytes than
+		 * UTF-8 given as an array: not this form */
+		for (const char *c = ps; c < r; c++)
+			if ((unsigned char)*c < 0x20)
+				goto json;
+		if (!utf8_valid(ps, (size_t)(q - ps)))
+			goto json;
+		*path = strndup(ps, (size_t)(q - ps));
+		*token = strndup(ts, (size_t)(r - ts));
+		return *path && *token ? 0 : -1;
+	}
+json:
+	o = json_loadb(line, len, 0, NULL);
+	*path = o ? jname_get(json_object_get(o, "path"), (size_t)1 << 20, NULL) : NULL;
+	*token = json_is_string(json_object_get(o, "token"))
+		     ? strdup(json_string_value(json_object_get(o, "token")))
+		     : NULL;
+	json_decref(o);
+	return *path && *token ? 0 : -1;
+}
+
 static int do_check(struct inuse_client *c, FILE *tokens, bool json)
 {
 	struct strbuf b = {0};
@@ -142,20 +197,9 @@ static int do_check(struct inuse_client *c, FILE *tokens, bool json)
 			if (!json)
 				printf("%s %s %s\n", inuse_decision_name(f->decision),
 				       f->reason ? f->reason : "-", shown(path, &b));
-			if (tokens && f->token) {
-				json_t *o =
-				    json_pack("{s:o, s:s}", "path", jname_new(path, strlen(path)),
-					      "token", f->token);
-				char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-				if (!line) {
-					json_decref(o);
-					inuse_result__free(r);
-					return EXIT_ERR;
-				}
-				fprintf(tokens, "%s\n", line);
-				free(line);
-				json_decref(o);
+			if (tokens && f->token && token_line(tokens, path, f->token)) {
+				inuse_result__free(r);
+				return EXIT_ERR;
 			}
 		}
 		inuse_result__free(r);
@@ -177,18 +221,21 @@ static int do_verify(struct inuse_client *c, const char *file, bool json)
 		fprintf(stderr, "inuse-check: %s: %s\n", file, strerror(errno));
 		return EXIT_ERR;
 	}
-	while (getline(&line, &cap, in) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-		char *p = o ? jname_get(json_object_get(o, "path"), (size_t)1 << 20, NULL) : NULL;
-		const char *t = json_string_value(json_object_get(o, "token"));
+	for (ssize_t len; (len = getline(&line, &cap, in)) > 0;) {
+		char *p = NULL, *t = NULL;
 
-		if (!p || !t || add(&files, p) || add(&toks, strdup(t))) {
+		if (token_read(line, (size_t)len, &p, &t)) {
 			fprintf(stderr, "inuse-check: %s: not a tokens file\n", file);
-			json_decref(o);
+			free(p);
+			free(t);
 			fclose(in);
 			return EXIT_ERR;
 		}
-		json_decref(o);
+		if (add(&files, p) || add(&toks, t)) {
+			fprintf(stderr, "inuse-check: %s\n", strerror(ENOMEM));
+			fclose(in);
+			return EXIT_ERR;
+		}
 	}
 	free(line);
 	fclose(in);

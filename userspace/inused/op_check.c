@@ -247,27 +247,28 @@ static void check_free(struct proto *p, struct job *jb)
 
 /* "stats" (docs/protocol.md): read from anyone (a malformed one is
  * refused), kept from an admin only: anyone else's paths are each looked
- * up as the client, whatever it says it found. */
-static int set_stats(struct proto *p, struct conn *c, json_t *id, struct check_job *cj,
-		     const char *s, size_t len)
+ * up as the client, whatever it says it found. *out: n records or NULL;
+ * *bytes grows by what they take. */
+static int stats_read(struct proto *p, struct conn *c, json_t *id, struct client_stat **out,
+		      size_t n, size_t *bytes, const char *s, size_t len)
 {
 	const char *why = NULL;
 
-	cj->cs = calloc(cj->paths.n, sizeof(*cj->cs));
-	if (!cj->cs) {
+	*out = calloc(n, sizeof(**out));
+	if (!*out) {
 		proto_send_error(p, c, id, "internal", "out of memory");
 		return -ENOMEM;
 	}
-	if (client_stats_parse(s, len, cj->paths.n, cj->cs, &why)) {
+	if (client_stats_parse(s, len, n, *out, &why)) {
 		proto_send_error(p, c, id, "bad_request", why);
 		return -EINVAL;
 	}
 	if (!c->admin) {
-		free(cj->cs);
-		cj->cs = NULL;
+		free(*out);
+		*out = NULL;
 		return 0;
 	}
-	cj->j.bytes += cj->paths.n * sizeof(*cj->cs);
+	*bytes += n * sizeof(**out);
 	return 0;
 }
 
@@ -279,7 +280,7 @@ static void check_start(struct proto *p, struct conn *c, json_t *id, struct chec
 	cj->j.step = check_step;
 	cj->j.free = check_free;
 	cj->j.bytes = cj->paths.bytes + sizeof(*cj);
-	if (stats && set_stats(p, c, id, cj, stats, stats_len)) {
+	if (stats && stats_read(p, c, id, &cj->cs, cj->paths.n, &cj->j.bytes, stats, stats_len)) {
 		check_free(p, &cj->j);
 		return;
 	}
@@ -369,9 +370,21 @@ static const char *verify_one(struct proto *p, const char *tok, const struct pat
 struct verify_job {
 	struct job j;
 	struct namev paths;
-	char **tokens;
+	struct namev tokens; /* one a path */
+	struct client_stat *cs; /* the client's own stat(2) of each path, or NULL */
 	size_t next;
+	bool compact; /* rows, not objects (docs/protocol.md, "verify") */
 };
+
+/* The words an answer gives with a reason that is not about the file. */
+static const char *verify_error(const char *why)
+{
+	if (!strcmp(why, "bad_token"))
+		return "not a token of this daemon (made up or altered)";
+	if (!strcmp(why, "expired"))
+		return "issued before the daemon restarted: check again";
+	return NULL;
+}
 
 static bool verify_step(struct proto *p, struct job *jb)
 {
@@ -383,35 +396,52 @@ static bool verify_step(struct proto *p, struct job *jb)
 	tracker_sync(p->t);
 	if (vj->next == 0) {
 		proto_add_id(&b, jb->id);
-		sb_adds(&b, ",\"ok\":true,\"files\":[");
+		sb_adds(&b, vj->compact ? ",\"ok\":true,\"rows\":[" : ",\"ok\":true,\"files\":[");
 	}
 	for (size_t done = 0; done < JOB_TURN && vj->next < vj->paths.n; done += n) {
 		n = vj->paths.n - vj->next;
 		if (n > PROTO_LOOKUP_BATCH)
 			n = PROTO_LOOKUP_BATCH;
-		proto_paths_state(p, jb->c, vj->paths.v + vj->next, n, res);
+		proto_paths_state_by(p, jb->c, vj->paths.v + vj->next,
+				     vj->cs ? vj->cs + vj->next : NULL, n, res);
 		for (size_t i = 0; i < n; i++) {
 			size_t k = vj->next + i;
 			bool consistent;
-			const char *why = verify_one(p, vj->tokens[k], &res[i], &consistent);
+			const char *why = verify_one(p, vj->tokens.v[k], &res[i], &consistent);
+			const char *error = verify_error(why);
 
-			sb_adds(&b, k ? ",{\"path\":" : "{\"path\":");
-			render_name(&b, vj->paths.v[k]);
-			sb_printf(&b, ",\"consistent\":%s,\"reason\":\"%s\"",
-				  consistent ? "true" : "false", why);
-			if (!strcmp(why, "bad_token"))
-				sb_adds(&b, ",\"error\":\"not a token of this daemon (made up or "
-					    "altered)\"");
-			else if (!strcmp(why, "expired"))
-				sb_adds(&b, ",\"error\":\"issued before the daemon restarted: "
-					    "check again\"");
-			sb_adds(&b, "}");
+			if (vj->compact) {
+				/* a row: ["reason"] or ["reason","error"] */
+				sb_adds(&b, k ? ",[\"" : "[\"");
+				sb_adds(&b, why);
+				if (error) {
+					sb_adds(&b, "\",\"");
+					sb_adds(&b, error);
+				}
+				sb_adds(&b, "\"]");
+			} else {
+				sb_adds(&b, k ? ",{\"path\":" : "{\"path\":");
+				render_name(&b, vj->paths.v[k]);
+				sb_adds(&b, consistent ? ",\"consistent\":true,\"reason\":\""
+						       : ",\"consistent\":false,\"reason\":\"");
+				sb_adds(&b, why);
+				sb_adds(&b, "\"");
+				if (error) {
+					sb_adds(&b, ",\"error\":\"");
+					sb_adds(&b, error);
+					sb_adds(&b, "\"");
+				}
+				sb_adds(&b, "}");
+			}
 			p->st.verified[consistent ? 0 : 1]++;
 		}
 		vj->next += n;
 	}
-	if (vj->next == vj->paths.n)
-		sb_printf(&b, "],\"count\":%zu}\n", vj->paths.n);
+	if (vj->next == vj->paths.n) {
+		sb_adds(&b, "],\"count\":");
+		sb_add_u64(&b, vj->paths.n);
+		sb_adds(&b, "}\n");
+	}
 	proto_job_send(jb, &b);
 	sb_free(&b);
 	return vj->next == vj->paths.n;
@@ -421,33 +451,74 @@ static void verify_free(struct proto *p, struct job *jb)
 {
 	struct verify_job *vj = (struct verify_job *)jb;
 
-	for (size_t i = 0; vj->tokens && i < vj->paths.n; i++)
-		free(vj->tokens[i]);
-	free(vj->tokens);
+	namev_free(&vj->tokens);
+	free(vj->cs);
 	namev_free(&vj->paths);
 	free(vj);
 }
 
-void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
+/* A token as given, or "" (which no token of the daemon is) when it is
+ * longer than any it makes, holds a NUL, or is not a string. */
+static char *token_copy(json_t *tok)
+{
+	if (json_is_string(tok) && json_string_length(tok) < TOKEN_TEXT_MAX &&
+	    !memchr(json_string_value(tok), '\0', json_string_length(tok)))
+		return strdup(json_string_value(tok));
+	return strdup("");
+}
+
+/* The compact form: "paths" and "tokens", two arrays of one length. */
+static int verify_read_compact(struct proto *p, struct conn *c, json_t *id, json_t *req,
+			       struct verify_job *vj)
+{
+	json_t *toks = json_object_get(req, "tokens");
+
+	if (proto_get_paths(p, c, id, req, "paths", &vj->paths))
+		return -EINVAL;
+	if (!json_is_array(toks) || json_array_size(toks) != vj->paths.n) {
+		proto_send_error(p, c, id, "bad_request",
+				 "\"tokens\" must be an array of strings, one per path");
+		return -EINVAL;
+	}
+	vj->tokens.v = calloc(vj->paths.n, sizeof(char *));
+	if (!vj->tokens.v)
+		goto oom;
+	for (size_t i = 0; i < vj->paths.n; i++) {
+		json_t *tok = json_array_get(toks, i);
+
+		if (!json_is_string(tok)) {
+			proto_send_error(p, c, id, "bad_request",
+					 "\"tokens\" must be an array of strings, one per path");
+			return -EINVAL;
+		}
+		if (!(vj->tokens.v[i] = token_copy(tok)))
+			goto oom;
+		vj->tokens.n = i + 1;
+		vj->paths.bytes += strlen(vj->tokens.v[i]) + 1 + sizeof(char *);
+	}
+	return 0;
+oom:
+	proto_send_error(p, c, id, "internal", "out of memory");
+	return -ENOMEM;
+}
+
+/* The full form: "files", an array of {"path","token"}. */
+static int verify_read_files(struct proto *p, struct conn *c, json_t *id, json_t *req,
+			     struct verify_job *vj)
 {
 	json_t *files = json_object_get(req, "files"), *f;
-	struct verify_job *vj;
 	size_t i, n;
 
 	if (!json_is_array(files) || json_array_size(files) == 0) {
 		proto_send_error(p, c, id, "bad_request",
 				 "\"files\" must be a non-empty array of {\"path\",\"token\"}");
-		return;
+		return -EINVAL;
 	}
 	n = json_array_size(files);
-	vj = calloc(1, sizeof(*vj));
-	if (!vj || !(vj->paths.v = calloc(n, sizeof(char *))) ||
-	    !(vj->tokens = calloc(n, sizeof(char *)))) {
-		if (vj)
-			free(vj->paths.v);
-		free(vj);
+	if (!(vj->paths.v = calloc(n, sizeof(char *))) ||
+	    !(vj->tokens.v = calloc(n, sizeof(char *)))) {
 		proto_send_error(p, c, id, "internal", "out of memory");
-		return;
+		return -ENOMEM;
 	}
 	json_array_foreach(files, i, f)
 	{
@@ -459,25 +530,71 @@ void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
 		if (!vj->paths.v[i] || !json_is_string(tok)) {
 			proto_send_error(p, c, id, "bad_request",
 					 "each of \"files\" needs \"path\" and \"token\"");
-			verify_free(p, &vj->j);
-			return;
+			return -EINVAL;
 		}
-		/* a token longer than any the daemon makes, or holding a NUL,
-		 * is not one of its own */
-		vj->tokens[i] =
-		    json_string_length(tok) < TOKEN_TEXT_MAX &&
-			    !memchr(json_string_value(tok), '\0', json_string_length(tok))
-			? strdup(json_string_value(tok))
-			: strdup("");
-		if (!vj->tokens[i]) {
+		if (!(vj->tokens.v[i] = token_copy(tok))) {
 			proto_send_error(p, c, id, "internal", "out of memory");
-			verify_free(p, &vj->j);
-			return;
+			return -ENOMEM;
 		}
-		vj->paths.bytes += len + 1 + strlen(vj->tokens[i]) + 1 + 4 * sizeof(void *);
+		vj->tokens.n = i + 1;
+		vj->paths.bytes += len + 1 + strlen(vj->tokens.v[i]) + 1 + 4 * sizeof(void *);
+	}
+	return 0;
+}
+
+void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
+{
+	struct verify_job *vj = calloc(1, sizeof(*vj));
+	json_t *stats = json_object_get(req, "stats"), *compact = json_object_get(req, "compact");
+
+	if (!vj) {
+		proto_send_error(p, c, id, "internal", "out of memory");
+		return;
+	}
+	if (compact && !json_is_boolean(compact)) {
+		proto_send_error(p, c, id, "bad_request", "\"compact\" must be true or false");
+		verify_free(p, &vj->j);
+		return;
+	}
+	vj->compact = json_is_true(compact);
+	if ((vj->compact ? verify_read_compact : verify_read_files)(p, c, id, req, vj)) {
+		verify_free(p, &vj->j);
+		return;
+	}
+	if (stats && !json_is_string(stats)) {
+		proto_send_error(p, c, id, "bad_request", "\"stats\" must be a string");
+		verify_free(p, &vj->j);
+		return;
 	}
 	vj->j.step = verify_step;
 	vj->j.free = verify_free;
 	vj->j.bytes = vj->paths.bytes + sizeof(*vj);
+	if (stats && stats_read(p, c, id, &vj->cs, vj->paths.n, &vj->j.bytes, json_string_value(stats),
+				json_string_length(stats))) {
+		verify_free(p, &vj->j);
+		return;
+	}
 	proto_job_start(p, c, id, &vj->j);
+}
+
+void op_verify_fast(struct proto *p, struct conn *c, const struct fastreq *r)
+{
+	struct verify_job *vj = calloc(1, sizeof(*vj));
+
+	if (!vj || fastreq_paths(r, &vj->paths) || fastreq_tokens(r, &vj->tokens)) {
+		if (vj)
+			verify_free(p, &vj->j);
+		proto_send_error(p, c, NULL, "internal", "out of memory");
+		return;
+	}
+	vj->compact = true;
+	vj->j.step = verify_step;
+	vj->j.free = verify_free;
+	vj->j.bytes = vj->paths.bytes + vj->tokens.bytes + sizeof(*vj);
+	if (r->stats &&
+	    stats_read(p, c, NULL, &vj->cs, vj->paths.n, &vj->j.bytes, r->stats, r->stats_len)) {
+		verify_free(p, &vj->j);
+		return;
+	}
+	proto_job_start(p, c, NULL, &vj->j);
 }

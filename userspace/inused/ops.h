@@ -19,6 +19,7 @@ void op_check(struct proto *p, struct conn *c, json_t *id, json_t *req);
 struct fastreq;
 /* A check request in libinuse's form, read without a JSON tree. */
 void op_check_fast(struct proto *p, struct conn *c, const struct fastreq *r);
+void op_verify_fast(struct proto *p, struct conn *c, const struct fastreq *r);
 void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_wait(struct proto *p, struct conn *c, json_t *id, json_t *req);
 void op_subscribe(struct proto *p, struct conn *c, json_t *id, json_t *req);

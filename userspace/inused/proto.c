@@ -161,12 +161,14 @@ void proto_line(void *ctx, struct conn *c, const char *line, size_t len)
 		len--;
 	if (len == 0)
 		return; /* blank lines are allowed between requests */
-	/* (the form's own values: the paths, and at most 9 more) */
-	if (fastreq_check(line, len, PROTO_NAME_MAX, &fr) && fr.n + 9 <= PROTO_MAX_VALUES) {
-		i = op_index("check");
+	/* (the form's own values: the paths, a verify's tokens, and at most
+	 * 9 more) */
+	if (fastreq_check(line, len, PROTO_NAME_MAX, &fr) &&
+	    (fr.verify ? 2 * fr.n : fr.n) + 9 <= PROTO_MAX_VALUES) {
+		i = op_index(fr.verify ? "verify" : "check");
 		p->st.by_op[i]++;
 		t0 = clock_mono_ns();
-		op_check_fast(p, c, &fr);
+		(fr.verify ? op_verify_fast : op_check_fast)(p, c, &fr);
 		count_latency(p, i, clock_mono_ns() - t0);
 		return;
 	}

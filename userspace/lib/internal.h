@@ -35,6 +35,11 @@ struct inuse_result *inuse__rows_new(size_t n);
  * not kept). 0, -EPROTO or -ENOMEM. */
 int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
 		    const char *const *paths, size_t from, size_t m);
+/* The rows of a compact verify answer (["reason"] or ["reason","error"]
+ * each), as inuse__rows_add. */
+int inuse__vrows_add(struct inuse_result *r, const char *line, size_t len,
+		     const char *const *paths, size_t from, size_t m);
+
 /* The same, every row read the general way, never the quick way of the
  * common row's shape (tests and the fuzzer compare the two). */
 int inuse__rows_add_general(struct inuse_result *r, const char *line, size_t len,
@@ -49,9 +54,10 @@ int inuse__rows_add_general(struct inuse_result *r, const char *line, size_t len
  * full form. */
 bool inuse__rows_answer(const char *line, size_t len);
 
-/* stats: with each path's stat(2) (the identity form, taken from admins) */
+/* tokens: a verify's, one per path (NULL: a check); stats: with each
+ * path's stat(2) (the identity form, taken from admins) */
 int inuse__rows_request(struct strbuf *b, const char *op, const char *const *paths, size_t n,
-			bool stats);
+			const char *const *tokens, bool stats);
 
 /* Parses the answer line (taken) to a compact request for paths[0..n):
  * rows, or, from a daemon that does not know the compact form, the full

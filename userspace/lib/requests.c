@@ -222,31 +222,78 @@ static json_t *path_array(const char *const *paths, size_t n)
 	return a;
 }
 
+/* A check or a verify in the compact form (rows), of paths[0..n) and,
+ * for a verify, their tokens. */
+struct rows_ask {
+	const char *op;
+	const char *const *paths;
+	const char *const *tokens; /* verify: one per path; check: NULL */
+	size_t n;
+	bool stats; /* with the caller's own stat(2) of each path */
+};
+
+static int ask_add(const struct rows_ask *a, struct inuse_result *r, const char *line, size_t len,
+		   size_t from, size_t m)
+{
+	return a->tokens ? inuse__vrows_add(r, line, len, a->paths, from, m)
+			 : inuse__rows_add(r, line, len, a->paths, from, m);
+}
+
+/* Appends the request for the paths [from, from + m). */
+static int ask_request(const struct rows_ask *a, struct strbuf *b, size_t from, size_t m)
+{
+	return inuse__rows_request(b, a->op, a->paths + from, m, a->tokens ? a->tokens + from : NULL,
+				   a->stats);
+}
+
+/* The answer line (taken) to a request of paths [from, from + m) when
+ * it is not rows: an error, or the full form (a daemon that does not know
+ * the compact form). */
+static int not_rows(const struct rows_ask *a, char *line, size_t len, size_t from, size_t m,
+		    struct inuse_result **out)
+{
+	return inuse__rows_parse(line, len, a->paths + from, m, out);
+}
+
 /* One request for all n paths, in the compact form: no JSON tree built on
  * either side per path. */
-static int check_once(struct inuse_client *c, const char *const *paths, size_t n, bool stats,
-		      struct inuse_result **out)
+static int ask_once(struct inuse_client *c, const struct rows_ask *a, struct inuse_result **out)
 {
 	struct strbuf b = {0};
+	struct inuse_result *r;
 	char *line = NULL;
 	size_t len = 0;
-	int err = inuse__rows_request(&b, "check", paths, n, stats);
+	int err = ask_request(a, &b, 0, a->n);
 
 	if (!err)
 		err = inuse_client__call(c, b.buf, b.len, &line, &len);
 	sb_free(&b);
 	if (err)
 		return err;
-	return inuse__rows_parse(line, len, paths, n, out);
+	if (!inuse__rows_answer(line, len))
+		return not_rows(a, line, len, 0, a->n, out);
+	r = inuse__rows_new(a->n);
+	if (!r) {
+		free(line);
+		return -ENOMEM;
+	}
+	r->line = line;
+	r->len = len;
+	err = ask_add(a, r, line, len, 0, a->n);
+	if (err) {
+		inuse_result__free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
 }
 
-/* Sends the check request of chunk k of paths. */
-static int send_chunk(struct inuse_client *c, const char *const *paths, size_t n, size_t k,
-		      bool stats)
+/* Sends the request of part k of the paths. */
+static int send_part(struct inuse_client *c, const struct rows_ask *a, size_t k)
 {
-	size_t from = k * CHECK_CHUNK, m = n - from < CHECK_CHUNK ? n - from : CHECK_CHUNK;
+	size_t from = k * CHECK_CHUNK, m = a->n - from < CHECK_CHUNK ? a->n - from : CHECK_CHUNK;
 	struct strbuf b = {0};
-	int err = inuse__rows_request(&b, "check", paths + from, m, stats);
+	int err = ask_request(a, &b, from, m);
 
 	if (!err)
 		err = inuse__send_reading(c, b.buf, b.len);
@@ -262,22 +309,22 @@ static int send_chunk(struct inuse_client *c, const char *const *paths, size_t n
  * answer that is not rows (an error) is the result, once the answer still
  * due has been read.
  */
-static int check_chunked(struct inuse_client *c, const char *const *paths, size_t n, bool stats,
-			 struct inuse_result **out)
+static int ask_in_parts(struct inuse_client *c, const struct rows_ask *a,
+			struct inuse_result **out)
 {
-	size_t chunks = (n + CHECK_CHUNK - 1) / CHECK_CHUNK;
-	struct inuse_result *r = inuse__rows_new(n);
-	int err = r ? send_chunk(c, paths, n, 0, stats) : -ENOMEM;
+	size_t parts = (a->n + CHECK_CHUNK - 1) / CHECK_CHUNK;
+	struct inuse_result *r = inuse__rows_new(a->n);
+	int err = r ? send_part(c, a, 0) : -ENOMEM;
 
-	if (!err && !(r->lines = calloc(chunks, sizeof(*r->lines))))
+	if (!err && !(r->lines = calloc(parts, sizeof(*r->lines))))
 		err = -ENOMEM;
-	for (size_t k = 0; !err && k < chunks; k++) {
-		size_t from = k * CHECK_CHUNK, m = n - from < CHECK_CHUNK ? n - from : CHECK_CHUNK;
-		bool next = k + 1 < chunks;
+	for (size_t k = 0; !err && k < parts; k++) {
+		size_t from = k * CHECK_CHUNK, m = a->n - from < CHECK_CHUNK ? a->n - from : CHECK_CHUNK;
+		bool next = k + 1 < parts;
 		char *line = NULL;
 		size_t len;
 
-		err = next ? send_chunk(c, paths, n, k + 1, stats) : 0;
+		err = next ? send_part(c, a, k + 1) : 0;
 		if (!err)
 			err = inuse_client__recv(c, &line, &len);
 		if (err)
@@ -289,16 +336,16 @@ static int check_chunked(struct inuse_client *c, const char *const *paths, size_
 			if (next && inuse_client__recv(c, &due, NULL) == 0)
 				free(due);
 			inuse_result__free(r);
-			err = inuse__rows_parse(line, len, paths + from, m, out);
+			err = not_rows(a, line, len, from, m, out);
 			if (err)
 				return err;
 			/* the full form: a daemon without rows, asked at once */
 			inuse_result__free(*out);
 			*out = NULL;
-			return check_once(c, paths, n, stats, out);
+			return ask_once(c, a, out);
 		}
 		r->lines[r->nlines++] = (struct inuse_part){line, len};
-		err = inuse__rows_add(r, line, len, paths, from, m);
+		err = ask_add(a, r, line, len, from, m);
 	}
 	if (err) {
 		inuse_result__free(r);
@@ -308,21 +355,26 @@ static int check_chunked(struct inuse_client *c, const char *const *paths, size_
 	return 0;
 }
 
+static int ask(struct inuse_client *c, const struct rows_ask *a, struct inuse_result **out)
+{
+	if (!a->n)
+		return -EINVAL;
+	for (size_t i = 0; i < a->n; i++)
+		if (!a->paths[i])
+			return -EINVAL; /* a path left out would shift every answer after it */
+	if (a->n > CHECK_CHUNK)
+		return ask_in_parts(c, a, out);
+	return ask_once(c, a, out);
+}
+
 int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
 			struct inuse_result **out)
 {
 	/* as root (an admin to the daemon), with the caller's own stat(2) of
 	 * each path, which spares the daemon its lookup of each */
-	bool stats = geteuid() == 0;
+	struct rows_ask a = {.op = "check", .paths = paths, .n = n, .stats = geteuid() == 0};
 
-	if (!n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if (!paths[i])
-			return -EINVAL; /* a path left out would shift every answer after it */
-	if (n > CHECK_CHUNK)
-		return check_chunked(c, paths, n, stats, out);
-	return check_once(c, paths, n, stats, out);
+	return ask(c, &a, out);
 }
 
 int inuse_client__snapshot(struct inuse_client *c, const char *const *paths, size_t n,
@@ -365,8 +417,9 @@ int inuse_client__snapshot(struct inuse_client *c, const char *const *paths, siz
 	return 0;
 }
 
-int inuse_client__verify(struct inuse_client *c, const char *const *paths,
-			 const char *const *tokens, size_t n, struct inuse_result **out)
+/* verify in the full form ("files": objects of path and token). */
+static int verify_files(struct inuse_client *c, const char *const *paths,
+			const char *const *tokens, size_t n, struct inuse_result **out)
 {
 	json_t *files = json_array(), *req;
 
@@ -387,6 +440,24 @@ int inuse_client__verify(struct inuse_client *c, const char *const *paths,
 	}
 	req = json_pack("{s:s, s:o}", "op", "verify", "files", files);
 	return req ? exchange(c, req, out) : -ENOMEM;
+}
+
+int inuse_client__verify(struct inuse_client *c, const char *const *paths,
+			 const char *const *tokens, size_t n, struct inuse_result **out)
+{
+	/* in rows, as check (as root with the caller's own stat(2) of each
+	 * path) */
+	struct rows_ask a = {
+	    .op = "verify", .paths = paths, .tokens = tokens, .n = n, .stats = geteuid() == 0};
+	int err;
+
+	if (!tokens)
+		return -EINVAL;
+	err = ask(c, &a, out);
+	/* a daemon that does not know the compact verify refuses it */
+	if (err == -EREMOTEIO)
+		err = verify_files(c, paths, tokens, n, out);
+	return err;
 }
 
 int inuse_client__wait(struct inuse_client *c, const char *const *paths, size_t n, double timeout,

@@ -7,6 +7,7 @@
 #define INUSE_LIB_RESULT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "inuse.h"
@@ -33,6 +34,7 @@ struct inuse_result {
 	char *arena;	/* the rows' strings, decoded, and the paths asked about: one
 			 * block per answer, each starting with the next's address */
 	char *full;	/* the full form, made when inuse_result__json asks */
+	bool verify;	/* the rows are a verify's (reason, error) */
 };
 
 /* A method: an array of strings, as a NULL-terminated argv (pointing

@@ -90,7 +90,7 @@ static const char *value_end(const char *p, const char *end)
 }
 
 /* The values of the row at *pp ('[' v, v, ... ']'); *pp moves past it. */
-static int row_scan(const char **pp, const char *end, struct span *v, size_t *nv)
+static int row_scan(const char **pp, const char *end, struct span *v, size_t *nv, size_t min)
 {
 	const char *p = ws(*pp, end), *q;
 
@@ -116,7 +116,7 @@ static int row_scan(const char **pp, const char *end, struct span *v, size_t *nv
 		return -EPROTO;
 	}
 	*pp = p + 1;
-	return *nv >= ROW_EXTRA ? 0 : -EPROTO;
+	return *nv >= min ? 0 : -EPROTO;
 }
 
 static bool is_null(const struct span *v)
@@ -443,7 +443,7 @@ static int rows_add(struct inuse_result *r, const char *line, size_t len,
 		if (i > from && (p >= end || *p++ != ','))
 			return -EPROTO;
 		if (!(quick && row_quick(r, i, &p, end, &a, &last)) &&
-		    (row_scan(&p, end, v, &nv) || row_fill(r, i, v, nv, &a)))
+		    (row_scan(&p, end, v, &nv, ROW_EXTRA) || row_fill(r, i, v, nv, &a)))
 			return -EPROTO;
 		r->files[i].path = a;
 		a = stpcpy(a, paths[i]) + 1;
@@ -463,6 +463,68 @@ int inuse__rows_add_general(struct inuse_result *r, const char *line, size_t len
 			    const char *const *paths, size_t from, size_t m)
 {
 	return rows_add(r, line, len, paths, from, m, false);
+}
+
+/* The reasons of a verify, given as these strings, not copied. */
+static const char *const verify_reasons[] = {
+    "unchanged", "written", "opened", "changed", "replaced", "missing", "error", "bad_token",
+    "expired",
+};
+
+/* A verify row: ["reason"] or ["reason","error"] into r->files[i]. */
+static int vrow_fill(struct inuse_result *r, size_t i, const struct span *v, size_t nv,
+		     char **arena)
+{
+	struct inuse_file *x = &r->files[i];
+	const char *reason = NULL;
+
+	if (nv < 1 || nv > 2 || (nv == 2 && (v[1].n < 2 || v[1].s[0] != '"')))
+		return -EPROTO;
+	for (size_t k = 0; k < sizeof(verify_reasons) / sizeof(verify_reasons[0]); k++)
+		if (v[0].n == strlen(verify_reasons[k]) + 2 && v[0].s[0] == '"' &&
+		    !memcmp(v[0].s + 1, verify_reasons[k], v[0].n - 2))
+			reason = verify_reasons[k];
+	if (!reason && !(reason = decode_str(&v[0], arena)))
+		return -EPROTO;
+	x->reason = reason;
+	x->consistent = !strcmp(reason, "unchanged");
+	x->state = INUSE_ERROR; /* as the full form's reader leaves them */
+	x->decision = INUSE_FLAG;
+	x->fallback = INUSE_FLAG;
+	return 0;
+}
+
+int inuse__vrows_add(struct inuse_result *r, const char *line, size_t len,
+		     const char *const *paths, size_t from, size_t m)
+{
+	const char *end = line + len, *p;
+	size_t arena = sizeof(char *) + len + 1;
+	struct span id, v[ROW_MAX];
+	char *a;
+
+	if (from > r->n || m > r->n - from || !rows_begin(line, end, &id, &p))
+		return -EPROTO;
+	r->verify = true;
+	for (size_t i = from; i < from + m; i++)
+		arena += strlen(paths[i]) + 1;
+	a = malloc(arena);
+	if (!a)
+		return -ENOMEM;
+	memcpy(a, &r->arena, sizeof(char *));
+	r->arena = a;
+	a += sizeof(char *);
+	for (size_t i = from; i < from + m; i++) {
+		size_t nv;
+
+		if ((i > from && (p >= end || *p++ != ',')) || row_scan(&p, end, v, &nv, 1) ||
+		    vrow_fill(r, i, v, nv, &a))
+			return -EPROTO;
+		r->files[i].path = a;
+		a = stpcpy(a, paths[i]) + 1;
+	}
+	if (p >= end || *p != ']')
+		return -EPROTO; /* more rows than paths */
+	return 0;
 }
 
 int inuse__rows_parse(char *line, size_t len, const char *const *paths, size_t n,
@@ -508,10 +570,22 @@ static int full_files(struct strbuf *b, const struct inuse_result *r, const char
 	if (!rows_begin(line, end, &id, &p))
 		return -EPROTO;
 	for (size_t k = 0; k < m; k++, i++) {
-		if ((k && (p >= end || *p++ != ',')) || row_scan(&p, end, v, &nv))
+		if ((k && (p >= end || *p++ != ',')) ||
+		    row_scan(&p, end, v, &nv, r->verify ? 1 : ROW_EXTRA))
 			return -EPROTO;
 		sb_adds(b, i ? ",{\"path\":" : "{\"path\":");
 		jname_append(b, r->files[i].path, strlen(r->files[i].path));
+		if (r->verify) {
+			sb_adds(b, r->files[i].consistent ? ",\"consistent\":true,\"reason\":"
+							  : ",\"consistent\":false,\"reason\":");
+			add_span(b, &v[0]);
+			if (nv > 1) {
+				sb_adds(b, ",\"error\":");
+				add_span(b, &v[1]);
+			}
+			sb_add(b, "}", 1);
+			continue;
+		}
 		sb_adds(b, ",\"state\":");
 		add_span(b, &v[ROW_STATE]);
 		if (!is_null(&v[ROW_TOKEN])) {
@@ -623,8 +697,27 @@ static int add_stats(struct strbuf *b, const char *const *paths, size_t n)
 	return sb_add(b, "\"", 1);
 }
 
+/* The tokens of a verify: each a JSON string; one that is not text (or
+ * NULL) as "", which the daemon answers "bad_token" for. */
+static int add_tokens(struct strbuf *b, const char *const *tokens, size_t n)
+{
+	int err = sb_adds(b, ",\"tokens\":[");
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = tokens[i] ? strlen(tokens[i]) : 0;
+
+		if (i)
+			err |= sb_add(b, ",", 1);
+		if (len && utf8_valid(tokens[i], len))
+			err |= jname_append(b, tokens[i], len);
+		else
+			err |= sb_adds(b, "\"\"");
+	}
+	return err | sb_adds(b, "]");
+}
+
 int inuse__rows_request(struct strbuf *b, const char *op, const char *const *paths, size_t n,
-			bool stats)
+			const char *const *tokens, bool stats)
 {
 	int err = 0;
 
@@ -640,6 +733,8 @@ int inuse__rows_request(struct strbuf *b, const char *op, const char *const *pat
 		err |= jname_append(b, paths[i], strlen(paths[i]));
 	}
 	err |= sb_adds(b, "]");
+	if (tokens)
+		err |= add_tokens(b, tokens, n);
 	if (stats)
 		err |= add_stats(b, paths, n);
 	err |= sb_adds(b, "}");
