@@ -2,12 +2,13 @@
 /*
  * rows_agree.h - libinuse reads a compact check answer's rows the quick
  * way (the common row's shape) exactly as the general way does: the same
- * error, or the same files member by member. For the compact check test
- * and the answers fuzzer.
+ * error, or the same files member by member and the same full form made
+ * from them. For the compact check test and the answers fuzzer.
  */
 #ifndef TESTS_ROWS_AGREE_H
 #define TESTS_ROWS_AGREE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -51,6 +52,16 @@ static inline bool rows_agree(const char *line, size_t len, const char *const *p
 	same = eq == eg;
 	for (size_t i = 0; same && !eq && i < n; i++)
 		same = rows_file_same(inuse_result__file(q, i), inuse_result__file(g, i));
+	if (same && !eq) {
+		/* and the full form made from each says the same */
+		json_t *jq = json_loads(inuse_result__json(q), 0, NULL);
+		json_t *jg = json_loads(inuse_result__json(g), 0, NULL);
+
+		/* (a row that is not JSON is given back as it came, by both) */
+		same = jq && jg ? json_equal(jq, jg) : !jq && !jg;
+		json_decref(jq);
+		json_decref(jg);
+	}
 out:
 	inuse_result__free(q);
 	inuse_result__free(g);

@@ -75,9 +75,8 @@ void inuse_result__free(struct inuse_result *r)
 		r->arena = next;
 	}
 	free(r->full);
-	for (size_t i = 0; i < r->nlines; i++)
-		free(r->lines[i].line);
-	free(r->lines);
+	free(r->when);
+	free(r->raw);
 	for (size_t i = 0; r->files && i < r->n; i++)
 		if (r->files[i].fd >= 0)
 			close(r->files[i].fd);
@@ -304,10 +303,10 @@ static int send_part(struct inuse_client *c, const struct rows_ask *a, size_t k)
 /*
  * Many paths: one request per CHECK_CHUNK, each sent (its paths stat'ed,
  * as root) while the daemon answers the one before, and each answer's
- * rows read while it answers the next, so that the two overlap. The
- * answers are kept for the result's text (made from them on demand). An
- * answer that is not rows (an error) is the result, once the answer still
- * due has been read.
+ * rows read while it answers the next, so that the two overlap. Each
+ * answer is dropped once read (the result's text is made from what its
+ * rows gave, on demand). An answer that is not rows (an error) is the
+ * result, once the answer still due has been read.
  */
 static int ask_in_parts(struct inuse_client *c, const struct rows_ask *a,
 			struct inuse_result **out)
@@ -316,8 +315,6 @@ static int ask_in_parts(struct inuse_client *c, const struct rows_ask *a,
 	struct inuse_result *r = inuse__rows_new(a->n);
 	int err = r ? send_part(c, a, 0) : -ENOMEM;
 
-	if (!err && !(r->lines = calloc(parts, sizeof(*r->lines))))
-		err = -ENOMEM;
 	for (size_t k = 0; !err && k < parts; k++) {
 		size_t from = k * CHECK_CHUNK, m = a->n - from < CHECK_CHUNK ? a->n - from : CHECK_CHUNK;
 		bool next = k + 1 < parts;
@@ -344,8 +341,10 @@ static int ask_in_parts(struct inuse_client *c, const struct rows_ask *a,
 			*out = NULL;
 			return ask_once(c, a, out);
 		}
-		r->lines[r->nlines++] = (struct inuse_part){line, len};
+		/* what the result's text needs is kept from it: the answer
+		 * is dropped (its block serves the next) */
 		err = ask_add(a, r, line, len, from, m);
+		free(line);
 	}
 	if (err) {
 		inuse_result__free(r);

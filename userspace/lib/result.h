@@ -12,17 +12,10 @@
 
 #include "inuse.h"
 
-/* One answer of a check asked in parts. */
-struct inuse_part {
-	char *line;
-	size_t len;
-};
-
 struct inuse_result {
-	char *line; /* the answer as the daemon sent it */
+	char *line; /* the answer as the daemon sent it (NULL: asked in parts, each
+		     * answer read and dropped) */
 	size_t len;
-	struct inuse_part *lines; /* or, for a check asked in parts, each part's */
-	size_t nlines;
 	json_t *root; /* the answer's tree (full form) */
 	struct inuse_file *files;
 	char **names;	     /* paths sent as byte arrays, decoded; one per file */
@@ -35,6 +28,10 @@ struct inuse_result {
 			 * block per answer, each starting with the next's address */
 	char *full;	/* the full form, made when inuse_result__json asks */
 	bool verify;	/* the rows are a verify's (reason, error) */
+	/* what the full form needs that the files do not hold: */
+	unsigned char *when; /* per row read the quick way: when_open (rows.c) */
+	char **raw;	     /* per row read the general way: its text, in the arena
+			      * after its length (uint32_t); NULL: none such */
 };
 
 /* A method: an array of strings, as a NULL-terminated argv (pointing

@@ -349,7 +349,7 @@ static bool row_quick(struct inuse_result *r, size_t i, const char **pp, const c
 
 		while (p < end && *p >= '0' && *p <= '9' && p - d < 20)
 			size = size * 10 + (unsigned long long)(*p++ - '0');
-		if (p == d || p - d > 19)
+		if (p == d || p - d > 19 || (*d == '0' && p - d > 1))
 			return false;
 	}
 	if (p >= end || *p != ']')
@@ -408,7 +408,8 @@ struct inuse_result *inuse__rows_new(size_t n)
 	r->files = calloc(n ? n : 1, sizeof(*r->files));
 	r->argvs = calloc(n ? n : 1, sizeof(*r->argvs));
 	r->extra = calloc(n ? n : 1, sizeof(*r->extra));
-	if (!r->files || !r->argvs || !r->extra) {
+	r->when = calloc(n ? n : 1, 1);
+	if (!r->files || !r->argvs || !r->extra || !r->when) {
 		inuse_result__free(r);
 		return NULL;
 	}
@@ -417,34 +418,68 @@ struct inuse_result *inuse__rows_new(size_t n)
 	return r;
 }
 
+/* Row i's text s[0..n), kept in *arena (after its length) for the full
+ * form: a row read the general way, which the result's members may not
+ * give back as it came. */
+static int keep_raw(struct inuse_result *r, size_t i, const char *s, size_t n, char **arena)
+{
+	uint32_t len = (uint32_t)n;
+
+	if (!r->raw && !(r->raw = calloc(r->n, sizeof(*r->raw))))
+		return -ENOMEM;
+	memcpy(*arena, &len, sizeof(len));
+	memcpy(*arena + sizeof(len), s, n);
+	r->raw[i] = *arena + sizeof(len);
+	*arena += sizeof(len) + n;
+	return 0;
+}
+
+/* The arena of an answer of len bytes to m paths: the rows' strings
+ * decoded, each row read the general way again whole, and the paths. */
+static char *arena_new(struct inuse_result *r, size_t len, const char *const *paths, size_t from,
+		       size_t m)
+{
+	size_t arena = sizeof(char *) + 2 * len + 1 + m * sizeof(uint32_t);
+	char *a;
+
+	for (size_t i = from; i < from + m; i++)
+		arena += strlen(paths[i]) + 1;
+	/* one block per answer, chained from r->arena */
+	a = malloc(arena);
+	if (!a)
+		return NULL;
+	memcpy(a, &r->arena, sizeof(char *));
+	r->arena = a;
+	return a + sizeof(char *);
+}
+
 static int rows_add(struct inuse_result *r, const char *line, size_t len,
 		    const char *const *paths, size_t from, size_t m, bool quick)
 {
 	const char *end = line + len, *p;
-	size_t arena = sizeof(char *) + len + 1;
 	struct span id, v[ROW_MAX];
 	struct row_names last = {0};
 	char *a;
 
 	if (from > r->n || m > r->n - from || !rows_begin(line, end, &id, &p))
 		return -EPROTO;
-	for (size_t i = from; i < from + m; i++)
-		arena += strlen(paths[i]) + 1;
-	/* one block per answer, chained from r->arena */
-	a = malloc(arena);
-	if (!a)
+	if (!(a = arena_new(r, len, paths, from, m)))
 		return -ENOMEM;
-	memcpy(a, &r->arena, sizeof(char *));
-	r->arena = a;
-	a += sizeof(char *);
 	for (size_t i = from; i < from + m; i++) {
+		const char *row;
 		size_t nv;
 
 		if (i > from && (p >= end || *p++ != ','))
 			return -EPROTO;
-		if (!(quick && row_quick(r, i, &p, end, &a, &last)) &&
-		    (row_scan(&p, end, v, &nv, ROW_EXTRA) || row_fill(r, i, v, nv, &a)))
-			return -EPROTO;
+		row = p;
+		if (quick && row_quick(r, i, &p, end, &a, &last)) {
+			r->when[i] = (unsigned char)last.k[ROW_WHEN_OPEN];
+		} else {
+			if (row_scan(&p, end, v, &nv, ROW_EXTRA) || row_fill(r, i, v, nv, &a))
+				return -EPROTO;
+			if (keep_raw(r, i, row, (size_t)(p - row), &a))
+				return -ENOMEM;
+		}
 		r->files[i].path = a;
 		a = stpcpy(a, paths[i]) + 1;
 	}
@@ -471,6 +506,17 @@ static const char *const verify_reasons[] = {
     "expired",
 };
 
+/* The reason of verify_reasons[] that v is (a JSON string with no
+ * escape), or NULL. */
+static const char *known_reason(const struct span *v)
+{
+	for (size_t k = 0; k < sizeof(verify_reasons) / sizeof(verify_reasons[0]); k++)
+		if (v->n == strlen(verify_reasons[k]) + 2 && v->s[0] == '"' &&
+		    !memcmp(v->s + 1, verify_reasons[k], v->n - 2) && v->s[v->n - 1] == '"')
+			return verify_reasons[k];
+	return NULL;
+}
+
 /* A verify row: ["reason"] or ["reason","error"] into r->files[i]. */
 static int vrow_fill(struct inuse_result *r, size_t i, const struct span *v, size_t nv,
 		     char **arena)
@@ -480,10 +526,7 @@ static int vrow_fill(struct inuse_result *r, size_t i, const struct span *v, siz
 
 	if (nv < 1 || nv > 2 || (nv == 2 && (v[1].n < 2 || v[1].s[0] != '"')))
 		return -EPROTO;
-	for (size_t k = 0; k < sizeof(verify_reasons) / sizeof(verify_reasons[0]); k++)
-		if (v[0].n == strlen(verify_reasons[k]) + 2 && v[0].s[0] == '"' &&
-		    !memcmp(v[0].s + 1, verify_reasons[k], v[0].n - 2))
-			reason = verify_reasons[k];
+	reason = known_reason(&v[0]);
 	if (!reason && !(reason = decode_str(&v[0], arena)))
 		return -EPROTO;
 	x->reason = reason;
@@ -498,27 +541,26 @@ int inuse__vrows_add(struct inuse_result *r, const char *line, size_t len,
 		     const char *const *paths, size_t from, size_t m)
 {
 	const char *end = line + len, *p;
-	size_t arena = sizeof(char *) + len + 1;
 	struct span id, v[ROW_MAX];
 	char *a;
 
 	if (from > r->n || m > r->n - from || !rows_begin(line, end, &id, &p))
 		return -EPROTO;
 	r->verify = true;
-	for (size_t i = from; i < from + m; i++)
-		arena += strlen(paths[i]) + 1;
-	a = malloc(arena);
-	if (!a)
+	if (!(a = arena_new(r, len, paths, from, m)))
 		return -ENOMEM;
-	memcpy(a, &r->arena, sizeof(char *));
-	r->arena = a;
-	a += sizeof(char *);
 	for (size_t i = from; i < from + m; i++) {
+		const char *row;
 		size_t nv;
 
-		if ((i > from && (p >= end || *p++ != ',')) || row_scan(&p, end, v, &nv, 1) ||
-		    vrow_fill(r, i, v, nv, &a))
+		if (i > from && (p >= end || *p++ != ','))
 			return -EPROTO;
+		row = p;
+		if (row_scan(&p, end, v, &nv, 1) || vrow_fill(r, i, v, nv, &a))
+			return -EPROTO;
+		/* with an error's words, or a reason not known: as it came */
+		if ((nv > 1 || !known_reason(&v[0])) && keep_raw(r, i, row, (size_t)(p - row), &a))
+			return -ENOMEM;
 		r->files[i].path = a;
 		a = stpcpy(a, paths[i]) + 1;
 	}
@@ -558,58 +600,82 @@ static void add_span(struct strbuf *b, const struct span *v)
 	sb_add(b, v->s, v->n);
 }
 
-/* The files [i, i + m) of r in the full form, from the rows of the
- * compact answer line[0..len). */
-static int full_files(struct strbuf *b, const struct inuse_result *r, const char *line,
-		      size_t len, size_t i, size_t m)
+/* The full form of row i from its text as it came (a row read the
+ * general way). */
+static int full_raw(struct strbuf *b, const struct inuse_result *r, size_t i)
 {
-	const char *end = line + len, *p;
-	struct span id, v[ROW_MAX];
+	const char *p = r->raw[i];
+	uint32_t len;
+	struct span v[ROW_MAX];
 	size_t nv;
 
-	if (!rows_begin(line, end, &id, &p))
+	memcpy(&len, p - sizeof(len), sizeof(len));
+	if (row_scan(&p, r->raw[i] + len, v, &nv, r->verify ? 1 : ROW_EXTRA))
 		return -EPROTO;
-	for (size_t k = 0; k < m; k++, i++) {
-		if ((k && (p >= end || *p++ != ',')) ||
-		    row_scan(&p, end, v, &nv, r->verify ? 1 : ROW_EXTRA))
-			return -EPROTO;
-		sb_adds(b, i ? ",{\"path\":" : "{\"path\":");
-		jname_append(b, r->files[i].path, strlen(r->files[i].path));
-		if (r->verify) {
-			sb_adds(b, r->files[i].consistent ? ",\"consistent\":true,\"reason\":"
-							  : ",\"consistent\":false,\"reason\":");
-			add_span(b, &v[0]);
-			if (nv > 1) {
-				sb_adds(b, ",\"error\":");
-				add_span(b, &v[1]);
-			}
-			sb_add(b, "}", 1);
-			continue;
+	if (r->verify) {
+		sb_adds(b, r->files[i].consistent ? ",\"consistent\":true,\"reason\":"
+						  : ",\"consistent\":false,\"reason\":");
+		add_span(b, &v[0]);
+		if (nv > 1) {
+			sb_adds(b, ",\"error\":");
+			add_span(b, &v[1]);
 		}
-		sb_adds(b, ",\"state\":");
-		add_span(b, &v[ROW_STATE]);
-		if (!is_null(&v[ROW_TOKEN])) {
-			sb_adds(b, ",\"token\":");
-			add_span(b, &v[ROW_TOKEN]);
-			sb_adds(b, ",\"size\":");
-			add_span(b, &v[ROW_SIZE]);
-		}
-		if (nv > ROW_EXTRA && v[ROW_EXTRA].n > 2) {
-			/* the other members, as they came */
-			sb_add(b, ",", 1);
-			sb_add(b, v[ROW_EXTRA].s + 1, v[ROW_EXTRA].n - 2);
-		}
-		sb_adds(b, ",\"decision\":");
-		add_span(b, &v[ROW_DECISION]);
-		sb_adds(b, ",\"reason\":");
-		add_span(b, &v[ROW_REASON]);
-		sb_adds(b, ",\"rule\":");
-		add_span(b, &v[ROW_RULE]);
-		sb_adds(b, ",\"when_open\":");
-		add_span(b, &v[ROW_WHEN_OPEN]);
-		sb_add(b, "}", 1);
+		return 0;
 	}
+	sb_adds(b, ",\"state\":");
+	add_span(b, &v[ROW_STATE]);
+	if (!is_null(&v[ROW_TOKEN])) {
+		sb_adds(b, ",\"token\":");
+		add_span(b, &v[ROW_TOKEN]);
+		sb_adds(b, ",\"size\":");
+		add_span(b, &v[ROW_SIZE]);
+	}
+	if (nv > ROW_EXTRA && v[ROW_EXTRA].n > 2) {
+		/* the other members, as they came */
+		sb_add(b, ",", 1);
+		sb_add(b, v[ROW_EXTRA].s + 1, v[ROW_EXTRA].n - 2);
+	}
+	sb_adds(b, ",\"decision\":");
+	add_span(b, &v[ROW_DECISION]);
+	sb_adds(b, ",\"reason\":");
+	add_span(b, &v[ROW_REASON]);
+	sb_adds(b, ",\"rule\":");
+	add_span(b, &v[ROW_RULE]);
+	sb_adds(b, ",\"when_open\":");
+	add_span(b, &v[ROW_WHEN_OPEN]);
 	return 0;
+}
+
+static void add_str(struct strbuf *b, const char *name, const char *s)
+{
+	sb_adds(b, name);
+	jname_append(b, s, strlen(s));
+}
+
+/* The full form of row i from its members (a row read the quick way, or
+ * a verify's with a known reason alone). */
+static void full_members(struct strbuf *b, const struct inuse_result *r, size_t i)
+{
+	const struct inuse_file *x = &r->files[i];
+
+	if (r->verify) {
+		sb_adds(b, x->consistent ? ",\"consistent\":true" : ",\"consistent\":false");
+		add_str(b, ",\"reason\":", x->reason);
+		return;
+	}
+	add_str(b, ",\"state\":", inuse_state_name(x->state));
+	if (x->token) {
+		/* as it came: a token read the quick way holds no '"' or '\\' */
+		sb_adds(b, ",\"token\":\"");
+		sb_adds(b, x->token);
+		sb_add(b, "\"", 1);
+		sb_adds(b, ",\"size\":");
+		sb_add_u64(b, x->size);
+	}
+	add_str(b, ",\"decision\":", inuse_decision_name(x->decision));
+	add_str(b, ",\"reason\":", x->reason);
+	add_str(b, ",\"rule\":", x->rule);
+	add_str(b, ",\"when_open\":", known[r->when[i]]);
 }
 
 char *inuse__rows_full(const struct inuse_result *r)
@@ -619,22 +685,22 @@ char *inuse__rows_full(const struct inuse_result *r)
 	const char *p;
 	int err = 0;
 
-	if (r->nlines) {
-		/* asked in parts: one answer of no id */
-		sb_adds(&b, "{\"id\":null,\"ok\":true,\"files\":[");
-		for (size_t k = 0, i = 0; !err && k < r->nlines; k++) {
-			size_t m = r->n - i < CHECK_CHUNK ? r->n - i : CHECK_CHUNK;
-
-			err = full_files(&b, r, r->lines[k].line, r->lines[k].len, i, m);
-			i += m;
-		}
-	} else if (rows_begin(r->line, r->line + r->len, &id, &p)) {
+	if (r->line && rows_begin(r->line, r->line + r->len, &id, &p)) {
 		sb_adds(&b, "{\"id\":");
 		add_span(&b, &id);
-		sb_adds(&b, ",\"ok\":true,\"files\":[");
-		err = full_files(&b, r, r->line, r->len, 0, r->n);
 	} else {
-		err = -EPROTO;
+		/* asked in parts: one answer of no id */
+		sb_adds(&b, "{\"id\":null");
+	}
+	sb_adds(&b, ",\"ok\":true,\"files\":[");
+	for (size_t i = 0; !err && i < r->n; i++) {
+		sb_adds(&b, i ? ",{\"path\":" : "{\"path\":");
+		jname_append(&b, r->files[i].path, strlen(r->files[i].path));
+		if (r->raw && r->raw[i])
+			err = full_raw(&b, r, i);
+		else
+			full_members(&b, r, i);
+		sb_add(&b, "}", 1);
 	}
 	sb_adds(&b, "],\"count\":");
 	sb_add_u64(&b, r->n);
