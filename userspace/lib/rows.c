@@ -453,12 +453,18 @@ static char *arena_new(struct inuse_result *r, size_t len, const char *const *pa
 	return a + sizeof(char *);
 }
 
-static int rows_add(struct inuse_result *r, const char *line, size_t len,
-		    const char *const *paths, size_t from, size_t m, bool quick)
+/* Reads row i at *pp (moving past it) into r, its strings into *arena. */
+typedef int row_reader(struct inuse_result *r, size_t i, const char **pp, const char *end,
+		       char **arena, void *ctx);
+
+/* The rows of the answer line[0..len) into r's files [from, from + m),
+ * each read by read_row, and the paths asked. */
+static int rows_read(struct inuse_result *r, const char *line, size_t len,
+		     const char *const *paths, size_t from, size_t m, row_reader *read_row,
+		     void *ctx)
 {
 	const char *end = line + len, *p;
-	struct span id, v[ROW_MAX];
-	struct row_names last = {0};
+	struct span id;
 	char *a;
 
 	if (from > r->n || m > r->n - from || !rows_begin(line, end, &id, &p))
@@ -466,26 +472,49 @@ static int rows_add(struct inuse_result *r, const char *line, size_t len,
 	if (!(a = arena_new(r, len, paths, from, m)))
 		return -ENOMEM;
 	for (size_t i = from; i < from + m; i++) {
-		const char *row;
-		size_t nv;
+		int err;
 
 		if (i > from && (p >= end || *p++ != ','))
 			return -EPROTO;
-		row = p;
-		if (quick && row_quick(r, i, &p, end, &a, &last)) {
-			r->when[i] = (unsigned char)last.k[ROW_WHEN_OPEN];
-		} else {
-			if (row_scan(&p, end, v, &nv, ROW_EXTRA) || row_fill(r, i, v, nv, &a))
-				return -EPROTO;
-			if (keep_raw(r, i, row, (size_t)(p - row), &a))
-				return -ENOMEM;
-		}
+		if ((err = read_row(r, i, &p, end, &a, ctx)))
+			return err;
 		r->files[i].path = a;
 		a = stpcpy(a, paths[i]) + 1;
 	}
 	if (p >= end || *p != ']')
 		return -EPROTO; /* more rows than paths */
 	return 0;
+}
+
+/* How a check's rows are read: the quick way when it may. */
+struct check_rows {
+	bool quick;
+	struct row_names last;
+};
+
+static int check_row(struct inuse_result *r, size_t i, const char **pp, const char *end,
+		     char **arena, void *ctx)
+{
+	struct check_rows *cr = ctx;
+	const char *row = *pp;
+	struct span v[ROW_MAX];
+	size_t nv;
+
+	if (cr->quick && row_quick(r, i, pp, end, arena, &cr->last)) {
+		r->when[i] = (unsigned char)cr->last.k[ROW_WHEN_OPEN];
+		return 0;
+	}
+	if (row_scan(pp, end, v, &nv, ROW_EXTRA) || row_fill(r, i, v, nv, arena))
+		return -EPROTO;
+	return keep_raw(r, i, row, (size_t)(*pp - row), arena);
+}
+
+static int rows_add(struct inuse_result *r, const char *line, size_t len,
+		    const char *const *paths, size_t from, size_t m, bool quick)
+{
+	struct check_rows cr = {.quick = quick};
+
+	return rows_read(r, line, len, paths, from, m, check_row, &cr);
 }
 
 int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
@@ -537,36 +566,27 @@ static int vrow_fill(struct inuse_result *r, size_t i, const struct span *v, siz
 	return 0;
 }
 
+static int verify_row(struct inuse_result *r, size_t i, const char **pp, const char *end,
+		      char **arena, void *ctx)
+{
+	const char *row = *pp;
+	struct span v[ROW_MAX];
+	size_t nv;
+
+	(void)ctx;
+	if (row_scan(pp, end, v, &nv, 1) || vrow_fill(r, i, v, nv, arena))
+		return -EPROTO;
+	/* with an error's words, or a reason not known: as it came */
+	if (nv > 1 || !known_reason(&v[0]))
+		return keep_raw(r, i, row, (size_t)(*pp - row), arena);
+	return 0;
+}
+
 int inuse__vrows_add(struct inuse_result *r, const char *line, size_t len,
 		     const char *const *paths, size_t from, size_t m)
 {
-	const char *end = line + len, *p;
-	struct span id, v[ROW_MAX];
-	char *a;
-
-	if (from > r->n || m > r->n - from || !rows_begin(line, end, &id, &p))
-		return -EPROTO;
 	r->verify = true;
-	if (!(a = arena_new(r, len, paths, from, m)))
-		return -ENOMEM;
-	for (size_t i = from; i < from + m; i++) {
-		const char *row;
-		size_t nv;
-
-		if (i > from && (p >= end || *p++ != ','))
-			return -EPROTO;
-		row = p;
-		if (row_scan(&p, end, v, &nv, 1) || vrow_fill(r, i, v, nv, &a))
-			return -EPROTO;
-		/* with an error's words, or a reason not known: as it came */
-		if ((nv > 1 || !known_reason(&v[0])) && keep_raw(r, i, row, (size_t)(p - row), &a))
-			return -ENOMEM;
-		r->files[i].path = a;
-		a = stpcpy(a, paths[i]) + 1;
-	}
-	if (p >= end || *p != ']')
-		return -EPROTO; /* more rows than paths */
-	return 0;
+	return rows_read(r, line, len, paths, from, m, verify_row, NULL);
 }
 
 int inuse__rows_parse(char *line, size_t len, const char *const *paths, size_t n,
