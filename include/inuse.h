@@ -127,7 +127,12 @@ INUSE_API void inuse_result__free(struct inuse_result *r);
 INUSE_API int inuse_client__check(struct inuse_client *c, const char *const *paths, size_t n,
 				  struct inuse_result **out);
 
-/* After copying: was each file opened or written since its check? */
+/* After copying: was each file opened or written since its check?
+ * tokens[i] is what check gave for paths[i] (NULL: none, which verifies
+ * as "bad_token"). Asked as check is (rows, parts of 512, as root with
+ * the caller's own stat(2) of each path); a daemon that refuses that form
+ * is asked in the full one. Errors as check's; -EINVAL when tokens is
+ * NULL or a path is. */
 INUSE_API int inuse_client__verify(struct inuse_client *c, const char *const *paths,
 				   const char *const *tokens, size_t n, struct inuse_result **out);
 
