@@ -45,7 +45,7 @@ static int render_id(struct strbuf *out, uint64_t v)
 static int add_int(struct strbuf *out, int v)
 {
 	if (v < 0)
-		return sb_add(out, "-", 1) | sb_add_u64(out, (uint64_t)-(int64_t)v);
+		return sb_add(out, "-", 1) | sb_add_u64(out, 0 - (uint64_t)(int64_t)v);
 	return sb_add_u64(out, (uint64_t)v);
 }
 
