@@ -330,8 +330,10 @@ static void test_rows_read_quickly(void **state)
 	/* sizes past what JSON readers take (the full form then is not
 	 * JSON either way) */
 	static const char *const big[] = {
-	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.ta\",18446744073709551615]",
-	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.tz\",99999999999999999999]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.ta\","
+	    "18446744073709551615]",
+	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.tz\","
+	    "99999999999999999999]",
 	};
 	static const char *const bad[] = {
 	    "[\"not_open\",\"copy\",\"closed\",\"default\",\"defer\",\"2.x\",-1]",
@@ -610,7 +612,8 @@ static void assert_verify_same(struct inuse_client *c, const char *const *paths,
 		const struct inuse_file *f = inuse_result__file(r, i);
 
 		if (!json_equal(a, b)) {
-			char *sa = json_dumps(a, JSON_SORT_KEYS), *sb = json_dumps(b, JSON_SORT_KEYS);
+			char *sa = json_dumps(a, JSON_SORT_KEYS),
+			     *sb = json_dumps(b, JSON_SORT_KEYS);
 
 			fail_msg("file %zu:\nfull %s\nrows %s", i, sa, sb);
 		}

@@ -577,12 +577,13 @@ static void test_forged_identities_ignored_in_verify(void **state)
 	for (int form = 0; form < 2; form++) {
 		json_t *rows;
 
-		j = call_as(&A,
-			    form ? "{\"op\":\"verify\",\"compact\":true,\"paths\":[%s,%s],\"tokens\":"
-				   "[\"%s\",\"%s\"],\"stats\":\"%s;%s\"}"
-				 : "{\"id\":4,\"op\":\"verify\",\"compact\":true,\"paths\":[%s,%s],"
-				   "\"tokens\":[\"%s\",\"%s\"],\"stats\":\"%s;%s\"}",
-			    js(at("secret/f")), js(at("ro/readable")), tok, tok, plain, plain);
+		j = call_as(
+		    &A,
+		    form ? "{\"op\":\"verify\",\"compact\":true,\"paths\":[%s,%s],\"tokens\":"
+			   "[\"%s\",\"%s\"],\"stats\":\"%s;%s\"}"
+			 : "{\"id\":4,\"op\":\"verify\",\"compact\":true,\"paths\":[%s,%s],"
+			   "\"tokens\":[\"%s\",\"%s\"],\"stats\":\"%s;%s\"}",
+		    js(at("secret/f")), js(at("ro/readable")), tok, tok, plain, plain);
 		rows = json_object_get(j, "rows");
 		assert_int_equal(json_array_size(rows), 2);
 		assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 0), 0)),

@@ -91,7 +91,8 @@ static void test_other_forms_left_to_json(void **state)
 	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[\"x\\\"\"]}",
 	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[5]}",
 	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[\"x\"]",
-	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/a\"],\"stats\":\"!\",\"tokens\":[\"x\"]}",
+	    "{\"op\":\"verify\",\"compact\":true,\"paths\":[\"/"
+	    "a\"],\"stats\":\"!\",\"tokens\":[\"x\"]}",
 	    "{\"op\":\"check\",\"compact\":true,\"paths\":[\"/a\"],\"tokens\":[\"x\"]}",
 	    "{\"op\":\"check\",\"compact\":true,\"paths\":[]}",
 	    "{\"op\":\"check\",\"compact\":true,\"paths\":[\"\"]}",

@@ -74,7 +74,7 @@ static void test_plain_as_is(void **state)
  * position. */
 static void test_mixed(void **state)
 {
-	static const unsigned char some[] = {'"', '\\', '\n', 0x01, 0x7f, 0x80,
+	static const unsigned char some[] = {'"',  '\\', '\n', 0x01, 0x7f, 0x80,
 					     0xc3, 0xa9, 0xe2, 0x80, 0xae, 0xff};
 	uint32_t x = 2463534242u;
 
@@ -84,7 +84,8 @@ static void test_mixed(void **state)
 
 		for (size_t i = 0; i < len; i++) {
 			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-			name[i] = x % 4 ? (char)(' ' + x % 95) : (char)some[(x >> 8) % sizeof(some)];
+			name[i] =
+			    x % 4 ? (char)(' ' + x % 95) : (char)some[(x >> 8) % sizeof(some)];
 		}
 		round_trip(name, len);
 	}

@@ -7,10 +7,10 @@
 
 #include "inused/request.h"
 
-#define HEAD	      "{\"op\":\"check\",\"compact\":true,\"paths\":["
+#define HEAD	    "{\"op\":\"check\",\"compact\":true,\"paths\":["
 #define HEAD_VERIFY "{\"op\":\"verify\",\"compact\":true,\"paths\":["
-#define TOKENS	      ",\"tokens\":["
-#define STATS	      ",\"stats\":\""
+#define TOKENS	    ",\"tokens\":["
+#define STATS	    ",\"stats\":\""
 
 static bool plain(unsigned char c)
 {
@@ -55,7 +55,8 @@ bool fastreq_check(const char *line, size_t len, size_t max, struct fastreq *out
 	memset(out, 0, sizeof(*out));
 	if (len >= sizeof(HEAD) - 1 && !memcmp(p, HEAD, sizeof(HEAD) - 1)) {
 		p += sizeof(HEAD) - 1;
-	} else if (len >= sizeof(HEAD_VERIFY) - 1 && !memcmp(p, HEAD_VERIFY, sizeof(HEAD_VERIFY) - 1)) {
+	} else if (len >= sizeof(HEAD_VERIFY) - 1 &&
+		   !memcmp(p, HEAD_VERIFY, sizeof(HEAD_VERIFY) - 1)) {
 		p += sizeof(HEAD_VERIFY) - 1;
 		out->verify = true;
 	} else {

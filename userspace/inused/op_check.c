@@ -370,7 +370,7 @@ static const char *verify_one(struct proto *p, const char *tok, const struct pat
 struct verify_job {
 	struct job j;
 	struct namev paths;
-	struct namev tokens; /* one a path */
+	struct namev tokens;	/* one a path */
 	struct client_stat *cs; /* the client's own stat(2) of each path, or NULL */
 	size_t next;
 	bool compact; /* rows, not objects (docs/protocol.md, "verify") */
@@ -569,8 +569,8 @@ void op_verify(struct proto *p, struct conn *c, json_t *id, json_t *req)
 	vj->j.step = verify_step;
 	vj->j.free = verify_free;
 	vj->j.bytes = vj->paths.bytes + sizeof(*vj);
-	if (stats && stats_read(p, c, id, &vj->cs, vj->paths.n, &vj->j.bytes, json_string_value(stats),
-				json_string_length(stats))) {
+	if (stats && stats_read(p, c, id, &vj->cs, vj->paths.n, &vj->j.bytes,
+				json_string_value(stats), json_string_length(stats))) {
 		verify_free(p, &vj->j);
 		return;
 	}

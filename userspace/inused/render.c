@@ -81,7 +81,8 @@ static int render_flags(struct strbuf *b, const struct writer *w)
 	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
 		if (!((fl[i].open_flags ? w->open_flags : w->f_flags) & fl[i].bit))
 			continue;
-		err |= sb_adds(b, first ? "\"" : ",\"") | sb_adds(b, fl[i].name) | sb_add(b, "\"", 1);
+		err |=
+		    sb_adds(b, first ? "\"" : ",\"") | sb_adds(b, fl[i].name) | sb_add(b, "\"", 1);
 		first = false;
 	}
 	if ((w->f_flags & O_SYNC) == O_SYNC)
@@ -249,7 +250,8 @@ static int render_stable(struct tracker *t, const struct entry *e, bool lean,
 		err |= render_time(&s, first);
 	}
 	if (!lean)
-		err |= sb_adds(&s, ",\"opened_before_start\":") | sb_adds(&s, b(e->first_open_ns == 0));
+		err |= sb_adds(&s, ",\"opened_before_start\":") |
+		       sb_adds(&s, b(e->first_open_ns == 0));
 	err |= sb_adds(&s, ",\"writers\":");
 	err |= render_writers(t, e, lean, ps, &s);
 	if (!lean || e->writers_dropped)
@@ -392,7 +394,8 @@ int render_processes(struct tracker *t, const struct procset *ps, struct strbuf 
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct proc_id *p = &ps->v[i];
 
-		err |= sb_adds(out, i ? ",\"" : "\"") | sb_add_u64(out, p->pid) | sb_adds(out, "\":");
+		err |=
+		    sb_adds(out, i ? ",\"" : "\"") | sb_add_u64(out, p->pid) | sb_adds(out, "\":");
 		err |= render_ident(out, "{", p->comm, p->uid, p->cgroup_id);
 		err |= sb_adds(out, ",\"cgroup\":");
 		err |= render_name(out, cgroup_path(&t->cg, p->cgroup_id, (pid_t)p->pid));

@@ -37,8 +37,8 @@ int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
 		    const char *const *paths, size_t from, size_t m);
 /* The rows of a compact verify answer (["reason"] or ["reason","error"]
  * each), as inuse__rows_add. */
-int inuse__vrows_add(struct inuse_result *r, const char *line, size_t len,
-		     const char *const *paths, size_t from, size_t m);
+int inuse__vrows_add(struct inuse_result *r, const char *line, size_t len, const char *const *paths,
+		     size_t from, size_t m);
 
 /* The same, every row read the general way, never the quick way of the
  * common row's shape (tests and the fuzzer compare the two). */

@@ -241,8 +241,8 @@ static int ask_add(const struct rows_ask *a, struct inuse_result *r, const char 
 /* Appends the request for the paths [from, from + m). */
 static int ask_request(const struct rows_ask *a, struct strbuf *b, size_t from, size_t m)
 {
-	return inuse__rows_request(b, a->op, a->paths + from, m, a->tokens ? a->tokens + from : NULL,
-				   a->stats);
+	return inuse__rows_request(b, a->op, a->paths + from, m,
+				   a->tokens ? a->tokens + from : NULL, a->stats);
 }
 
 /* The answer line (taken) to a request of paths [from, from + m) when
@@ -308,15 +308,15 @@ static int send_part(struct inuse_client *c, const struct rows_ask *a, size_t k)
  * rows gave, on demand). An answer that is not rows (an error) is the
  * result, once the answer still due has been read.
  */
-static int ask_in_parts(struct inuse_client *c, const struct rows_ask *a,
-			struct inuse_result **out)
+static int ask_in_parts(struct inuse_client *c, const struct rows_ask *a, struct inuse_result **out)
 {
 	size_t parts = (a->n + CHECK_CHUNK - 1) / CHECK_CHUNK;
 	struct inuse_result *r = inuse__rows_new(a->n);
 	int err = r ? send_part(c, a, 0) : -ENOMEM;
 
 	for (size_t k = 0; !err && k < parts; k++) {
-		size_t from = k * CHECK_CHUNK, m = a->n - from < CHECK_CHUNK ? a->n - from : CHECK_CHUNK;
+		size_t from = k * CHECK_CHUNK,
+		       m = a->n - from < CHECK_CHUNK ? a->n - from : CHECK_CHUNK;
 		bool next = k + 1 < parts;
 		char *line = NULL;
 		size_t len;
@@ -417,8 +417,8 @@ int inuse_client__snapshot(struct inuse_client *c, const char *const *paths, siz
 }
 
 /* verify in the full form ("files": objects of path and token). */
-static int verify_files(struct inuse_client *c, const char *const *paths,
-			const char *const *tokens, size_t n, struct inuse_result **out)
+static int verify_files(struct inuse_client *c, const char *const *paths, const char *const *tokens,
+			size_t n, struct inuse_result **out)
 {
 	json_t *files = json_array(), *req;
 

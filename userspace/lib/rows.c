@@ -163,19 +163,6 @@ static const char *const known[] = {
     "default",
 };
 
-/* Their lengths, and what each is as a state and as a decision (-1: none). */
-static const unsigned char known_len[] = {8, 4, 7, 11, 5, 4, 5, 4, 4, 8, 6, 6, 5, 6, 7};
-static const signed char known_state[] = {INUSE_NOT_OPEN, INUSE_OPEN, INUSE_MISSING,
-					  INUSE_NOT_REGULAR, INUSE_ERROR, -1, -1, -1, -1,
-					  -1, -1, -1, INUSE_QUIET, -1, -1};
-static const signed char known_decision[] = {-1, -1, -1, -1, -1, INUSE_COPY, INUSE_DEFER,
-					     INUSE_SKIP, INUSE_FLAG, INUSE_SNAPSHOT, -1, -1,
-					     -1, -1, -1};
-_Static_assert(sizeof(known_len) == sizeof(known) / sizeof(known[0]) &&
-		   sizeof(known_state) == sizeof(known_len) &&
-		   sizeof(known_decision) == sizeof(known_len),
-	       "one length, state and decision per known name");
-
 /* A string of known[] (a JSON string with no escape), or decoded into
  * *arena as decode_str does. */
 static const char *name_str(const struct span *v, char **arena)
@@ -261,7 +248,7 @@ static const char *known_name(const char *s, size_t n, size_t *k)
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		size_t j = 0;
 
-		if (known_len[i] != n)
+		if (known[i][0] != s[0] || strlen(known[i]) != n)
 			continue;
 		while (j < n && known[i][j] == s[j])
 			j++;
@@ -291,12 +278,14 @@ static bool plain_str(const char **pp, const char *end, const char **s, size_t *
 }
 
 /* The first five values of a row read quickly: their text ('[' to the
- * fifth ','), the names and their indices in known[]. */
+ * fifth ','), the names and their indices in known[], the state and the
+ * decision they name. */
 struct row_names {
 	const char *s;
 	size_t n;
 	const char *name[ROW_TOKEN];
 	size_t k[ROW_TOKEN];
+	int state, decision;
 };
 
 /*
@@ -328,8 +317,10 @@ static bool row_quick(struct inuse_result *r, size_t i, const char **pp, const c
 			    *p++ != ',')
 				return false;
 		}
-		if (known_state[last->k[ROW_STATE]] < 0 ||
-		    known_decision[last->k[ROW_DECISION]] < 0)
+		/* (a name that is no state or no decision: the general way) */
+		last->state = lookup(last->name[ROW_STATE], state_name, 7, -1);
+		last->decision = lookup(last->name[ROW_DECISION], decision_name, 5, -1);
+		if (last->state < 0 || last->decision < 0)
 			return false;
 		last->s = *pp;
 		last->n = (size_t)(p - *pp);
@@ -360,8 +351,8 @@ static bool row_quick(struct inuse_result *r, size_t i, const char **pp, const c
 		x->token = *arena;
 		*arena += n + 1;
 	}
-	x->state = (enum inuse_state)known_state[last->k[ROW_STATE]];
-	x->decision = (enum inuse_decision)known_decision[last->k[ROW_DECISION]];
+	x->state = (enum inuse_state)last->state;
+	x->decision = (enum inuse_decision)last->decision;
 	x->reason = last->name[ROW_REASON];
 	x->rule = last->name[ROW_RULE];
 	x->size = size;
@@ -459,9 +450,8 @@ typedef int row_reader(struct inuse_result *r, size_t i, const char **pp, const 
 
 /* The rows of the answer line[0..len) into r's files [from, from + m),
  * each read by read_row, and the paths asked. */
-static int rows_read(struct inuse_result *r, const char *line, size_t len,
-		     const char *const *paths, size_t from, size_t m, row_reader *read_row,
-		     void *ctx)
+static int rows_read(struct inuse_result *r, const char *line, size_t len, const char *const *paths,
+		     size_t from, size_t m, row_reader *read_row, void *ctx)
 {
 	const char *end = line + len, *p;
 	struct span id;
@@ -509,16 +499,16 @@ static int check_row(struct inuse_result *r, size_t i, const char **pp, const ch
 	return keep_raw(r, i, row, (size_t)(*pp - row), arena);
 }
 
-static int rows_add(struct inuse_result *r, const char *line, size_t len,
-		    const char *const *paths, size_t from, size_t m, bool quick)
+static int rows_add(struct inuse_result *r, const char *line, size_t len, const char *const *paths,
+		    size_t from, size_t m, bool quick)
 {
 	struct check_rows cr = {.quick = quick};
 
 	return rows_read(r, line, len, paths, from, m, check_row, &cr);
 }
 
-int inuse__rows_add(struct inuse_result *r, const char *line, size_t len,
-		    const char *const *paths, size_t from, size_t m)
+int inuse__rows_add(struct inuse_result *r, const char *line, size_t len, const char *const *paths,
+		    size_t from, size_t m)
 {
 	return rows_add(r, line, len, paths, from, m, true);
 }
@@ -531,8 +521,8 @@ int inuse__rows_add_general(struct inuse_result *r, const char *line, size_t len
 
 /* The reasons of a verify, given as these strings, not copied. */
 static const char *const verify_reasons[] = {
-    "unchanged", "written", "opened", "changed", "replaced", "missing", "error", "bad_token",
-    "expired",
+    "unchanged", "written", "opened",	 "changed", "replaced",
+    "missing",	 "error",   "bad_token", "expired",
 };
 
 /* The reason of verify_reasons[] that v is (a JSON string with no
@@ -582,8 +572,8 @@ static int verify_row(struct inuse_result *r, size_t i, const char **pp, const c
 	return 0;
 }
 
-int inuse__vrows_add(struct inuse_result *r, const char *line, size_t len,
-		     const char *const *paths, size_t from, size_t m)
+int inuse__vrows_add(struct inuse_result *r, const char *line, size_t len, const char *const *paths,
+		     size_t from, size_t m)
 {
 	r->verify = true;
 	return rows_read(r, line, len, paths, from, m, verify_row, NULL);
