@@ -554,7 +554,8 @@ static void test_quiet_rule(void **state)
 			quiet_rule(&fss[i]);
 }
 
-/* verify after a write that changes neither size nor length: "written". */
+/* verify after a write that changes neither size nor length: "written",
+ * in the full form and in rows with the identity form. */
 static void verify_after_write(const struct fs *fs)
 {
 	char p[PATH_MAX], dec[32], why[32], tok[512];
@@ -580,6 +581,23 @@ static void verify_after_write(const struct fs *fs)
 		fail_msg("%s: verify after a write of %s says %s", fs->name, p,
 			 f ? json_string_value(json_object_get(f, "reason")) : "(nothing)");
 	json_decref(r);
+	/* the same through libinuse: rows, and as root the identity form
+	 * (this test's own stat of the path) */
+	{
+		struct inuse_client_opts o = {.sz = sizeof(o), .socket_path = D.sock};
+		const char *path = p, *token = tok;
+		struct inuse_client *c;
+		struct inuse_result *v;
+
+		assert_int_equal(inuse_client__open(&o, &c), 0);
+		assert_int_equal(inuse_client__verify(c, &path, &token, 1, &v), 0);
+		if (inuse_result__file(v, 0)->consistent ||
+		    strcmp(inuse_result__file(v, 0)->reason ?: "", "written"))
+			fail_msg("%s: verify in rows after a write of %s says %s", fs->name, p,
+				 inuse_result__file(v, 0)->reason);
+		inuse_result__free(v);
+		inuse_client__free(c);
+	}
 	close(fd);
 	assert_state_soon(fs, p, "not_open");
 }
