@@ -91,7 +91,7 @@ E2E_SRC    := $(wildcard tests/e2e/test_*.c)
 E2E_BIN    := $(E2E_SRC:tests/e2e/%.c=$(B)/tests/%)
 EXAMPLES   := $(B)/inuse-backup
 BENCH_BINS := $(B)/bench/query_bench $(B)/bench/burst $(B)/bench/loop $(B)/bench/holders \
-	      $(B)/bench/procscan $(B)/bench/spawn_time $(B)/bench/release
+	      $(B)/bench/procscan $(B)/bench/spawn_time $(B)/bench/release $(B)/bench/hooks
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/%.o)
 
@@ -194,6 +194,20 @@ $(B)/bench/loop $(B)/bench/holders $(B)/bench/spawn_time: $(B)/bench/%: $(B)/ben
 
 $(B)/bench/procscan: $(B)/bench/procscan.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+# The floor of the hooks: programs that do nothing on inused's tracepoints.
+$(B)/bench/hooks.bpf.o: bench/hooks.bpf.c $(VMLINUX)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(B) -MMD -MP -MF $@.d \
+		-c $< -o $@
+
+$(B)/bench/hooks.skel.h: $(B)/bench/hooks.bpf.o
+	$(BPFTOOL) gen skeleton $< name hooks_bpf > $@.tmp && mv $@.tmp $@
+
+$(B)/bench/hooks.o: $(B)/bench/hooks.skel.h
+
+$(B)/bench/hooks: $(B)/bench/hooks.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(INUSED_LIB) $(TESTLIB_OBJ) $(COMMON_OBJ) $(LIBINUSE_A)
 	@mkdir -p $(@D)
