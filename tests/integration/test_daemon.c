@@ -341,8 +341,9 @@ static void test_inuse_ls(void **state)
 
 /* inuse-ls says clearly when the daemon is not there. */
 /* A member of a full entry that the lean form leaves out: at its default
- * (docs/protocol.md, "The lean form"). */
-static bool lean_default(bool writer, const char *k, json_t *v)
+ * (docs/protocol.md, "The lean form"); first: for a writer, its file's
+ * first_open, the default of its since. */
+static bool lean_default(bool writer, json_t *first, const char *k, json_t *v)
 {
 	static const char *const false_members[] = {"deleted", "renamed", "path_stale",
 						    "other_mntns", "path_truncated"};
@@ -350,7 +351,7 @@ static bool lean_default(bool writer, const char *k, json_t *v)
 	if (writer)
 		return (!strcmp(k, "mode") && !strcmp(json_string_value(v) ?: "", "w")) ||
 		       (!strcmp(k, "flags") && json_array_size(v) == 0) ||
-		       (!strcmp(k, "since") && json_is_null(v));
+		       (!strcmp(k, "since") && json_equal(v, first));
 	for (size_t i = 0; i < sizeof(false_members) / sizeof(false_members[0]); i++)
 		if (!strcmp(k, false_members[i]))
 			return json_is_false(v);
@@ -367,21 +368,23 @@ static bool lean_default(bool writer, const char *k, json_t *v)
 	return false;
 }
 
-/* The full entry f with its members at their defaults left out. */
-static json_t *leaned(json_t *f, bool writer)
+/* The full entry f with its members at their defaults left out (first:
+ * for a writer, its file's first_open). */
+static json_t *leaned(json_t *f, bool writer, json_t *first)
 {
 	json_t *out = json_object(), *v;
 	const char *k;
 
 	json_object_foreach(f, k, v)
 	{
-		if (lean_default(writer, k, v))
+		if (lean_default(writer, first, k, v))
 			continue;
 		if (!writer && !strcmp(k, "writers")) {
 			json_t *ws = json_array(), *w;
 			size_t i;
 
-			json_array_foreach(v, i, w) json_array_append_new(ws, leaned(w, true));
+			json_array_foreach(v, i, w) json_array_append_new(
+			    ws, leaned(w, true, json_object_get(f, "first_open")));
 			json_object_set_new(out, k, ws);
 		} else {
 			json_object_set(out, k, v);
@@ -421,8 +424,8 @@ static void test_list_lean(void **state)
 {
 	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
 	json_t *full, *lean, *f, *l, *ls;
-	size_t i;
-	int fa, fb, fc;
+	size_t i, sinces = 0;
+	int fa, fb, fb2, fc;
 
 	need_daemon();
 	snprintf(a, sizeof(a), "%s/lean-append", dir);
@@ -433,6 +436,11 @@ static void test_list_lean(void **state)
 	fc = open(c, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	assert_true(fa >= 0 && fb >= 0 && fc >= 0);
 	assert_true(td_wait_count_under(&D, dir, 3));
+	/* a second writer of b, opened later: its since is not b's first
+	 * open, and is given */
+	usleep(2000);
+	fb2 = open(b, O_WRONLY | O_CLOEXEC);
+	assert_true(fb2 >= 0);
 	full = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\"}", dir);
 	lean = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"lean\":true}", dir);
 	assert_non_null(full);
@@ -442,7 +450,7 @@ static void test_list_lean(void **state)
 	assert_int_equal(json_integer_value(json_object_get(lean, "count")), 3);
 	json_array_foreach(json_object_get(full, "files"), i, f)
 	{
-		json_t *want = leaned(f, false);
+		json_t *want = leaned(f, false, NULL);
 
 		l = json_array_get(json_object_get(lean, "files"), i);
 		if (!json_equal(want, l)) {
@@ -453,7 +461,18 @@ static void test_list_lean(void **state)
 		/* what is not at its default is there */
 		assert_non_null(json_object_get(l, "path"));
 		json_decref(want);
+		{
+			json_t *w;
+			size_t k;
+
+			json_array_foreach(json_object_get(l, "writers"), k, w)
+			{
+				sinces += json_object_get(w, "since") != NULL;
+			}
+		}
 	}
+	/* only the second writer of b gives its since */
+	assert_int_equal(sinces, 1);
 	/* by the pid index: the same files, in the same order */
 	l = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"pid\":%d}", dir,
 		    (int)getpid());
@@ -472,7 +491,10 @@ static void test_list_lean(void **state)
 
 		assert_null(json_object_get(l, "deleted"));
 		assert_non_null(json_object_get(w, "pid"));
-		assert_non_null(json_object_get(w, "since"));
+		/* the first writer opened the file first: its since is the
+		 * file's first_open */
+		assert_non_null(json_object_get(l, "first_open"));
+		assert_null(json_object_get(w, "since"));
 		if (json_is_string(json_object_get(l, "path")) &&
 		    !strcmp(json_string_value(json_object_get(l, "path")), b))
 			assert_string_equal(json_string_value(json_object_get(w, "mode")), "rw");
@@ -482,6 +504,7 @@ static void test_list_lean(void **state)
 	json_decref(ls);
 	close(fa);
 	close(fb);
+	close(fb2);
 	close(fc);
 	unlink(a);
 	unlink(b);
@@ -580,7 +603,7 @@ static void test_list_processes(void **state)
 		own = 0;
 		json_array_foreach(json_object_get(full, "files"), i, f)
 		{
-			json_t *want = leaned(f, false), *got;
+			json_t *want = leaned(f, false, NULL), *got;
 
 			l = json_array_get(json_object_get(pr, "files"), i);
 			own += json_object_get(json_array_get(json_object_get(l, "writers"), 0),

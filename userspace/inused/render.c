@@ -111,10 +111,11 @@ static int render_ident(struct strbuf *b, const char *sep, const char *comm, uin
 }
 
 /* A writer; lean: "mode" left out when "w", "flags" when empty and
- * "since" when not known (docs/protocol.md); whole: with the identity of
- * its process (otherwise that is in the answer's "processes"). */
+ * "since" when it is the file's first open, first (both null counts:
+ * docs/protocol.md); whole: with the identity of its process (otherwise
+ * that is in the answer's "processes"). */
 static int render_writer(struct tracker *t, const struct writer *w, bool lean, bool whole,
-			 struct strbuf *b)
+			 uint64_t first, struct strbuf *b)
 {
 	const char *mode = mode_name(w);
 	uint64_t since = tracker_wall_ns(t, w->since_ns);
@@ -129,7 +130,7 @@ static int render_writer(struct tracker *t, const struct writer *w, bool lean, b
 		err |= sb_adds(b, ",\"flags\":");
 		err |= render_flags(b, w);
 	}
-	if (!lean || since) {
+	if (!lean || since != first) {
 		err |= sb_adds(b, ",\"since\":");
 		err |= render_time(b, since);
 	}
@@ -147,6 +148,7 @@ static int render_writer(struct tracker *t, const struct writer *w, bool lean, b
 static int render_writers(struct tracker *t, const struct entry *e, bool lean,
 			  const struct procset *ps, struct strbuf *b)
 {
+	uint64_t first = tracker_wall_ns(t, e->first_open_ns);
 	int err = sb_adds(b, "[");
 
 	for (uint32_t i = 0; i < e->nw; i++) {
@@ -159,7 +161,7 @@ static int render_writers(struct tracker *t, const struct entry *e, bool lean,
 			proc_id_of(&e->w[i], &id);
 			whole = !procset_same(ps, &id);
 		}
-		err |= render_writer(t, &e->w[i], lean, whole, b);
+		err |= render_writer(t, &e->w[i], lean, whole, first, b);
 	}
 	return err | sb_adds(b, "]");
 }
