@@ -14,7 +14,10 @@ pkgs=(
 	libjansson-dev libcmocka-dev liburing-dev libconfig-dev libsystemd-dev
 	libmicrohttpd-dev python3 util-linux procps
 )
-bench=(lsof psmisc fatrace libbpf-tools postgresql tar rsync restic borgbackup)
+# xfsprogs, e2fsprogs and dmsetup: the snapshot section's file systems and its
+# device-mapper check
+bench=(lsof psmisc fatrace libbpf-tools postgresql tar rsync restic borgbackup xfsprogs
+	e2fsprogs dmsetup)
 # every tool a test calls: curl and promtool (metrics), ss (iproute2), man,
 # systemd-analyze (systemd), nm (binutils), socat, setpriv and prlimit
 # (util-linux), tar, rsync, sqlite3, restic, borg, gzip and zstd (the

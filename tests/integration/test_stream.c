@@ -317,6 +317,42 @@ static void test_answer_before_events(void **state)
 	assert_true(events_seen > 0);
 }
 
+/* The kernel's count of the daemon's wake-ups (stats "wakeups"); asking
+ * drains the ring. */
+static long long wakeups(void)
+{
+	json_t *j = td_call(&D, "{\"id\":1,\"op\":\"stats\"}");
+	long long n;
+
+	assert_non_null(j);
+	assert_true(json_is_integer(json_object_get(j, "wakeups")));
+	n = json_integer_value(json_object_get(j, "wakeups"));
+	json_decref(j);
+	return n;
+}
+
+/* A close after a quiet spell wakes the daemon by itself (emit.bpf.h),
+ * with the ring empty and nobody waiting on the file: its record is not
+ * left for a later wake-up, so a subscriber hears of it at once. */
+static void test_quiet_close_wakes(void **state)
+{
+	char path[PATH_MAX];
+	long long before;
+	int fd;
+
+	td_need(&D);
+	snprintf(path, sizeof(path), "%s/quiet", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	/* the open's record taken, the ring empty; then quiet for far
+	 * longer than the wake-up interval (2 ms) */
+	before = wakeups();
+	usleep(50000);
+	close(fd);
+	assert_true(wakeups() > before);
+	unlink(path);
+}
+
 /* inuse-ls --follow shows them to people: once it shows a marker file
  * (its subscription is live), a file opened is shown opened by this
  * process, and, once closed, closed. */
@@ -387,6 +423,7 @@ int main(void)
 	    cmocka_unit_test(test_subscribe_errors),
 	    cmocka_unit_test(test_answer_before_events),
 	    cmocka_unit_test(test_inuse_ls_follow),
+	    cmocka_unit_test(test_quiet_close_wakes),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
