@@ -162,7 +162,8 @@ void fixture_fill_table(struct fixture *f)
 			      st.st_ino, &created);
 		if (!e)
 			continue;
-		e->first_open_ns = created ? 1 : e->first_open_ns;
+		if (created)
+			table_set_first_open(&f->t.table, e, 1);
 		entry_add_writer(&f->t.table, e, &w);
 		entry_set_name(&f->t.table, e, NAME_OPENED, path, strlen(path), 0, 0, 0, 0);
 		entry_set_host(&f->t.table, e, NAME_OPENED, path, 0, 0);

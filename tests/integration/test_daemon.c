@@ -339,6 +339,49 @@ static void test_inuse_ls(void **state)
 	assert_true(td_wait_state(&D, a, "not_open"));
 }
 
+/* "older_than": the files open since before the cutoff and no other. The
+ * walk ends at the first file opened after the cutoff (table.h:
+ * table_opened_after), so the files before it are all looked at and none
+ * after it is listed. */
+static void test_list_older_than(void **state)
+{
+	char sub[PATH_MAX], p[3][PATH_MAX];
+	int fd[3];
+	json_t *j;
+
+	need_daemon();
+	snprintf(sub, sizeof(sub), "%s/older", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(p[i], sizeof(p[i]), "%s/f%d", sub, i);
+		fd[i] = open(p[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		assert_true(fd[i] >= 0);
+		if (i < 2)
+			usleep(1200000);
+	}
+	/* f0 open for 2.4 s, f1 for 1.2 s, f2 just opened */
+	j = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"older_than\":1}", sub);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(j, "files"), 0), "path")),
+			    p[0]);
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(j, "files"), 1), "path")),
+			    p[1]);
+	json_decref(j);
+	j = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"older_than\":2}", sub);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 1);
+	json_decref(j);
+	j = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"older_than\":\"1h\"}", sub);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 0);
+	json_decref(j);
+	for (int i = 0; i < 3; i++) {
+		close(fd[i]);
+		unlink(p[i]);
+	}
+	rmdir(sub);
+}
+
 /* inuse-ls says clearly when the daemon is not there. */
 /* A member of a full entry that the lean form leaves out: at its default
  * (docs/protocol.md, "The lean form"); first: for a writer, its file's
@@ -807,6 +850,7 @@ int main(void)
 	    cmocka_unit_test(test_dying_clients),
 	    cmocka_unit_test(test_inuse_ls),
 	    cmocka_unit_test(test_list_lean),
+	    cmocka_unit_test(test_list_older_than),
 	    cmocka_unit_test(test_list_processes),
 	    cmocka_unit_test(test_inuse_ls_no_daemon),
 	    cmocka_unit_test(test_non_root_sees_own_files_only),

@@ -819,6 +819,90 @@ static void test_touch(void **state)
 	table_fini(&t);
 }
 
+/* First opens along the seq order: a walk for files open since before a
+ * time may end at an entry only when no entry from it on was opened by
+ * then (records come slightly out of time order; entries found by a walk
+ * have no first open and count as opened at the daemon's start, 50 here,
+ * before every first open). */
+static void test_opened_after(void **state)
+{
+	struct table t;
+	struct entry *a, *b, *c, *d;
+
+	assert_int_equal(table_init(&t, 4096, 4), 0);
+	/* the start's walk first: in order, as opened at the start */
+	b = table_get(&t, 1, 9, NULL);
+	table_set_first_open(&t, b, 0);
+	assert_true(table_opened_after(&t, b, 40, 50));
+	assert_false(table_opened_after(&t, b, 50, 50));
+	a = table_get(&t, 1, 1, NULL);
+	table_set_first_open(&t, a, 100);
+	c = table_get(&t, 1, 3, NULL);
+	table_set_first_open(&t, c, 200);
+	d = table_get(&t, 1, 4, NULL);
+	table_set_first_open(&t, d, 150); /* 50 below the latest */
+	assert_true(table_opened_after(&t, b, 40, 50));
+	assert_true(table_opened_after(&t, a, 40, 50));
+	assert_false(table_opened_after(&t, a, 50, 50)); /* d may be within 50 of a */
+	assert_true(table_opened_after(&t, c, 140, 50));
+	assert_false(table_opened_after(&t, c, 150, 50)); /* d: 150 */
+	assert_false(table_opened_after(&t, d, 150, 50));
+	/* one found by a later walk: as opened at the start, so no walk for
+	 * files older than the start ends before it */
+	b = table_get(&t, 1, 2, NULL);
+	table_set_first_open(&t, b, 0);
+	assert_false(table_opened_after(&t, a, 60, 50));
+	assert_false(table_opened_after(&t, d, 60, 50));
+	assert_true(table_opened_after(&t, a, 40, 50)); /* the start is after 40 */
+	table_fini(&t);
+	/* an entry never given a first open counts as one without */
+	assert_int_equal(table_init(&t, 4096, 4), 0);
+	a = table_get(&t, 1, 1, NULL);
+	table_set_first_open(&t, a, 100);
+	b = table_get(&t, 1, 2, NULL);
+	c = table_get(&t, 1, 3, NULL);
+	table_set_first_open(&t, c, 200);
+	assert_false(table_opened_after(&t, a, 60, 50));
+	assert_true(table_opened_after(&t, c, 60, 50));
+	table_fini(&t);
+
+	/* at random: wherever it says the walk may end, nothing from that
+	 * entry on was opened by the cutoff */
+	assert_int_equal(table_init(&t, 4096, 4), 0);
+	{
+		struct entry *v[2000];
+		uint32_t rng = 7;
+		uint64_t clock = 1000, start = 500;
+
+		for (int i = 0; i < 2000; i++) {
+			uint64_t fo;
+
+			rng = rng * 1103515245u + 12345u;
+			clock += rng % 64;
+			/* the start's walk, then some out of order and a few
+			 * found by later walks */
+			fo = i < 100 || (i > 1500 && rng % 97 == 0)
+				 ? 0
+				 : clock - (rng % 11 == 0 ? rng % 300 : 0);
+			v[i] = table_get(&t, 2, (uint64_t)i + 1, NULL);
+			table_set_first_open(&t, v[i], fo);
+		}
+		for (int i = 0; i < 2000; i++) {
+			for (uint64_t cut = 0; cut < clock + 400; cut += 37) {
+				if (!table_opened_after(&t, v[i], cut, start))
+					continue;
+				for (int j = i; j < 2000; j++)
+					assert_true((v[j]->first_open_ns ? v[j]->first_open_ns
+									 : start) > cut);
+			}
+		}
+		/* and it does end early: at the first entry past the cutoff
+		 * and the disorder, before the late ones without */
+		assert_true(table_opened_after(&t, v[100], 400, start));
+	}
+	table_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +922,7 @@ int main(void)
 	    cmocka_unit_test(test_pin_keeps_dead),
 	    cmocka_unit_test(test_touch),
 	    cmocka_unit_test(test_order_array),
+	    cmocka_unit_test(test_opened_after),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -335,6 +335,8 @@ static bool list_walk_turn(struct proto *p, struct list_job *lj, struct strbuf *
 	const struct table *tb = &t->table;
 	struct entry *v[JOB_TURN];
 	size_t n = 0, looked = 0;
+	/* --older-than: files first opened after this are not shown */
+	uint64_t cutoff = lj->f.now_boot > lj->f.older_ns ? lj->f.now_boot - lj->f.older_ns : 0;
 
 	if (tb->ord_gen != lj->ord_gen) {
 		/* slots moved: the place again by order */
@@ -355,6 +357,11 @@ static bool list_walk_turn(struct proto *p, struct list_job *lj, struct strbuf *
 			__builtin_prefetch(f + 63);
 		}
 		lj->last_seq = o->seq;
+		if (e && lj->f.older_ns && table_opened_after(tb, e, cutoff, lj->f.start_boot)) {
+			/* open for less long, it and every file after it */
+			lj->pos = tb->nord;
+			break;
+		}
 		if (e && proto_visible(e, c->admin, c->peer.uid) && matches(&lj->f, e))
 			v[n++] = e;
 	}

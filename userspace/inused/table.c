@@ -363,6 +363,36 @@ size_t table_ord_from(const struct table *t, uint64_t seq)
 	return lo;
 }
 
+void table_set_first_open(struct table *t, struct entry *e, uint64_t ns)
+{
+	e->first_open_ns = ns;
+	/* one without, before any with (the start's walk), is in order: it
+	 * counts as opened at the start */
+	if ((ns || !t->fo_latest) && t->fo_late_none_seq == e->seq)
+		t->fo_late_none_seq = t->fo_none_prev;
+	if (!ns)
+		return;
+	if (ns >= t->fo_latest)
+		t->fo_latest = ns;
+	else if (t->fo_latest - ns > t->fo_disorder)
+		t->fo_disorder = t->fo_latest - ns; /* records taken out of time order */
+}
+
+bool table_opened_after(const struct table *t, const struct entry *e, uint64_t cutoff,
+			uint64_t start)
+{
+	/* one without a first open from e on, added after one with, and
+	 * counting as opened at the start: it may be older than cutoff */
+	if (e->seq <= t->fo_late_none_seq && start <= cutoff)
+		return false;
+	/* without one: later ones are at least the start */
+	if (!e->first_open_ns)
+		return start > cutoff;
+	/* each later one is at least the latest before it less the disorder,
+	 * so at least e's less the disorder */
+	return e->first_open_ns > cutoff && e->first_open_ns - cutoff > t->fo_disorder;
+}
+
 struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *created)
 {
 	struct entry *e = table_find(t, dev, ino);
@@ -382,6 +412,9 @@ struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *creat
 		return NULL;
 	}
 	e->seq = ++t->seq;
+	/* without a first open until it is given one */
+	t->fo_none_prev = t->fo_late_none_seq;
+	t->fo_late_none_seq = e->seq;
 	e->ord = t->nord++;
 	t->ord[e->ord] = (struct ordslot){.e = e, .seq = e->seq};
 	e->dev = dev;

@@ -164,6 +164,12 @@ struct table {
 	size_t naliases;
 	struct pidnode **pbuckets; /* writer pid -> entries */
 	size_t npbuckets;
+	/* first opens along the seq order, for walks that end at a time
+	 * (table_opened_after): the latest of an entry added, how far one
+	 * fell below the latest before it, and the last entry added without
+	 * one (found by a walk) after one with */
+	uint64_t fo_latest, fo_disorder;
+	uint64_t fo_late_none_seq, fo_none_prev;
 };
 
 int table_init(struct table *t, size_t max_files, uint32_t max_writers);
@@ -175,8 +181,20 @@ struct entry *table_find(const struct table *t, uint32_t dev, uint64_t ino);
 struct entry *table_find_any(const struct table *t, uint32_t dev, uint64_t ino);
 
 /* Finds or adds; NULL (and full_events counted) when the table is full or
- * memory is short. *created tells which. */
+ * memory is short. *created tells which. An entry added has no first open
+ * until table_set_first_open gives it one. */
 struct entry *table_get(struct table *t, uint32_t dev, uint64_t ino, bool *created);
+
+/* The first open (boot ns; 0: not known) of e, which table_get has just
+ * added: before any other entry is added. */
+void table_set_first_open(struct table *t, struct entry *e, uint64_t ns);
+
+/* Whether every entry from e on, in seq order, was first opened after
+ * cutoff (boot ns), one without a first open counting as opened at start
+ * (the daemon's start, before every first open): a walk for files open
+ * since before cutoff ends there. */
+bool table_opened_after(const struct table *t, const struct entry *e, uint64_t cutoff,
+			uint64_t start);
 
 void table_remove(struct table *t, struct entry *e);
 

@@ -525,7 +525,7 @@ static void on_open(struct tracker *t, const struct inuse_ev *ev, size_t len)
 	if (!e)
 		return;
 	if (created) {
-		e->first_open_ns = ev->ts_ns;
+		table_set_first_open(&t->table, e, ev->ts_ns);
 		e->pflags |= PF_NO_PATH;
 	}
 	e->inode_ptr = ev->inode_ptr;
@@ -626,7 +626,7 @@ static void on_discover(struct tracker *t, const struct inuse_ev *ev, size_t len
 		return;
 	if (created) {
 		/* opened at that time or before: the writes tell no more */
-		e->first_open_ns = ev->ts_ns;
+		table_set_first_open(&t->table, e, ev->ts_ns);
 		e->pflags |= PF_NO_PATH | PF_MTIME;
 		names_of(t, e, ev);
 	}
@@ -741,7 +741,7 @@ static void scan_rec(void *ctx, const struct inuse_ev *r, size_t len)
 	if (!e)
 		return;
 	if (created) {
-		e->first_open_ns = 0; /* opened before inused saw it */
+		table_set_first_open(&t->table, e, 0); /* opened before inused saw it */
 		e->pflags |= PF_NO_PATH;
 	}
 	e->inode_ptr = r->inode_ptr;
