@@ -279,11 +279,101 @@ static void test_hanging_hook_killed(void **state)
 	assert_false(sleeper_running());
 }
 
+/* The rules of the test below, then SIGHUP, and the reload seen in the
+ * log. */
+static void reload_with(const char *rules)
+{
+	int before = count_in_file(D.log, "SIGHUP: config");
+	FILE *f = fopen(conf, "w");
+
+	assert_non_null(f);
+	fprintf(f,
+		"policy = { default = { open = \"defer\"; defer_max = \"1m\"; fallback = "
+		"\"flag\"; };\n  rules = ( %s );\n};\nalerts = { realert = \"1h\"; };\n",
+		rules);
+	fclose(f);
+	kill(D.pid, SIGHUP);
+	for (int i = 0; i < 1000 && count_in_file(D.log, "SIGHUP: config") == before; i++)
+		usleep(10000);
+	assert_true(count_in_file(D.log, "SIGHUP: config") > before);
+}
+
+/* The next alert's path, or "" if none came before the client's timeout. */
+static char *next_alert_path(struct inuse_client *c)
+{
+	json_t *ev = next_event(c);
+	char *p = strdup(ev ? ev_path(ev) : "");
+
+	json_decref(ev);
+	return p;
+}
+
+/*
+ * The rule a file's alerts go by is matched once per path and policy
+ * (alerts.c), and again when either changes: a file under a rule without
+ * alerts is alerted once it is renamed under a rule with, and another once
+ * a reload puts it under a rule with (at another place in the list: the
+ * rule is not remembered by its place).
+ */
+static void test_rule_follows_rename_and_reload(void **state)
+{
+	struct inuse_client_opts o = {.sz = sizeof(o), .socket_path = D.sock, .timeout_ms = 10000};
+	const char *req = "{\"id\":1,\"op\":\"subscribe\",\"kinds\":[\"alert\"]}";
+	char never[PATH_MAX], f[PATH_MAX], g[PATH_MAX], moved[PATH_MAX], rules[PATH_MAX * 4];
+	struct inuse_client *c;
+	long long fired;
+	char *line = NULL, *got;
+	int ff, fg;
+
+	td_need(&D);
+	snprintf(never, sizeof(never), "%s/never", dir);
+	snprintf(f, sizeof(f), "%s/f", never);
+	snprintf(g, sizeof(g), "%s/g", never);
+	snprintf(moved, sizeof(moved), "%s/f-moved", dir);
+	assert_int_equal(mkdir(never, 0755), 0);
+	snprintf(rules, sizeof(rules),
+		 "{ name = \"never\"; match = [ \"%s/**\" ]; alert_after = 0; },"
+		 "{ name = \"watched\"; match = [ \"%s/**\" ]; alert_after = \"1s\"; }",
+		 never, dir);
+	reload_with(rules);
+	assert_int_equal(inuse_client__open(&o, &c), 0);
+	assert_int_equal(inuse_client__call(c, req, strlen(req), &line, NULL), 0);
+	free(line);
+	fired = alert_stat("fired");
+	ff = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	fg = open(g, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(ff >= 0 && fg >= 0);
+	sleep(3); /* three ticks: nothing under "never" */
+	assert_int_equal(alert_stat("fired"), fired);
+	/* renamed under "watched" */
+	assert_int_equal(rename(f, moved), 0);
+	got = next_alert_path(c);
+	assert_string_equal(got, moved);
+	free(got);
+	/* "never" second and watching now, a rule without alerts first */
+	snprintf(rules, sizeof(rules),
+		 "{ name = \"nothing\"; match = [ \"%s/nothing/**\" ]; alert_after = 0; },"
+		 "{ name = \"never\"; match = [ \"%s/**\" ]; alert_after = \"1s\"; },"
+		 "{ name = \"watched\"; match = [ \"%s/**\" ]; alert_after = \"1s\"; }",
+		 dir, never, dir);
+	reload_with(rules);
+	got = next_alert_path(c);
+	assert_string_equal(got, g);
+	free(got);
+	inuse_client__free(c);
+	close(ff);
+	close(fg);
+	unlink(moved);
+	unlink(g);
+	rmdir(never);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_alert_and_resolution),
 	    cmocka_unit_test(test_hanging_hook_killed),
+	    cmocka_unit_test(test_rule_follows_rename_and_reload),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

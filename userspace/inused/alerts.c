@@ -193,6 +193,24 @@ static uint64_t age_of(struct alerts *a, const struct entry *e, uint64_t now_boo
 	return now_boot > since ? now_boot - since : 0;
 }
 
+/* The rule e's alerts go by: by its path (resolved now if it was not
+ * yet), matched once per path and policy (the patterns cost far more than
+ * the rest of a tick's look at a file). */
+static const struct rule *rule_of(struct alerts *a, struct entry *e)
+{
+	const struct policy *p = a->pol;
+	const struct rule *r;
+
+	tracker_resolve_names(a->t, e);
+	if (p->gen && e->alert_rule_gen == p->gen &&
+	    (e->alert_rule < 0 || (size_t)e->alert_rule < p->nrules))
+		return e->alert_rule < 0 ? &p->dflt : &p->rules[e->alert_rule];
+	r = policy_match(p, e->path ? e->path : "");
+	e->alert_rule = r == &p->dflt ? -1 : (int32_t)(r - p->rules);
+	e->alert_rule_gen = p->gen;
+	return r;
+}
+
 uint64_t alerts_tick(struct alerts *a, uint64_t now_mono)
 {
 	uint64_t now_boot = clock_boot_ns();
@@ -204,9 +222,7 @@ uint64_t alerts_tick(struct alerts *a, uint64_t now_mono)
 		return 0;
 	table_for_each(&a->t->table, e)
 	{
-		/* the rule goes by the path: resolved now if it was not yet */
-		const struct rule *r = (tracker_resolve_names(a->t, e),
-					policy_match(a->pol, e->path ? e->path : ""));
+		const struct rule *r = rule_of(a, e);
 		uint64_t age = age_of(a, e, now_boot);
 		uint64_t idle = e->last_write_ns && now_boot > e->last_write_ns
 				    ? now_boot - e->last_write_ns

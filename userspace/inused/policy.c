@@ -189,9 +189,18 @@ static void builtin_default(struct rule *r)
 	r->snapshot_max_size = SNAPSHOT_MAX_SIZE;
 }
 
+/* The generation of the next policy made. */
+static uint64_t next_gen(void)
+{
+	static uint64_t gens;
+
+	return ++gens;
+}
+
 void policy_builtin(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));
+	p->gen = next_gen();
 	builtin_default(&p->dflt);
 	p->alerts.realert_ns = 6 * 3600 * NSEC_PER_SEC;
 	p->alerts.hook_timeout_ns = 10 * NSEC_PER_SEC;
@@ -747,6 +756,7 @@ out:
 		policy_free(&p);
 		return ret;
 	}
+	p.gen = next_gen();
 	*out = p;
 	return 0;
 }

@@ -94,6 +94,8 @@ struct policy {
 	char *admin_group;
 	bool all_users; /* every local user may connect (socket 0666) */
 	char *source;	/* the file loaded, NULL: built in */
+	uint64_t gen;	/* new at each load (never 0): what was matched
+			 * against another policy is matched again */
 };
 
 /* Defaults of open = "snapshot". */

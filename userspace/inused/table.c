@@ -502,6 +502,7 @@ static void entry_pick_path(struct entry *e)
 	for (int i = 0; i < ENTRY_NAMES && !p; i++)
 		p = e->names[i].host_path;
 	e->path = p;
+	e->alert_rule_gen = 0; /* the rule goes by the path */
 }
 
 int entry_set_name(struct table *t, struct entry *e, unsigned int i, const char *fs_path,

@@ -116,6 +116,8 @@ struct entry {
 	uint32_t recheck_step; /* backoff step of the next re-check */
 	uint32_t last_closer;  /* pid whose close made it suspect */
 	bool alert_firing;
+	int32_t alert_rule;		 /* alerts.c: the rule its path matched (-1: */
+	uint64_t alert_rule_gen;	 /* the default), in policy alert_rule_gen; 0: none */
 	uint64_t alert_last_mono;	 /* when it was last alerted */
 	uint64_t recheck_at;		 /* CLOCK_MONOTONIC ns, 0: none scheduled */
 	struct entry *hl_prev, *hl_next; /* holder-less entries (tracker.c) */
