@@ -516,10 +516,18 @@ static void test_list_lean(void **state)
 	}
 	/* only the second writer of b gives its since */
 	assert_int_equal(sinces, 1);
-	/* by the pid index: the same files, in the same order */
+	/* by the pid index, and by the user index: the same files, in the
+	 * same order; no file of a user who writes none */
 	l = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"pid\":%d}", dir,
 		    (int)getpid());
 	assert_true(json_equal(json_object_get(l, "files"), json_object_get(full, "files")));
+	json_decref(l);
+	l = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"uid\":%u}", dir,
+		    (unsigned)getuid());
+	assert_true(json_equal(json_object_get(l, "files"), json_object_get(full, "files")));
+	json_decref(l);
+	l = td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"uid\":65534}", dir);
+	assert_int_equal(json_integer_value(json_object_get(l, "count")), 0);
 	json_decref(l);
 	json_decref(full);
 	json_decref(lean);
@@ -764,6 +772,17 @@ static void test_non_root_sees_own_files_only(void **state)
 	assert_null(strstr(out, "root-secret"));
 	assert_non_null(strstr(out, mine));
 	assert_non_null(strstr(out, "\"complete\":false"));
+	/* the admin's listing by user (from the user index): nobody's file
+	 * and no other */
+	{
+		json_t *l =
+		    td_call(&D, "{\"op\":\"list\",\"id\":1,\"under\":\"%s\",\"uid\":65534}", dir);
+		json_t *f = json_array_get(json_object_get(l, "files"), 0);
+
+		assert_int_equal(json_integer_value(json_object_get(l, "count")), 1);
+		assert_string_equal(json_string_value(json_object_get(f, "path")) ?: "", mine);
+		json_decref(l);
+	}
 	assert_int_equal(write(go[1], "g", 1), 1);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 	close(ready[0]), close(ready[1]), close(go[0]), close(go[1]);

@@ -689,6 +689,63 @@ static void test_pid_index_many(void **state)
 	table_fini(&t);
 }
 
+/* The user index holds exactly the entries with a writer of each user,
+ * through writers added, re-seen under another user (a process that
+ * changed its user between two opens), dropped one by one or by pid, and
+ * entries removed: checked against every entry at random. */
+static void test_uid_index(void **state)
+{
+	enum { N = 400, UIDS = 5 };
+	static struct entry *es[N];
+	struct table t;
+	uint32_t rng = 99;
+
+	assert_int_equal(table_init(&t, N, 4), 0);
+	for (uint64_t i = 0; i < N; i++)
+		es[i] = table_get(&t, 1, i + 1, NULL);
+	for (int step = 0; step < 20000; step++) {
+		size_t i;
+		struct writer w;
+
+		rng = rng * 1103515245u + 12345u;
+		i = (rng >> 8) % N;
+		w = mkwriter(1 + (rng >> 4) % 7, (int32_t)((rng >> 12) % 3), VIA_FD, 1);
+		w.uid = (rng >> 16) % UIDS;
+		if (!es[i]) {
+			es[i] = table_get(&t, 1, i + 1, NULL);
+		} else if (rng % 10 < 6) {
+			entry_add_writer(&t, es[i], &w); /* new, or re-seen */
+		} else if (rng % 10 < 8) {
+			if (es[i]->nw)
+				entry_del_writer(&t, es[i], (rng >> 20) % es[i]->nw);
+		} else if (rng % 10 < 9) {
+			entry_del_pid(&t, es[i], w.pid);
+		} else if (rng % 100 < 92) {
+			table_remove(&t, es[i]);
+			es[i] = NULL;
+		}
+		if (step % 1000)
+			continue;
+		for (uint32_t uid = 0; uid < UIDS; uid++) {
+			size_t n, want = 0;
+			struct entry *const *l = table_uid_entries(&t, uid, &n);
+
+			for (size_t k = 0; k < N; k++) {
+				bool has = false, got = false;
+
+				for (uint32_t x = 0; es[k] && x < es[k]->nw; x++)
+					has |= es[k]->w[x].uid == uid;
+				for (size_t m = 0; m < n && !got; m++)
+					got = l[m] == es[k];
+				assert_true(has == got);
+				want += has;
+			}
+			assert_int_equal(n, want);
+		}
+	}
+	table_fini(&t);
+}
+
 /* While pinned, a removed entry stays readable (dead, its next as it
  * was) and removals do not move; unpinned, the dead are freed. */
 static void test_pin_keeps_dead(void **state)
@@ -919,6 +976,7 @@ int main(void)
 	    cmocka_unit_test(test_names_and_aliases),
 	    cmocka_unit_test(test_pid_index),
 	    cmocka_unit_test(test_pid_index_many),
+	    cmocka_unit_test(test_uid_index),
 	    cmocka_unit_test(test_pin_keeps_dead),
 	    cmocka_unit_test(test_touch),
 	    cmocka_unit_test(test_order_array),

@@ -398,6 +398,26 @@ static void pid_keys(struct list_job *lj, struct conn *c)
 		qsort(lj->shown.v, lj->shown.n, sizeof(*lj->shown.v), by_seq);
 }
 
+/* A listing of one user's files: from the user index (it costs what the
+ * user's processes hold), in the table's order. False when the index is
+ * not kept, or when the user holds more than 64 files and an eighth of
+ * the table: the walk is then cheaper than sorting the user's files into
+ * the table's order (50,000 files of 50,000: 17 ms against 6). */
+static bool uid_keys(struct list_job *lj, struct conn *c)
+{
+	const struct table *tb = &lj->f.t->table;
+	size_t n;
+	struct entry *const *l = table_uid_entries(tb, (uint32_t)lj->f.uid, &n);
+
+	if (n == SIZE_MAX || (n > 64 && n > tb->count / 8))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		add_if_shown(lj, c, l[i]);
+	if (lj->shown.n > 1)
+		qsort(lj->shown.v, lj->shown.n, sizeof(*lj->shown.v), by_seq);
+	return true;
+}
+
 static bool list_step(struct proto *p, struct job *jb)
 {
 	struct list_job *lj = (struct list_job *)jb;
@@ -415,6 +435,8 @@ static bool list_step(struct proto *p, struct job *jb)
 		lj->shown.removals = t->table.removals;
 		if (lj->f.pid >= 0) {
 			pid_keys(lj, c);
+			charge_keys(lj);
+		} else if (lj->f.uid >= 0 && uid_keys(lj, c)) {
 			charge_keys(lj);
 		} else {
 			/* the table walked in turns from here: what is in it

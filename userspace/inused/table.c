@@ -14,12 +14,12 @@ struct alias {
 	struct alias *next;
 };
 
-/* A writer pid's entries, in an array (in no order), with a set of
- * their places by entry pointer (open addressing, linear probing, 0
+/* A writer pid's (or user's) entries, in an array (in no order), with a
+ * set of their places by entry pointer (open addressing, linear probing, 0
  * free, else place + 1), so that linking and unlinking an entry cost the
  * same whatever the process holds. */
 struct pidnode {
-	uint32_t pid;
+	uint32_t pid; /* or uid */
 	uint32_t n, cap;
 	struct entry **ents;
 	uint32_t *slots; /* nslots: a power of two, at least twice cap */
@@ -42,6 +42,18 @@ static size_t hash_pid(uint32_t pid, size_t nbuckets)
 	return (size_t)((h >> 32) & (nbuckets - 1));
 }
 
+static void idx_free(struct pidnode **buckets, size_t nb)
+{
+	for (size_t i = 0; buckets && i < nb; i++) {
+		for (struct pidnode *p = buckets[i], *pn; p; p = pn) {
+			pn = p->next;
+			free(p->ents);
+			free(p->slots);
+			free(p);
+		}
+	}
+}
+
 int table_init(struct table *t, size_t max_files, uint32_t max_writers)
 {
 	size_t n = 64;
@@ -56,10 +68,13 @@ int table_init(struct table *t, size_t max_files, uint32_t max_writers)
 	t->abuckets = calloc(t->nabuckets, sizeof(*t->abuckets));
 	t->npbuckets = 4096;
 	t->pbuckets = calloc(t->npbuckets, sizeof(*t->pbuckets));
-	if (!t->buckets || !t->abuckets || !t->pbuckets) {
+	t->nubuckets = 256;
+	t->ubuckets = calloc(t->nubuckets, sizeof(*t->ubuckets));
+	if (!t->buckets || !t->abuckets || !t->pbuckets || !t->ubuckets) {
 		free(t->buckets);
 		free(t->abuckets);
 		free(t->pbuckets);
+		free(t->ubuckets);
 		memset(t, 0, sizeof(*t));
 		return -ENOMEM;
 	}
@@ -97,17 +112,12 @@ void table_fini(struct table *t)
 			free(a);
 		}
 	}
-	for (size_t i = 0; t->pbuckets && i < t->npbuckets; i++) {
-		for (struct pidnode *p = t->pbuckets[i], *pn; p; p = pn) {
-			pn = p->next;
-			free(p->ents);
-			free(p->slots);
-			free(p);
-		}
-	}
+	idx_free(t->pbuckets, t->npbuckets);
+	idx_free(t->ubuckets, t->nubuckets);
 	free(t->buckets);
 	free(t->abuckets);
 	free(t->pbuckets);
+	free(t->ubuckets);
 	free(t->ord);
 	memset(t, 0, sizeof(*t));
 }
@@ -175,12 +185,12 @@ static int alias_add(struct table *t, uint32_t dev, uint64_t ino, struct entry *
 	return 0;
 }
 
-static struct pidnode *pid_find(const struct table *t, uint32_t pid)
+static struct pidnode *idx_find(struct pidnode *const *buckets, size_t nb, uint32_t key)
 {
 	struct pidnode *p;
 
-	for (p = t->pbuckets[hash_pid(pid, t->npbuckets)]; p; p = p->next)
-		if (p->pid == pid)
+	for (p = buckets[hash_pid(key, nb)]; p; p = p->next)
+		if (p->pid == key)
 			return p;
 	return NULL;
 }
@@ -221,28 +231,44 @@ static int pidnode_grow(struct pidnode *p)
 	return 0;
 }
 
-static void pid_link(struct table *t, uint32_t pid, struct entry *e)
+/* e linked under key; false when memory is short (and it is not). */
+static bool idx_link(struct pidnode **buckets, size_t nb, uint32_t key, struct entry *e)
 {
-	struct pidnode *p = pid_find(t, pid);
+	struct pidnode *p = idx_find(buckets, nb, key);
 	size_t i;
 
 	if (!p) {
-		size_t b = hash_pid(pid, t->npbuckets);
+		size_t b = hash_pid(key, nb);
 
 		p = calloc(1, sizeof(*p));
 		if (!p)
-			return; /* per-pid lookups then miss: callers fall back */
-		p->pid = pid;
-		p->next = t->pbuckets[b];
-		t->pbuckets[b] = p;
+			return false;
+		p->pid = key;
+		p->next = buckets[b];
+		buckets[b] = p;
 	}
 	if (p->n && p->slots[slot_of(p, e)])
-		return; /* there */
+		return true; /* there */
 	if (p->n == p->cap && pidnode_grow(p))
-		return;
+		return false;
 	i = slot_of(p, e);
 	p->ents[p->n++] = e;
 	p->slots[i] = p->n;
+	return true;
+}
+
+static void pid_link(struct table *t, uint32_t pid, struct entry *e)
+{
+	/* memory short: per-pid lookups then miss, callers fall back */
+	(void)idx_link(t->pbuckets, t->npbuckets, pid, e);
+}
+
+/* The user index has every entry or is not used (ubroken): a listing by
+ * user must not miss one. */
+static void uid_link(struct table *t, uint32_t uid, struct entry *e)
+{
+	if (!idx_link(t->ubuckets, t->nubuckets, uid, e))
+		t->ubroken = true;
 }
 
 /* Empties slot i; the places after it in its run move up where their
@@ -268,14 +294,14 @@ static void slot_clear(struct pidnode *p, size_t i)
 	p->slots[i] = 0;
 }
 
-static void pid_unlink(struct table *t, uint32_t pid, const struct entry *e)
+static void idx_unlink(struct pidnode **buckets, size_t nb, uint32_t key, const struct entry *e)
 {
-	struct pidnode **pp = &t->pbuckets[hash_pid(pid, t->npbuckets)];
+	struct pidnode **pp = &buckets[hash_pid(key, nb)];
 
 	for (; *pp; pp = &(*pp)->next) {
 		struct pidnode *p = *pp;
 
-		if (p->pid != pid)
+		if (p->pid != key)
 			continue;
 		if (p->n) {
 			size_t i = slot_of(p, e);
@@ -301,10 +327,41 @@ static void pid_unlink(struct table *t, uint32_t pid, const struct entry *e)
 	}
 }
 
+static void pid_unlink(struct table *t, uint32_t pid, const struct entry *e)
+{
+	idx_unlink(t->pbuckets, t->npbuckets, pid, e);
+}
+
+static bool entry_has_uid(const struct entry *e, uint32_t uid)
+{
+	for (uint32_t i = 0; i < e->nw; i++)
+		if (e->w[i].uid == uid)
+			return true;
+	return false;
+}
+
+/* uid no longer e's if no writer of it is left. */
+static void uid_unlink_unless(struct table *t, uint32_t uid, const struct entry *e)
+{
+	if (!entry_has_uid(e, uid))
+		idx_unlink(t->ubuckets, t->nubuckets, uid, e);
+}
+
 struct entry *const *table_pid_entries(const struct table *t, uint32_t pid, size_t *n)
 {
-	struct pidnode *p = pid_find(t, pid);
+	struct pidnode *p = idx_find(t->pbuckets, t->npbuckets, pid);
 
+	*n = p ? p->n : 0;
+	return p ? p->ents : NULL;
+}
+
+struct entry *const *table_uid_entries(const struct table *t, uint32_t uid, size_t *n)
+{
+	struct pidnode *p;
+
+	if (t->ubroken)
+		return *n = SIZE_MAX, NULL;
+	p = idx_find(t->ubuckets, t->nubuckets, uid);
 	*n = p ? p->n : 0;
 	return p ? p->ents : NULL;
 }
@@ -447,8 +504,10 @@ void table_remove(struct table *t, struct entry *e)
 	for (int i = 0; i < ENTRY_NAMES; i++)
 		if (e->names[i].alias_dev)
 			alias_del(t, e->names[i].alias_dev, e->names[i].alias_ino, e);
-	for (uint32_t i = 0; i < e->nw; i++)
+	for (uint32_t i = 0; i < e->nw; i++) {
 		pid_unlink(t, e->w[i].pid, e);
+		idx_unlink(t->ubuckets, t->nubuckets, e->w[i].uid, e);
+	}
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -587,11 +646,16 @@ struct writer *entry_add_writer(struct table *t, struct entry *e, const struct w
 	note_uid(e, w->uid);
 	if (cur) {
 		uint64_t since = cur->since_ns;
+		uint32_t uid = cur->uid;
 
 		*cur = *w;
 		/* a re-seen handle keeps the earliest known time */
 		if (since && (!w->since_ns || since < w->since_ns))
 			cur->since_ns = since;
+		if (uid != w->uid) {
+			uid_link(t, w->uid, e);
+			uid_unlink_unless(t, uid, e);
+		}
 		return cur;
 	}
 	if (e->nw >= t->max_writers) {
@@ -614,21 +678,24 @@ struct writer *entry_add_writer(struct table *t, struct entry *e, const struct w
 	}
 	e->w[e->nw] = *w;
 	pid_link(t, w->pid, e);
+	uid_link(t, w->uid, e);
 	return &e->w[e->nw++];
 }
 
 void entry_del_writer(struct table *t, struct entry *e, uint32_t i)
 {
-	uint32_t pid;
+	uint32_t pid, uid;
 
 	if (i >= e->nw)
 		return;
 	pid = e->w[i].pid;
+	uid = e->w[i].uid;
 	e->w[i] = e->w[e->nw - 1];
 	e->nw--;
 	entry_touch(e);
 	if (!entry_has_pid(e, pid))
 		pid_unlink(t, pid, e);
+	uid_unlink_unless(t, uid, e);
 }
 
 uint32_t entry_del_pid(struct table *t, struct entry *e, uint32_t pid)

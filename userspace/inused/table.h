@@ -166,6 +166,9 @@ struct table {
 	size_t naliases;
 	struct pidnode **pbuckets; /* writer pid -> entries */
 	size_t npbuckets;
+	struct pidnode **ubuckets; /* writer uid -> entries */
+	size_t nubuckets;
+	bool ubroken; /* memory was short for it: not used */
 	/* first opens along the seq order, for walks that end at a time
 	 * (table_opened_after): the latest of an entry added, how far one
 	 * fell below the latest before it, and the last entry added without
@@ -241,6 +244,10 @@ bool entry_has_pid(const struct entry *e, uint32_t pid);
 /* The entries with a writer of pid: *n of them, in no order, valid until
  * the table changes. */
 struct entry *const *table_pid_entries(const struct table *t, uint32_t pid, size_t *n);
+
+/* The entries with a writer of user uid, in no order; *n is SIZE_MAX when
+ * the index could not be kept (memory was short): walk the table. */
+struct entry *const *table_uid_entries(const struct table *t, uint32_t uid, size_t *n);
 
 /* The cached rendering is stale. */
 void entry_touch(struct entry *e);
