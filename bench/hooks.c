@@ -7,7 +7,6 @@
  *     hooks
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -45,7 +44,6 @@ int main(int argc, char **argv)
 		hooks_bpf__destroy(s);
 		return 1;
 	}
-	signal(SIGTERM, SIG_DFL);
 	printf("ready\n");
 	fflush(stdout);
 	while (read(0, &c, 1) > 0)
