@@ -6,8 +6,7 @@
  * has not been woken for wake_interval_ns (so an event after a quiet spell
  * is seen at once and a burst costs one wake-up per interval), when the
  * ring holds more than ring_wake_bytes, or when the inode is watched by a
- * client waiting on it. A record that follows others still in the ring
- * reads no clock for that (wake_flags_after).
+ * client waiting on it.
  */
 #ifndef INUSE_EMIT_BPF_H
 #define INUSE_EMIT_BPF_H
@@ -48,31 +47,11 @@ static __always_inline void ev_fill(struct inuse_ev *e, __u32 type, __u64 now, b
 	}
 }
 
-/*
- * The policy for a record that found others in the ring when it began
- * (queued: the bytes between the daemon's position and the producer's,
- * read before its own reservation): no wake-up of its own, and no clock
- * read for one. The drain that takes those records is to come (a wake-up
- * or a tail drain is due for every record in the ring, and a drain that
- * finds records, or one reserved and not yet committed, arms the next), so
- * it, or the one after it, takes this one too. Otherwise, as wake_flags,
- * with the time read now if the record has none (a close: a TSC read, 40-50
- * ns in a VM, on every close of a writer).
- */
-static __always_inline __u64 wake_flags_after(__u64 queued, __u64 now, bool urgent)
-{
-	if (!urgent && queued && queued < ring_wake_bytes)
-		return BPF_RB_NO_WAKEUP;
-	return wake_flags(now ? now : bpf_ktime_get_boot_ns(), urgent);
-}
-
-/* A record without a path; about the current task. now: its time, for
- * the records whose time the daemon reads (a write); 0 for the others (a
- * close, a hint, fork, exec, exit: their ts_ns is 0). */
+/* A record without a path; about the current task. */
 static __always_inline int emit_simple(__u32 type, __u32 aux, const struct inuse_key *k,
-				       __u64 inode_ptr, int fd, bool urgent, __u64 now)
+				       __u64 inode_ptr, int fd, bool urgent)
 {
-	__u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 now = bpf_ktime_get_boot_ns();
 	struct inuse_ev *e;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -90,7 +69,7 @@ static __always_inline int emit_simple(__u32 type, __u32 aux, const struct inuse
 		e->dev = k->dev;
 	}
 	stat_inc(INUSE_STAT_EVENTS);
-	bpf_ringbuf_submit(e, wake_flags_after(queued, now, urgent));
+	bpf_ringbuf_submit(e, wake_flags(now, urgent));
 	return 0;
 }
 

@@ -75,7 +75,7 @@ static __always_inline void rate_limited_hint(__u64 *last, __u64 period, __u32 w
 	if (now - *last < period)
 		return;
 	*last = now;
-	emit_simple(INUSE_EV_HINT, why, NULL, 0, -1, urgent, now);
+	emit_simple(INUSE_EV_HINT, why, NULL, 0, -1, urgent);
 }
 
 /* Files whose writers no process is known to hold (an fd in flight, a
@@ -286,7 +286,7 @@ static __always_inline int on_fd_drop(int fd)
 	if ((w.i_mode & K_S_IFMT) != K_S_IFREG) {
 		/* a ring that holds fixed files: they go with it */
 		if ((holder_flags(cur_tgid()) & INUSE_HOLDER_URING) && is_uring_file(f))
-			emit_simple(INUSE_EV_HINT, INUSE_HINT_URING_CLOSE, NULL, 0, -1, false, 0);
+			emit_simple(INUSE_EV_HINT, INUSE_HINT_URING_CLOSE, NULL, 0, -1, false);
 		return 0; /* pipes, sockets, devices */
 	}
 	if (w.magic == K_BTRFS_MAGIC)
@@ -298,7 +298,7 @@ static __always_inline int on_fd_drop(int fd)
 		st = bpf_map_lookup_elem(&inodes, &w.key);
 	}
 	if (st)
-		emit_simple(INUSE_EV_CLOSE, 0, &w.key, (__u64)w.inode, fd, st->watch != 0, 0);
+		emit_simple(INUSE_EV_CLOSE, 0, &w.key, (__u64)w.inode, fd, st->watch != 0);
 	return 0;
 }
 
@@ -329,7 +329,7 @@ int exit_close_range(struct sys_exit_ctx *ctx)
 {
 	release_hint();
 	if (holder_flags(cur_tgid()))
-		emit_simple(INUSE_EV_HINT, INUSE_HINT_CLOSE_RANGE, NULL, 0, -1, false, 0);
+		emit_simple(INUSE_EV_HINT, INUSE_HINT_CLOSE_RANGE, NULL, 0, -1, false);
 	return 0;
 }
 
@@ -338,7 +338,7 @@ SEC("tracepoint/syscalls/sys_exit_munmap")
 int exit_munmap(struct sys_exit_ctx *ctx)
 {
 	if (holder_flags(cur_tgid()) & INUSE_HOLDER_MMAP)
-		emit_simple(INUSE_EV_HINT, INUSE_HINT_MUNMAP, NULL, 0, -1, false, 0);
+		emit_simple(INUSE_EV_HINT, INUSE_HINT_MUNMAP, NULL, 0, -1, false);
 	return 0;
 }
 
@@ -383,7 +383,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	if (!pf)
 		return 0; /* nothing inherited */
 	holder_add(ctgid, pf);
-	emit_simple(INUSE_EV_FORK, ctgid, NULL, 0, -1, false, 0);
+	emit_simple(INUSE_EV_FORK, ctgid, NULL, 0, -1, false);
 	return 0;
 }
 
@@ -391,7 +391,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p)
 {
 	if (holder_flags(p->tgid))
-		emit_simple(INUSE_EV_EXEC, 0, NULL, 0, -1, false, 0);
+		emit_simple(INUSE_EV_EXEC, 0, NULL, 0, -1, false);
 	return 0;
 }
 
@@ -408,7 +408,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (!holder_flags(tgid))
 		return 0;
 	bpf_map_delete_elem(&holders, &tgid);
-	emit_simple(INUSE_EV_EXIT, 0, NULL, 0, -1, false, 0);
+	emit_simple(INUSE_EV_EXIT, 0, NULL, 0, -1, false);
 	return 0;
 }
 
@@ -445,7 +445,7 @@ int BPF_PROG(on_dirty, struct inode *inode, int flags)
 		stat_inc(INUSE_STAT_WRITES);
 		if (now - st->write_emit_ns >= INUSE_WRITE_EVENT_NS || st->watch) {
 			st->write_emit_ns = now;
-			emit_simple(INUSE_EV_WRITE, 0, &key, (__u64)inode, -1, st->watch != 0, now);
+			emit_simple(INUSE_EV_WRITE, 0, &key, (__u64)inode, -1, st->watch != 0);
 		}
 		return 0;
 	}
@@ -556,7 +556,7 @@ int BPF_PROG(on_uring_complete, void *ctx_, void *req, void *cqe)
 
 	if (op == IORING_OP_CLOSE) {
 		if (holder_flags(cur_tgid()))
-			emit_simple(INUSE_EV_HINT, INUSE_HINT_URING_CLOSE, NULL, 0, -1, false, 0);
+			emit_simple(INUSE_EV_HINT, INUSE_HINT_URING_CLOSE, NULL, 0, -1, false);
 		return 0;
 	}
 	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)

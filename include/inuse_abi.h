@@ -111,7 +111,7 @@ struct inuse_ev {
 	__u32 tgid;
 	__u32 tid;
 	__u32 uid;
-	__u64 ts_ns; /* CLOCK_BOOTTIME; 0 where no time is read (close, fork, exec, exit) */
+	__u64 ts_ns; /* CLOCK_BOOTTIME */
 	__u64 ino;
 	__u32 dev;
 	__s32 fd;
